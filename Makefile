@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pendtimer top-level build.
+#
+#   make                 module/pendtimer.ko for KDIR (default: the 6.1 lane's headers)
+#   make deps            host tools from Debian (idempotent)
+#   make lane LANE=x     fetch or build kernel lane x (6.1, 6.12, 6.12-rt, debug)
+#   make selftests       static test binaries (harness from linux-source-6.1)
+#   make check           every lane, every test, in QEMU
+#   make demo            the race demonstration in the default lane
+#   make bench           benchmarks in one lane (LANE=6.1 by default)
+
+LANE	?= 6.1
+LANES	?= 6.1 6.12 6.12-rt debug
+BUILD	:= $(CURDIR)/build
+KDIR	?= $(BUILD)/lanes/$(LANE)/kdir
+# Extra kbuild flags (W=1 and C=1 are applied by the lane builds).
+KFLAGS	?=
+
+export LANE LANES BUILD
+
+.PHONY: all module modules clean deps lane selftests check demo bench soak \
+	checkpatch install
+
+all: module
+
+module modules: $(KDIR)/Makefile
+	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KFLAGS) modules
+
+# The default KDIR is a lane fetched into build/; any other KDIR must exist.
+$(BUILD)/lanes/%/kdir/Makefile:
+	bash vm/lane.sh $*
+
+deps:
+	bash vm/deps.sh
+
+lane:
+	bash vm/lane.sh $(LANE)
+
+selftests:
+	$(MAKE) -C selftests
+
+check: deps
+	bash vm/check.sh $(LANES)
+
+demo: deps
+	bash vm/check.sh --mode demo $(LANE)
+
+bench: deps
+	bash vm/check.sh --mode bench $(LANE)
+
+soak: deps
+	bash vm/check.sh --mode soak debug
+
+checkpatch: deps
+	bash vm/checkpatch.sh
+
+clean:
+	-[ -f $(KDIR)/Makefile ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C selftests clean

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pendtimer bus and devices, probe and remove (the netdevsim pattern).
+ *
+ * Writing an ID to /sys/bus/pendtimer/new_device creates bus device
+ * pendtimer<ID> (WDM: a PDO appears); the driver's probe then creates
+ * /dev/pendtimer<ID> (AddDevice + IRP_MN_START_DEVICE). Writing the ID to
+ * del_device, unbinding the driver, or rmmod runs remove
+ * (IRP_MN_REMOVE_DEVICE), which:
+ *
+ *  1. kills the remove lock: every entry point now fails with -ENODEV;
+ *  2. completes every pending request of every open file as removed
+ *     (rule 2 of SPEC.md section 3 applies to running timers);
+ *  3. drains the remove lock: drops the initial reference and waits until
+ *     every thread or io-wq worker inside the device has left;
+ *  4. only then unregisters the char device and debugfs and drops the
+ *     binding's reference. Open files keep struct pendtimer_dev alive
+ *     and get -ENODEV for everything until they are closed.
+ */
+#include <linux/device.h>
+#include <linux/miscdevice.h>
+#include <linux/slab.h>
+
+#include "pendtimer.h"
+
+/* Protects pendtimer_bdevs; held across device registration and removal. */
+static DEFINE_MUTEX(pendtimer_bus_lock);
+static LIST_HEAD(pendtimer_bdevs);
+
+#if KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
+#define pendtimer_bus_type_t const struct bus_type
+#else
+#define pendtimer_bus_type_t struct bus_type
+#endif
+
+static struct pendtimer_bdev *to_pendtimer_bdev(struct device *dev)
+{
+	return container_of(dev, struct pendtimer_bdev, dev);
+}
+
+/* ---- the bound driver: struct pendtimer_dev ---- */
+
+static void pendtimer_dev_release(struct kref *ref)
+{
+	struct pendtimer_dev *pd = container_of(ref, struct pendtimer_dev, ref);
+
+	put_device(&pd->bdev->dev);
+	mutex_destroy(&pd->files_lock);
+	kfree(pd);
+}
+
+/**
+ * pendtimer_dev_put() - drop a reference to a bound device
+ * @pd: the device
+ *
+ * Context: process.
+ */
+void pendtimer_dev_put(struct pendtimer_dev *pd)
+{
+	kref_put(&pd->ref, pendtimer_dev_release);
+}
+
+/* Context: process, device_lock(dev) held by the driver core. */
+static int pendtimer_bus_probe(struct device *dev)
+{
+	struct pendtimer_bdev *bdev = to_pendtimer_bdev(dev);
+	struct pendtimer_dev *pd;
+	int ret;
+
+	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
+	if (!pd)
+		return -ENOMEM;
+	kref_init(&pd->ref);
+	pd->bdev = bdev;
+	get_device(dev);
+	pd->counters = &bdev->counters;
+	pendtimer_rlock_init(&pd->rlock);
+	mutex_init(&pd->files_lock);
+	INIT_LIST_HEAD(&pd->files);
+	strscpy(pd->name, dev_name(dev), sizeof(pd->name));
+
+	pd->misc.minor = MISC_DYNAMIC_MINOR;
+	pd->misc.name = pd->name;
+	pd->misc.fops = &pendtimer_fops;
+	pd->misc.parent = dev;
+	pd->misc.mode = 0600;
+	ret = misc_register(&pd->misc);
+	if (ret)
+		goto err_put_dev;
+
+	pendtimer_debugfs_add(pd);
+	dev_set_drvdata(dev, pd);
+	return 0;
+
+err_put_dev:
+	pendtimer_dev_put(pd);
+	return ret;
+}
+
+/* Context: process, device_lock(dev) held by the driver core; sleeps. */
+static void pendtimer_bus_remove(struct device *dev)
+{
+	struct pendtimer_dev *pd = dev_get_drvdata(dev);
+	struct pendtimer_file *pf;
+
+	pendtimer_rlock_kill(&pd->rlock);
+
+	mutex_lock(&pd->files_lock);
+	list_for_each_entry(pf, &pd->files, node)
+		pendtimer_sweep(pf, NULL, PENDTIMER_REMOVED);
+	mutex_unlock(&pd->files_lock);
+
+	pendtimer_rlock_drain(&pd->rlock);
+
+	pendtimer_debugfs_remove(pd);
+	misc_deregister(&pd->misc);
+	dev_set_drvdata(dev, NULL);
+	pendtimer_dev_put(pd);
+}
+
+/* ---- bus devices: struct pendtimer_bdev ---- */
+
+static void pendtimer_bdev_release(struct device *dev)
+{
+	kfree(to_pendtimer_bdev(dev));
+}
+
+static struct pendtimer_bdev *pendtimer_bdev_find(unsigned int id)
+{
+	struct pendtimer_bdev *bdev;
+
+	lockdep_assert_held(&pendtimer_bus_lock);
+	list_for_each_entry(bdev, &pendtimer_bdevs, node)
+		if (bdev->dev.id == id)
+			return bdev;
+	return NULL;
+}
+
+static struct bus_type pendtimer_bus;
+
+/* Context: process, pendtimer_bus_lock held. */
+static int pendtimer_bdev_new(unsigned int id)
+{
+	struct pendtimer_bdev *bdev;
+	int ret;
+
+	lockdep_assert_held(&pendtimer_bus_lock);
+	if (id > INT_MAX)
+		return -EINVAL;
+	if (pendtimer_bdev_find(id))
+		return -EEXIST;
+
+	bdev = kzalloc(sizeof(*bdev), GFP_KERNEL);
+	if (!bdev)
+		return -ENOMEM;
+	device_initialize(&bdev->dev);
+	bdev->dev.bus = &pendtimer_bus;
+	bdev->dev.release = pendtimer_bdev_release;
+	bdev->dev.id = id;
+	ret = dev_set_name(&bdev->dev, "pendtimer%u", id);
+	if (ret)
+		goto err_put;
+	ret = device_add(&bdev->dev);
+	if (ret)
+		goto err_put;
+	list_add_tail(&bdev->node, &pendtimer_bdevs);
+	return 0;
+
+err_put:
+	put_device(&bdev->dev);
+	return ret;
+}
+
+/* Context: process, pendtimer_bus_lock held; sleeps until removal is done. */
+static void pendtimer_bdev_del(struct pendtimer_bdev *bdev)
+{
+	lockdep_assert_held(&pendtimer_bus_lock);
+	list_del(&bdev->node);
+	device_unregister(&bdev->dev);
+}
+
+static int pendtimer_parse_id(const char *buf, unsigned int *id)
+{
+	return kstrtouint(buf, 10, id) ? -EINVAL : 0;
+}
+
+static ssize_t new_device_store(pendtimer_bus_type_t *bus, const char *buf,
+				size_t count)
+{
+	unsigned int id;
+	int ret;
+
+	ret = pendtimer_parse_id(buf, &id);
+	if (ret)
+		return ret;
+	mutex_lock(&pendtimer_bus_lock);
+	ret = pendtimer_bdev_new(id);
+	mutex_unlock(&pendtimer_bus_lock);
+	return ret ? ret : count;
+}
+static BUS_ATTR_WO(new_device);
+
+static ssize_t del_device_store(pendtimer_bus_type_t *bus, const char *buf,
+				size_t count)
+{
+	struct pendtimer_bdev *bdev;
+	unsigned int id;
+	int ret;
+
+	ret = pendtimer_parse_id(buf, &id);
+	if (ret)
+		return ret;
+	mutex_lock(&pendtimer_bus_lock);
+	bdev = pendtimer_bdev_find(id);
+	if (bdev)
+		pendtimer_bdev_del(bdev);
+	mutex_unlock(&pendtimer_bus_lock);
+	return bdev ? count : -ENODEV;
+}
+static BUS_ATTR_WO(del_device);
+
+static struct attribute *pendtimer_bus_attrs[] = {
+	&bus_attr_new_device.attr,
+	&bus_attr_del_device.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pendtimer_bus);
+
+static struct bus_type pendtimer_bus = {
+	.name		= "pendtimer",
+	.bus_groups	= pendtimer_bus_groups,
+	.probe		= pendtimer_bus_probe,
+	.remove		= pendtimer_bus_remove,
+};
+
+static struct device_driver pendtimer_driver = {
+	.name		= "pendtimer",
+	.bus		= &pendtimer_bus,
+	.owner		= THIS_MODULE,
+};
+
+static void pendtimer_bdev_del_all(void)
+{
+	struct pendtimer_bdev *bdev, *tmp;
+
+	mutex_lock(&pendtimer_bus_lock);
+	list_for_each_entry_safe_reverse(bdev, tmp, &pendtimer_bdevs, node)
+		pendtimer_bdev_del(bdev);
+	mutex_unlock(&pendtimer_bus_lock);
+}
+
+/**
+ * pendtimer_bus_init() - register bus and driver, create the first devices
+ * @nr_devices: create pendtimer0 .. pendtimer<nr_devices - 1>
+ *
+ * Context: module init.
+ * Return: 0 or a negative errno, with everything undone.
+ */
+int pendtimer_bus_init(unsigned int nr_devices)
+{
+	unsigned int id;
+	int ret;
+
+	ret = bus_register(&pendtimer_bus);
+	if (ret)
+		return ret;
+	ret = driver_register(&pendtimer_driver);
+	if (ret)
+		goto err_bus_unregister;
+
+	mutex_lock(&pendtimer_bus_lock);
+	for (id = 0; id < nr_devices && !ret; id++)
+		ret = pendtimer_bdev_new(id);
+	mutex_unlock(&pendtimer_bus_lock);
+	if (ret)
+		goto err_del_devices;
+	return 0;
+
+err_del_devices:
+	pendtimer_bdev_del_all();
+	driver_unregister(&pendtimer_driver);
+err_bus_unregister:
+	bus_unregister(&pendtimer_bus);
+	return ret;
+}
+
+/**
+ * pendtimer_bus_exit() - remove every device, unregister driver and bus
+ *
+ * Context: module exit (no file is open: each would pin the module).
+ */
+void pendtimer_bus_exit(void)
+{
+	pendtimer_bdev_del_all();
+	driver_unregister(&pendtimer_driver);
+	bus_unregister(&pendtimer_bus);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pendtimer: internal interfaces shared by the module's files.
+ *
+ * Objects, from the outside in:
+ *
+ *  struct pendtimer_bdev   the device on the pendtimer bus, created by
+ *                          new_device and freed after del_device once the
+ *                          last reference is gone. Owns the counters, so
+ *                          they survive unbind/bind. (WDM: the PDO.)
+ *  struct pendtimer_dev    one binding of the driver to a bdev, from probe
+ *                          to the last close after remove: the char device,
+ *                          the remove lock and the list of open files.
+ *                          (WDM: the FDO and its device extension.)
+ *  struct pendtimer_file   per open file, in file->private_data: the
+ *                          pending set and its lock. (WDM: FsContext.)
+ *  struct pendtimer_req    one pending request and its hrtimer. (WDM: the
+ *                          pended IRP plus its KTIMER and DPC.)
+ */
+#ifndef _PENDTIMER_H
+#define _PENDTIMER_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/version.h>
+#include <linux/wait.h>
+#include <linux/pendtimer.h>
+
+#include "rlock.h"
+
+/* Module parameters (main.c). */
+extern unsigned int pendtimer_max_pending;
+extern unsigned int pendtimer_race_delay_us;
+
+/* Which path completed a request: one counter each. */
+enum pendtimer_outcome {
+	PENDTIMER_FIRED,
+	PENDTIMER_CANCELLED,
+	PENDTIMER_INTERRUPTED,
+	PENDTIMER_FLUSHED,
+	PENDTIMER_REMOVED,
+};
+
+/*
+ * Device-wide counters, updated with atomics from every context (process,
+ * io-wq worker, hrtimer callback); read without a lock by STATS.
+ */
+struct pendtimer_counters {
+	atomic64_t submitted;
+	atomic64_t completed[PENDTIMER_REMOVED + 1];	/* by outcome */
+	atomic64_t pending;
+	atomic64_t race_timer_late;
+	atomic64_t race_cleanup_deferred;
+};
+
+/**
+ * struct pendtimer_bdev - a device on the pendtimer bus
+ * @dev: the driver-core device, named pendtimer<ID>
+ * @counters: STATS, since new_device; kept across unbind/bind
+ * @node: in the bus's device list, under its mutex (bus.c)
+ */
+struct pendtimer_bdev {
+	struct device dev;
+	struct pendtimer_counters counters;
+	struct list_head node;
+};
+
+/**
+ * struct pendtimer_dev - the driver bound to one bus device
+ * @ref: one for the binding (dropped by remove), one per open file
+ * @bdev: the bus device; its struct device is pinned by this object
+ * @counters: &bdev->counters
+ * @rlock: the remove lock around every entry point
+ * @misc: /dev/pendtimer<ID>
+ * @name: "pendtimer<ID>"
+ * @files_lock: protects @files; taken in process context only
+ * @files: open files (struct pendtimer_file.node)
+ * @debugfs: pendtimer/pendtimer<ID>/ in debugfs
+ */
+struct pendtimer_dev {
+	struct kref ref;
+	struct pendtimer_bdev *bdev;
+	struct pendtimer_counters *counters;
+	struct pendtimer_rlock rlock;
+	struct miscdevice misc;
+	char name[24];
+	struct mutex files_lock;	/* protects files */
+	struct list_head files;
+	struct dentry *debugfs;
+};
+
+/**
+ * struct pendtimer_file - per-open context (file->private_data)
+ * @pd: the device, pinned by a reference (kref)
+ * @lock: protects every field below it, and the requests' membership in the
+ *	pending set. Taken irqsave: the hrtimer callback takes it in hard irq
+ *	context (softirq thread on PREEMPT_RT, where it is a sleeping lock).
+ * @buckets: the pending set, a hash of singly linked chains by tag
+ * @hash_bits: log2 of the number of @buckets
+ * @nr_pending: requests in the pending set
+ * @nr_deferred: requests a cleanup left to their running timer callback and
+ *	that nobody has claimed yet (SPEC.md section 3, rule 2)
+ * @drain_wq: cleanup waits here for @nr_deferred to reach zero
+ * @bindings: eventfd bindings of ARM requests (struct pendtimer_evbind)
+ * @rundown: held for read by submissions between entry and joining the
+ *	pending set; flush takes it for write to wait for them (FileRundownLock)
+ * @node: in pd->files, under pd->files_lock
+ */
+struct pendtimer_file {
+	struct pendtimer_dev *pd;
+	spinlock_t lock;		/* protects what follows, and the set */
+	struct pendtimer_req **buckets;
+	unsigned int hash_bits;
+	unsigned int nr_pending;
+	unsigned int nr_deferred;
+	wait_queue_head_t drain_wq;
+	struct rb_root bindings;
+	struct rw_semaphore rundown;
+	struct list_head node;
+};
+
+/* request.c: requests and their timers */
+int pendtimer_reqs_init(void);
+void pendtimer_reqs_exit(void);
+int pendtimer_file_init(struct pendtimer_file *pf, struct pendtimer_dev *pd);
+void pendtimer_file_destroy(struct pendtimer_file *pf);
+int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *w);
+int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *a);
+int pendtimer_cancel(struct pendtimer_file *pf, u64 tag);
+void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
+		     enum pendtimer_outcome outcome);
+void pendtimer_read_stats(const struct pendtimer_counters *c,
+			  struct pendtimer_stats *st);
+
+/* fops.c: the character device */
+extern const struct file_operations pendtimer_fops;
+
+/* uring.c: URING_CMD */
+int pendtimer_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+
+/* bus.c: bus, devices, probe and remove */
+int pendtimer_bus_init(unsigned int nr_devices);
+void pendtimer_bus_exit(void);
+void pendtimer_dev_put(struct pendtimer_dev *pd);
+
+/* debugfs.c */
+void pendtimer_debugfs_init(void);
+void pendtimer_debugfs_exit(void);
+void pendtimer_debugfs_add(struct pendtimer_dev *pd);
+void pendtimer_debugfs_remove(struct pendtimer_dev *pd);
+
+#endif /* _PENDTIMER_H */

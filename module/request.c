@@ -1,0 +1,814 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pendtimer requests and their timers: where a request is born, claimed
+ * and freed.
+ *
+ * Born: pendtimer_wait() and pendtimer_arm() allocate a request, and
+ * pendtimer_submit() puts it into its open file's pending set and starts
+ * its hrtimer, both under the file's lock.
+ *
+ * Claimed: exactly one path takes a request out of the pending set, under
+ * the file's lock, and reports the outcome in the same critical section
+ * (pendtimer_complete()): its timer (pendtimer_timer_fn()), a cancel
+ * (pendtimer_cancel(), or the waiter itself when signalled,
+ * pendtimer_interrupt()), a cleanup or a removal (pendtimer_sweep()). The
+ * two priorities of SPEC.md section 3 fall out of who may claim what:
+ *
+ *  1. A cancel claims whatever is in the set, also when the timer callback
+ *     is already running: the callback then finds its request gone and
+ *     counts race_timer_late.
+ *  2. A cleanup or removal claims a request only if hrtimer_try_to_cancel()
+ *     stopped its timer. When the callback is already running (-1), the
+ *     request stays in the set, marked deferred, for the callback to
+ *     claim; the sweep counts race_cleanup_deferred and waits until every
+ *     deferred request of the file has been claimed.
+ *
+ * Freed: a WAIT request by its waiter, after hrtimer_cancel() has waited
+ * out any callback still running; an ARM request by the callback that
+ * fired it (allowed: it returns HRTIMER_NORESTART and touches nothing
+ * after the free), or by the claimer once the timer is known stopped.
+ *
+ * So no memory is freed while a callback or waiter can touch it: a waiter
+ * (and its stack) lives until its request is claimed and its callback has
+ * returned; a file lives while it has requests in its set (release sweeps
+ * and waits); the callback touches the file and the device only under the
+ * file's lock; and the module's exit waits for an RCU grace period, which
+ * covers the last lines of callbacks (hard irq, or softirq with BH
+ * disabled on PREEMPT_RT).
+ */
+#include <linux/eventfd.h>
+#include <linux/hash.h>
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "pendtimer.h"
+
+/* Cleanup frees requests in batches so that interrupts stay off briefly. */
+#define PENDTIMER_SWEEP_BATCH	64
+/* The pending set holds at most two requests per bucket on average. */
+#define PENDTIMER_HASH_MIN_BITS	4
+#define PENDTIMER_HASH_MAX_BITS	20
+
+static struct kmem_cache *pendtimer_req_cache;
+
+enum pendtimer_sink_kind {
+	PENDTIMER_SINK_WAITER,	/* a thread or io-wq worker in WAIT */
+	PENDTIMER_SINK_EVENTFD,	/* an ARM request's eventfd */
+};
+
+/**
+ * struct pendtimer_sink - whom a request reports to
+ * @pf: the open file the request belongs to
+ * @owner: the submitter's files_struct, for flush (the fl_owner_t rule)
+ * @kind: what the sink is embedded in
+ */
+struct pendtimer_sink {
+	struct pendtimer_file *pf;
+	fl_owner_t owner;
+	enum pendtimer_sink_kind kind;
+};
+
+/**
+ * struct pendtimer_waiter - a thread sleeping in WAIT (on its stack)
+ * @sink: pf, owner and kind
+ * @task: the sleeping thread
+ * @result: WAIT's return value, written by the claimer
+ * @done: set with release semantics by the claimer, as its last access
+ */
+struct pendtimer_waiter {
+	struct pendtimer_sink sink;
+	struct task_struct *task;
+	int result;
+	bool done;
+};
+
+/**
+ * struct pendtimer_evbind - an eventfd shared by the ARM requests of one
+ *	owner on one open file (WDM: the KEVENT the DPC signals)
+ * @sink: pf, owner and kind
+ * @efd: the eventfd, referenced
+ * @node: in pf->bindings, keyed by (@efd, owner), under pf->lock
+ * @next_free: reuses @node once the binding is unlinked
+ * @nr_reqs: requests pointing here, under pf->lock
+ *
+ * Sharing keeps a pending ARM request at 88 bytes: the eventfd and the
+ * owner are stored once per binding, not once per request.
+ */
+struct pendtimer_evbind {
+	struct pendtimer_sink sink;
+	struct eventfd_ctx *efd;
+	union {
+		struct rb_node node;
+		struct pendtimer_evbind *next_free;
+	};
+	unsigned int nr_reqs;
+};
+
+/* Low bit of pendtimer_req.sink: cleanup left it to its running callback. */
+#define PENDTIMER_REQ_DEFERRED	1UL
+
+/**
+ * struct pendtimer_req - one pending request
+ * @timer: completes it when it fires
+ * @tag: the caller's id, unique in the pending set of its file
+ * @hnext: next in the pending set's bucket, or in a free batch; pf->lock
+ * @sink: struct pendtimer_sink pointer, ORed with PENDTIMER_REQ_DEFERRED;
+ *	the flag is changed under pf->lock
+ */
+struct pendtimer_req {
+	struct hrtimer timer;
+	u64 tag;
+	struct pendtimer_req *hnext;
+	unsigned long sink;
+};
+
+static struct pendtimer_sink *pendtimer_req_sink(const struct pendtimer_req *req)
+{
+	return (struct pendtimer_sink *)(req->sink & ~PENDTIMER_REQ_DEFERRED);
+}
+
+/* ---- the pending set: a hash of singly linked chains, under pf->lock ---- */
+
+static struct pendtimer_req **pendtimer_bucket(struct pendtimer_file *pf, u64 tag)
+{
+	return &pf->buckets[hash_64(tag, pf->hash_bits)];
+}
+
+static struct pendtimer_req *pendtimer_set_find(struct pendtimer_file *pf, u64 tag)
+{
+	struct pendtimer_req *req;
+
+	lockdep_assert_held(&pf->lock);
+	for (req = *pendtimer_bucket(pf, tag); req; req = req->hnext)
+		if (req->tag == tag)
+			return req;
+	return NULL;
+}
+
+static void pendtimer_set_add(struct pendtimer_file *pf, struct pendtimer_req *req)
+{
+	struct pendtimer_req **head = pendtimer_bucket(pf, req->tag);
+
+	lockdep_assert_held(&pf->lock);
+	req->hnext = *head;
+	*head = req;
+	pf->nr_pending++;
+}
+
+/* Unlink @req if it is still in the set: the claim. */
+static bool pendtimer_set_del(struct pendtimer_file *pf, struct pendtimer_req *req)
+{
+	struct pendtimer_req **pp;
+
+	lockdep_assert_held(&pf->lock);
+	for (pp = pendtimer_bucket(pf, req->tag); *pp; pp = &(*pp)->hnext) {
+		if (*pp == req) {
+			*pp = req->hnext;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Process context, no locks: a bigger table if the set may outgrow it. */
+static struct pendtimer_req **pendtimer_set_grow_prepare(struct pendtimer_file *pf,
+							 unsigned int *bits)
+{
+	unsigned int cur = READ_ONCE(pf->hash_bits);
+
+	if (READ_ONCE(pf->nr_pending) < (2U << cur) || cur >= PENDTIMER_HASH_MAX_BITS)
+		return NULL;
+	*bits = cur + 1;
+	return kvcalloc(1U << *bits, sizeof(*pf->buckets), GFP_KERNEL_ACCOUNT);
+}
+
+/* Rehash into @table if it is bigger; returns the table to free. */
+static struct pendtimer_req **pendtimer_set_grow(struct pendtimer_file *pf,
+						 struct pendtimer_req **table,
+						 unsigned int bits)
+{
+	struct pendtimer_req **old = pf->buckets;
+	unsigned int i, old_bits = pf->hash_bits;
+
+	lockdep_assert_held(&pf->lock);
+	if (!table || bits <= old_bits)
+		return table;
+	pf->buckets = table;
+	pf->hash_bits = bits;
+	for (i = 0; i < (1U << old_bits); i++) {
+		struct pendtimer_req *req, *next;
+
+		for (req = old[i]; req; req = next) {
+			struct pendtimer_req **head = pendtimer_bucket(pf, req->tag);
+
+			next = req->hnext;
+			req->hnext = *head;
+			*head = req;
+		}
+	}
+	return old;
+}
+
+/* ---- eventfd bindings, under pf->lock ---- */
+
+static int pendtimer_evbind_cmp(const struct pendtimer_evbind *b,
+				const struct eventfd_ctx *efd, fl_owner_t owner)
+{
+	if (b->efd != efd)
+		return b->efd < efd ? -1 : 1;
+	if (b->sink.owner != owner)
+		return b->sink.owner < owner ? -1 : 1;
+	return 0;
+}
+
+static struct pendtimer_evbind *pendtimer_evbind_find(struct pendtimer_file *pf,
+						      struct eventfd_ctx *efd,
+						      fl_owner_t owner)
+{
+	struct rb_node *n = pf->bindings.rb_node;
+
+	lockdep_assert_held(&pf->lock);
+	while (n) {
+		struct pendtimer_evbind *b = rb_entry(n, struct pendtimer_evbind, node);
+		int c = pendtimer_evbind_cmp(b, efd, owner);
+
+		if (!c)
+			return b;
+		n = c > 0 ? n->rb_left : n->rb_right;
+	}
+	return NULL;
+}
+
+static void pendtimer_evbind_insert(struct pendtimer_file *pf,
+				    struct pendtimer_evbind *nb)
+{
+	struct rb_node **p = &pf->bindings.rb_node, *parent = NULL;
+
+	lockdep_assert_held(&pf->lock);
+	while (*p) {
+		struct pendtimer_evbind *b = rb_entry(*p, struct pendtimer_evbind, node);
+
+		parent = *p;
+		if (pendtimer_evbind_cmp(b, nb->efd, nb->sink.owner) > 0)
+			p = &(*p)->rb_left;
+		else
+			p = &(*p)->rb_right;
+	}
+	rb_link_node(&nb->node, parent, p);
+	rb_insert_color(&nb->node, &pf->bindings);
+}
+
+/* Drop one request's use of @b; returns @b if it must now be freed. */
+static struct pendtimer_evbind *pendtimer_evbind_unuse(struct pendtimer_file *pf,
+						       struct pendtimer_evbind *b)
+{
+	lockdep_assert_held(&pf->lock);
+	if (--b->nr_reqs)
+		return NULL;
+	rb_erase(&b->node, &pf->bindings);
+	return b;
+}
+
+/* Any context: the binding is unreachable and no request points to it. */
+static void pendtimer_evbind_free(struct pendtimer_evbind *b)
+{
+	eventfd_ctx_put(b->efd);
+	kfree(b);
+}
+
+static void pendtimer_eventfd_signal(struct eventfd_ctx *efd)
+{
+#if KERNEL_VERSION(6, 8, 0) <= LINUX_VERSION_CODE
+	eventfd_signal(efd);
+#else
+	eventfd_signal(efd, 1);
+#endif
+}
+
+/* ---- claim and completion ---- */
+
+static int pendtimer_result(enum pendtimer_outcome outcome, struct task_struct *task)
+{
+	switch (outcome) {
+	case PENDTIMER_FIRED:
+		return 0;
+	case PENDTIMER_INTERRUPTED:
+		/* io_uring async-cancel reaches an io-wq worker as a signal. */
+		return (task->flags & PF_IO_WORKER) ? -ECANCELED : -EINTR;
+	case PENDTIMER_REMOVED:
+		return -ENODEV;
+	default:
+		return -ECANCELED;
+	}
+}
+
+/*
+ * Bookkeeping of a claim: @req has just left the pending set.
+ * Context: any, pf->lock held.
+ */
+static void pendtimer_claimed(struct pendtimer_file *pf, struct pendtimer_req *req)
+{
+	lockdep_assert_held(&pf->lock);
+	pf->nr_pending--;
+	if ((req->sink & PENDTIMER_REQ_DEFERRED) && !--pf->nr_deferred)
+		wake_up(&pf->drain_wq);
+	atomic64_dec(&pf->pd->counters->pending);
+}
+
+/*
+ * Report @outcome to the sink of a claimed request. For a waiter this is
+ * the claimer's last access to the request and to the waiter's stack.
+ * Returns an eventfd binding whose last request this was, to be freed by
+ * the caller after the request.
+ * Context: any (hard irq in the timer callback), pf->lock held.
+ */
+static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
+						   struct pendtimer_req *req,
+						   enum pendtimer_outcome outcome)
+{
+	struct pendtimer_sink *sink = pendtimer_req_sink(req);
+	struct pendtimer_evbind *b;
+
+	lockdep_assert_held(&pf->lock);
+	atomic64_inc(&pf->pd->counters->completed[outcome]);
+
+	if (sink->kind == PENDTIMER_SINK_WAITER) {
+		struct pendtimer_waiter *w = container_of(sink, struct pendtimer_waiter, sink);
+		struct task_struct *task = w->task;
+
+		w->result = pendtimer_result(outcome, task);
+		/*
+		 * Once done is seen, the waiter may return and its task exit:
+		 * the RCU read section keeps the task_struct valid for the
+		 * wake-up (it is freed after a grace period, as for rcuwait).
+		 */
+		rcu_read_lock();
+		/* Publishes result; pairs with the acquire in pendtimer_wait(). */
+		smp_store_release(&w->done, true);
+		wake_up_process(task);
+		rcu_read_unlock();
+		return NULL;
+	}
+
+	b = container_of(sink, struct pendtimer_evbind, sink);
+	if (outcome == PENDTIMER_FIRED)
+		pendtimer_eventfd_signal(b->efd);
+	return pendtimer_evbind_unuse(pf, b);
+}
+
+/*
+ * The hrtimer callback (WDM: CustomTimerDPC). Context: hard irq on standard
+ * kernels, the timer softirq thread on PREEMPT_RT.
+ */
+static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
+{
+	struct pendtimer_req *req = container_of(timer, struct pendtimer_req, timer);
+	struct pendtimer_sink *sink = pendtimer_req_sink(req);
+	struct pendtimer_file *pf = sink->pf;
+	struct pendtimer_evbind *dead = NULL;
+	unsigned int delay_us = READ_ONCE(pendtimer_race_delay_us);
+	bool eventfd = sink->kind == PENDTIMER_SINK_EVENTFD;
+	unsigned long flags;
+
+	if (unlikely(delay_us)) {
+		/* Test knob: widen "running but not yet claimed". */
+		ktime_t end = ktime_add_us(ktime_get(), delay_us);
+
+		while (ktime_before(ktime_get(), end))
+			cpu_relax();
+	}
+
+	spin_lock_irqsave(&pf->lock, flags);
+	if (!pendtimer_set_del(pf, req)) {
+		/* Rule 1: a cancel claimed it while we were starting. */
+		atomic64_inc(&pf->pd->counters->race_timer_late);
+		spin_unlock_irqrestore(&pf->lock, flags);
+		return HRTIMER_NORESTART;
+	}
+	pendtimer_claimed(pf, req);
+	dead = pendtimer_complete(pf, req, PENDTIMER_FIRED);
+	spin_unlock_irqrestore(&pf->lock, flags);
+
+	if (eventfd) {
+		kmem_cache_free(pendtimer_req_cache, req);
+		if (dead)
+			pendtimer_evbind_free(dead);
+	}
+	return HRTIMER_NORESTART;
+}
+
+/* ---- birth ---- */
+
+static struct pendtimer_req *pendtimer_req_alloc(u64 tag)
+{
+	struct pendtimer_req *req;
+
+	req = kmem_cache_alloc(pendtimer_req_cache, GFP_KERNEL_ACCOUNT);
+	if (!req)
+		return NULL;
+	hrtimer_init(&req->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	req->timer.function = pendtimer_timer_fn;
+	req->tag = tag;
+	req->hnext = NULL;
+	return req;
+}
+
+/*
+ * Accept @req into the pending set and start its timer. Starting the timer
+ * under the lock keeps "in the set" equal to "timer queued or running".
+ * Context: process, pf->lock held, pf->rundown held for read.
+ */
+static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req,
+			    u64 timeout_ns)
+{
+	struct pendtimer_counters *c = pf->pd->counters;
+
+	lockdep_assert_held(&pf->lock);
+	if (pendtimer_rlock_dead(&pf->pd->rlock))
+		return -ENODEV;
+	if (pf->nr_pending >= READ_ONCE(pendtimer_max_pending))
+		return -ENOSPC;
+	if (pendtimer_set_find(pf, req->tag))
+		return -EEXIST;
+	pendtimer_set_add(pf, req);
+	atomic64_inc(&c->submitted);
+	atomic64_inc(&c->pending);
+	hrtimer_start(&req->timer, ns_to_ktime(timeout_ns), HRTIMER_MODE_REL);
+	return 0;
+}
+
+/*
+ * The waiter was signalled: claim its request as interrupted unless another
+ * path did first. Either way the request is complete when this returns.
+ * Context: process (the waiter), no locks.
+ */
+static void pendtimer_interrupt(struct pendtimer_file *pf, struct pendtimer_req *req)
+{
+	spin_lock_irq(&pf->lock);
+	if (pendtimer_set_del(pf, req)) {
+		pendtimer_claimed(pf, req);
+		/* -1: the callback runs and will count race_timer_late. */
+		hrtimer_try_to_cancel(&req->timer);
+		pendtimer_complete(pf, req, PENDTIMER_INTERRUPTED);
+	}
+	spin_unlock_irq(&pf->lock);
+}
+
+/**
+ * pendtimer_wait() - submit a request and sleep until it completes
+ * @pf: the open file
+ * @args: timeout and tag, already copied from user space or the SQE
+ *
+ * Called with the device's remove lock entered; holds it while sleeping.
+ *
+ * Context: process: a system call, or an io-wq worker for URING_CMD.
+ * Return: 0 fired; -ECANCELED cancelled, flushed or io_uring async-cancel;
+ * -EINTR signalled; -ENODEV removed; or a submission error.
+ */
+int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
+{
+	struct pendtimer_waiter w = {
+		.sink = {
+			.pf = pf,
+			.owner = current->files,
+			.kind = PENDTIMER_SINK_WAITER,
+		},
+		.task = current,
+	};
+	struct pendtimer_req *req, **table;
+	unsigned int bits;
+	int ret;
+
+	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS)
+		return -EINVAL;
+	req = pendtimer_req_alloc(args->tag);
+	if (!req)
+		return -ENOMEM;
+	req->sink = (unsigned long)&w.sink;
+
+	table = pendtimer_set_grow_prepare(pf, &bits);
+	down_read(&pf->rundown);
+	spin_lock_irq(&pf->lock);
+	table = pendtimer_set_grow(pf, table, bits);
+	ret = pendtimer_submit(pf, req, args->timeout_ns);
+	spin_unlock_irq(&pf->lock);
+	up_read(&pf->rundown);
+	kvfree(table);
+	if (ret) {
+		kmem_cache_free(pendtimer_req_cache, req);
+		return ret;
+	}
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* Pairs with the release in pendtimer_complete(): see result. */
+		if (smp_load_acquire(&w.done))
+			break;
+		if (signal_pending(current)) {
+			__set_current_state(TASK_RUNNING);
+			pendtimer_interrupt(pf, req);
+			break;
+		}
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	/* Claimed by now, by us or under the lock we took after the claimer. */
+	WARN_ON_ONCE(!smp_load_acquire(&w.done));
+
+	/* The claimer may have beaten a running callback: let it return. */
+	hrtimer_cancel(&req->timer);
+	kmem_cache_free(pendtimer_req_cache, req);
+	return w.result;
+}
+
+/**
+ * pendtimer_arm() - submit a request that signals an eventfd when it fires
+ * @pf: the open file
+ * @args: timeout, tag, eventfd and flags, copied from user space
+ *
+ * Context: process, with the device's remove lock entered.
+ * Return: 0 accepted, or -EINVAL, -EBADF, -ENOMEM, -ENOSPC, -EEXIST, -ENODEV.
+ */
+int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
+{
+	struct pendtimer_evbind *b, *nb = NULL, *dead = NULL;
+	fl_owner_t owner = current->files;
+	struct pendtimer_req *req, **table;
+	struct eventfd_ctx *efd;
+	unsigned int bits;
+	int ret;
+
+	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS || args->flags)
+		return -EINVAL;
+	efd = eventfd_ctx_fdget(args->eventfd);
+	if (IS_ERR(efd))
+		return PTR_ERR(efd);
+	req = pendtimer_req_alloc(args->tag);
+	if (!req) {
+		ret = -ENOMEM;
+		goto out_put_efd;
+	}
+
+	table = pendtimer_set_grow_prepare(pf, &bits);
+	down_read(&pf->rundown);
+	spin_lock_irq(&pf->lock);
+	b = pendtimer_evbind_find(pf, efd, owner);
+	if (!b) {
+		spin_unlock_irq(&pf->lock);
+		nb = kmalloc(sizeof(*nb), GFP_KERNEL_ACCOUNT);
+		spin_lock_irq(&pf->lock);
+		b = pendtimer_evbind_find(pf, efd, owner);
+		if (!b && !nb) {
+			ret = -ENOMEM;
+			goto out_unlock;
+		}
+		if (!b) {
+			nb->sink.pf = pf;
+			nb->sink.owner = owner;
+			nb->sink.kind = PENDTIMER_SINK_EVENTFD;
+			nb->efd = efd;
+			nb->nr_reqs = 0;
+			pendtimer_evbind_insert(pf, nb);
+			b = nb;
+			nb = NULL;
+			efd = NULL;	/* the binding holds this reference now */
+		}
+	}
+	req->sink = (unsigned long)&b->sink;
+	b->nr_reqs++;
+	table = pendtimer_set_grow(pf, table, bits);
+	ret = pendtimer_submit(pf, req, args->timeout_ns);
+	if (ret)
+		dead = pendtimer_evbind_unuse(pf, b);
+out_unlock:
+	spin_unlock_irq(&pf->lock);
+	up_read(&pf->rundown);
+	kvfree(table);
+	kfree(nb);
+	if (ret)
+		kmem_cache_free(pendtimer_req_cache, req);
+	if (dead)
+		pendtimer_evbind_free(dead);
+out_put_efd:
+	if (efd)
+		eventfd_ctx_put(efd);
+	return ret;
+}
+
+/**
+ * pendtimer_cancel() - cancel a pending request of this open file by tag
+ * @pf: the open file
+ * @tag: the request's tag
+ *
+ * Claims the request even if its timer callback is already running
+ * (rule 1); an ARM request is then freed only after that callback returned.
+ *
+ * Context: process (system call, or io_uring issue without blocking except
+ * for the rule-1 wait on a running callback).
+ * Return: 0 cancelled, -ENOENT no such pending request.
+ */
+int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
+{
+	struct pendtimer_evbind *dead;
+	struct pendtimer_req *req;
+	bool eventfd, running;
+
+	spin_lock_irq(&pf->lock);
+	req = pendtimer_set_find(pf, tag);
+	if (!req) {
+		spin_unlock_irq(&pf->lock);
+		return -ENOENT;
+	}
+	pendtimer_set_del(pf, req);
+	pendtimer_claimed(pf, req);
+	running = hrtimer_try_to_cancel(&req->timer) < 0;
+	eventfd = pendtimer_req_sink(req)->kind == PENDTIMER_SINK_EVENTFD;
+	dead = pendtimer_complete(pf, req, PENDTIMER_CANCELLED);
+	spin_unlock_irq(&pf->lock);
+
+	if (eventfd) {
+		if (running)
+			hrtimer_cancel(&req->timer);
+		kmem_cache_free(pendtimer_req_cache, req);
+		if (dead)
+			pendtimer_evbind_free(dead);
+	}
+	return 0;
+}
+
+/**
+ * pendtimer_sweep() - complete the pending requests of a file (cleanup)
+ * @pf: the open file
+ * @owner: only requests submitted by this owner, or NULL for all
+ * @outcome: PENDTIMER_FLUSHED (flush, release) or PENDTIMER_REMOVED
+ *
+ * Rule 2: a request whose timer callback already runs is left to it and
+ * counted as race_cleanup_deferred; the sweep returns only once every such
+ * request has been claimed, so that when it returns none of the swept
+ * requests is pending. Works in batches, dropping the lock in between.
+ *
+ * Context: process; sleeps.
+ */
+void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
+		     enum pendtimer_outcome outcome)
+{
+	struct pendtimer_counters *c = pf->pd->counters;
+	unsigned int i = 0, bits = 0;
+	bool more = true;
+
+	while (more) {
+		struct pendtimer_req *req, **pp, *reqs = NULL;
+		struct pendtimer_evbind *b, *binds = NULL;
+		unsigned int n = 0;
+
+		spin_lock_irq(&pf->lock);
+		if (bits != pf->hash_bits) {
+			/* first batch, or the set grew since: start over */
+			bits = pf->hash_bits;
+			i = 0;
+		}
+		for (; i < (1U << bits) && n < PENDTIMER_SWEEP_BATCH; i++) {
+			pp = &pf->buckets[i];
+			while ((req = *pp)) {
+				struct pendtimer_sink *sink = pendtimer_req_sink(req);
+
+				if ((owner && sink->owner != owner) ||
+				    (req->sink & PENDTIMER_REQ_DEFERRED)) {
+					pp = &req->hnext;
+					continue;
+				}
+				if (hrtimer_try_to_cancel(&req->timer) < 0) {
+					/* Rule 2: the running callback claims it. */
+					req->sink |= PENDTIMER_REQ_DEFERRED;
+					pf->nr_deferred++;
+					atomic64_inc(&c->race_cleanup_deferred);
+					pp = &req->hnext;
+					continue;
+				}
+				*pp = req->hnext;
+				pendtimer_claimed(pf, req);
+				n++;
+				if (sink->kind == PENDTIMER_SINK_WAITER) {
+					/* the waiter frees it: hands off from here */
+					pendtimer_complete(pf, req, outcome);
+					continue;
+				}
+				b = pendtimer_complete(pf, req, outcome);
+				req->hnext = reqs;
+				reqs = req;
+				if (b) {
+					b->next_free = binds;
+					binds = b;
+				}
+			}
+		}
+		more = i < (1U << bits);
+		spin_unlock_irq(&pf->lock);
+
+		while ((req = reqs)) {
+			reqs = req->hnext;
+			kmem_cache_free(pendtimer_req_cache, req);
+		}
+		while ((b = binds)) {
+			binds = b->next_free;
+			pendtimer_evbind_free(b);
+		}
+		if (more)
+			cond_resched();
+	}
+
+	spin_lock_irq(&pf->lock);
+	wait_event_lock_irq(pf->drain_wq, !pf->nr_deferred, pf->lock);
+	spin_unlock_irq(&pf->lock);
+}
+
+/**
+ * pendtimer_file_init() - set up the per-open context
+ * @pf: zeroed memory
+ * @pd: the device; the caller holds a reference for @pf
+ *
+ * Context: process.
+ * Return: 0 or -ENOMEM.
+ */
+int pendtimer_file_init(struct pendtimer_file *pf, struct pendtimer_dev *pd)
+{
+	pf->buckets = kcalloc(1U << PENDTIMER_HASH_MIN_BITS, sizeof(*pf->buckets),
+			      GFP_KERNEL_ACCOUNT);
+	if (!pf->buckets)
+		return -ENOMEM;
+	pf->hash_bits = PENDTIMER_HASH_MIN_BITS;
+	pf->pd = pd;
+	spin_lock_init(&pf->lock);
+	init_waitqueue_head(&pf->drain_wq);
+	pf->bindings = RB_ROOT;
+	init_rwsem(&pf->rundown);
+	INIT_LIST_HEAD(&pf->node);
+	return 0;
+}
+
+/**
+ * pendtimer_file_destroy() - release: complete what is left, free the set
+ * @pf: the per-open context; no system call or worker can use it any more
+ *
+ * Context: process; sleeps until deferred callbacks have claimed.
+ */
+void pendtimer_file_destroy(struct pendtimer_file *pf)
+{
+	pendtimer_sweep(pf, NULL, PENDTIMER_FLUSHED);
+	WARN_ON_ONCE(pf->nr_pending || !RB_EMPTY_ROOT(&pf->bindings));
+	kvfree(pf->buckets);
+}
+
+/**
+ * pendtimer_read_stats() - copy the counters for STATS
+ * @c: the device's counters
+ * @st: filled completely, reserved fields zero
+ *
+ * Context: any.
+ */
+void pendtimer_read_stats(const struct pendtimer_counters *c,
+			  struct pendtimer_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->submitted = atomic64_read(&c->submitted);
+	st->fired = atomic64_read(&c->completed[PENDTIMER_FIRED]);
+	st->cancelled = atomic64_read(&c->completed[PENDTIMER_CANCELLED]);
+	st->interrupted = atomic64_read(&c->completed[PENDTIMER_INTERRUPTED]);
+	st->flushed = atomic64_read(&c->completed[PENDTIMER_FLUSHED]);
+	st->removed = atomic64_read(&c->completed[PENDTIMER_REMOVED]);
+	st->pending = atomic64_read(&c->pending);
+	st->race_timer_late = atomic64_read(&c->race_timer_late);
+	st->race_cleanup_deferred = atomic64_read(&c->race_cleanup_deferred);
+}
+
+/**
+ * pendtimer_reqs_init() - create the request cache
+ *
+ * Context: module init.
+ * Return: 0 or -ENOMEM.
+ */
+int pendtimer_reqs_init(void)
+{
+	pendtimer_req_cache = kmem_cache_create("pendtimer_req",
+						sizeof(struct pendtimer_req), 0,
+						SLAB_ACCOUNT, NULL);
+	return pendtimer_req_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * pendtimer_reqs_exit() - destroy the request cache
+ *
+ * Every request is freed by now, but the last callbacks may still be
+ * returning from kmem_cache_free(): wait for them (they run with interrupts
+ * or bottom halves disabled, which RCU waits out).
+ *
+ * Context: module exit.
+ */
+void pendtimer_reqs_exit(void)
+{
+	synchronize_rcu();
+	kmem_cache_destroy(pendtimer_req_cache);
+}
