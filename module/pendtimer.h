@@ -50,6 +50,13 @@ enum pendtimer_outcome {
 	PENDTIMER_REMOVED,
 };
 
+/* What a request reports to. */
+enum pendtimer_kind {
+	PENDTIMER_KIND_WAIT,	/* a thread in the WAIT ioctl */
+	PENDTIMER_KIND_URING,	/* an io-wq worker in URING_CMD WAIT */
+	PENDTIMER_KIND_ARM,	/* an ARM request's eventfd */
+};
+
 /*
  * Device-wide counters, updated with atomics from every context (process,
  * io-wq worker, hrtimer callback); read without a lock by STATS.

@@ -36,6 +36,7 @@
  * covers the last lines of callbacks (hard irq, or softirq with BH
  * disabled on PREEMPT_RT).
  */
+#include <linux/error-injection.h>
 #include <linux/eventfd.h>
 #include <linux/hash.h>
 #include <linux/mm.h>
@@ -45,6 +46,7 @@
 #include <linux/slab.h>
 
 #include "pendtimer.h"
+#include "trace.h"
 
 /* Cleanup frees requests in batches so that interrupts stay off briefly. */
 #define PENDTIMER_SWEEP_BATCH	64
@@ -53,11 +55,6 @@
 #define PENDTIMER_HASH_MAX_BITS	20
 
 static struct kmem_cache *pendtimer_req_cache;
-
-enum pendtimer_sink_kind {
-	PENDTIMER_SINK_WAITER,	/* a thread or io-wq worker in WAIT */
-	PENDTIMER_SINK_EVENTFD,	/* an ARM request's eventfd */
-};
 
 /**
  * struct pendtimer_sink - whom a request reports to
@@ -68,7 +65,7 @@ enum pendtimer_sink_kind {
 struct pendtimer_sink {
 	struct pendtimer_file *pf;
 	fl_owner_t owner;
-	enum pendtimer_sink_kind kind;
+	enum pendtimer_kind kind;
 };
 
 /**
@@ -173,9 +170,12 @@ static bool pendtimer_set_del(struct pendtimer_file *pf, struct pendtimer_req *r
 	return false;
 }
 
-/* Process context, no locks: a bigger table if the set may outgrow it. */
-static struct pendtimer_req **pendtimer_set_grow_prepare(struct pendtimer_file *pf,
-							 unsigned int *bits)
+/*
+ * Process context, no locks: a bigger table if the set may outgrow it.
+ * Failing is harmless (the chains get longer), and injectable.
+ */
+static noinline struct pendtimer_req **
+pendtimer_set_grow_prepare(struct pendtimer_file *pf, unsigned int *bits)
 {
 	unsigned int cur = READ_ONCE(pf->hash_bits);
 
@@ -184,6 +184,8 @@ static struct pendtimer_req **pendtimer_set_grow_prepare(struct pendtimer_file *
 	*bits = cur + 1;
 	return kvcalloc(1U << *bits, sizeof(*pf->buckets), GFP_KERNEL_ACCOUNT);
 }
+
+ALLOW_ERROR_INJECTION(pendtimer_set_grow_prepare, NULL);
 
 /* Rehash into @table if it is bigger; returns the table to free. */
 static struct pendtimer_req **pendtimer_set_grow(struct pendtimer_file *pf,
@@ -279,6 +281,22 @@ static void pendtimer_evbind_free(struct pendtimer_evbind *b)
 	kfree(b);
 }
 
+/* ARM's eventfd: -EBADF not open, -EINVAL not an eventfd; injectable. */
+static noinline struct eventfd_ctx *pendtimer_eventfd_get(int fd)
+{
+	return eventfd_ctx_fdget(fd);
+}
+
+ALLOW_ERROR_INJECTION(pendtimer_eventfd_get, ERRNO);
+
+/* Process context, no locks; injectable. */
+static noinline struct pendtimer_evbind *pendtimer_evbind_alloc(void)
+{
+	return kmalloc(sizeof(struct pendtimer_evbind), GFP_KERNEL_ACCOUNT);
+}
+
+ALLOW_ERROR_INJECTION(pendtimer_evbind_alloc, NULL);
+
 static void pendtimer_eventfd_signal(struct eventfd_ctx *efd)
 {
 #if KERNEL_VERSION(6, 8, 0) <= LINUX_VERSION_CODE
@@ -290,14 +308,14 @@ static void pendtimer_eventfd_signal(struct eventfd_ctx *efd)
 
 /* ---- claim and completion ---- */
 
-static int pendtimer_result(enum pendtimer_outcome outcome, struct task_struct *task)
+static int pendtimer_result(enum pendtimer_outcome outcome, enum pendtimer_kind kind)
 {
 	switch (outcome) {
 	case PENDTIMER_FIRED:
 		return 0;
 	case PENDTIMER_INTERRUPTED:
 		/* io_uring async-cancel reaches an io-wq worker as a signal. */
-		return (task->flags & PF_IO_WORKER) ? -ECANCELED : -EINTR;
+		return kind == PENDTIMER_KIND_URING ? -ECANCELED : -EINTR;
 	case PENDTIMER_REMOVED:
 		return -ENODEV;
 	default:
@@ -334,12 +352,14 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 
 	lockdep_assert_held(&pf->lock);
 	atomic64_inc(&pf->pd->counters->completed[outcome]);
+	trace_pendtimer_complete(pf->pd->bdev->dev.id, req->tag, sink->kind, outcome,
+				 hrtimer_get_expires(&req->timer));
 
-	if (sink->kind == PENDTIMER_SINK_WAITER) {
+	if (sink->kind != PENDTIMER_KIND_ARM) {
 		struct pendtimer_waiter *w = container_of(sink, struct pendtimer_waiter, sink);
 		struct task_struct *task = w->task;
 
-		w->result = pendtimer_result(outcome, task);
+		w->result = pendtimer_result(outcome, sink->kind);
 		/*
 		 * Once done is seen, the waiter may return and its task exit:
 		 * the RCU read section keeps the task_struct valid for the
@@ -370,7 +390,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 	struct pendtimer_file *pf = sink->pf;
 	struct pendtimer_evbind *dead = NULL;
 	unsigned int delay_us = READ_ONCE(pendtimer_race_delay_us);
-	bool eventfd = sink->kind == PENDTIMER_SINK_EVENTFD;
+	bool eventfd = sink->kind == PENDTIMER_KIND_ARM;
 	unsigned long flags;
 
 	if (unlikely(delay_us)) {
@@ -402,7 +422,8 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 
 /* ---- birth ---- */
 
-static struct pendtimer_req *pendtimer_req_alloc(u64 tag)
+/* Fault injection: fail_function may make this return NULL. */
+static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 {
 	struct pendtimer_req *req;
 
@@ -415,6 +436,8 @@ static struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 	req->hnext = NULL;
 	return req;
 }
+
+ALLOW_ERROR_INJECTION(pendtimer_req_alloc, NULL);
 
 /*
  * Accept @req into the pending set and start its timer. Starting the timer
@@ -437,6 +460,9 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 	atomic64_inc(&c->submitted);
 	atomic64_inc(&c->pending);
 	hrtimer_start(&req->timer, ns_to_ktime(timeout_ns), HRTIMER_MODE_REL);
+	trace_pendtimer_submit(pf->pd->bdev->dev.id, req->tag,
+			       pendtimer_req_sink(req)->kind,
+			       hrtimer_get_expires(&req->timer));
 	return 0;
 }
 
@@ -474,7 +500,8 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 		.sink = {
 			.pf = pf,
 			.owner = current->files,
-			.kind = PENDTIMER_SINK_WAITER,
+			.kind = (current->flags & PF_IO_WORKER) ?
+				PENDTIMER_KIND_URING : PENDTIMER_KIND_WAIT,
 		},
 		.task = current,
 	};
@@ -543,7 +570,7 @@ int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 
 	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS || args->flags)
 		return -EINVAL;
-	efd = eventfd_ctx_fdget(args->eventfd);
+	efd = pendtimer_eventfd_get(args->eventfd);
 	if (IS_ERR(efd))
 		return PTR_ERR(efd);
 	req = pendtimer_req_alloc(args->tag);
@@ -558,7 +585,7 @@ int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 	b = pendtimer_evbind_find(pf, efd, owner);
 	if (!b) {
 		spin_unlock_irq(&pf->lock);
-		nb = kmalloc(sizeof(*nb), GFP_KERNEL_ACCOUNT);
+		nb = pendtimer_evbind_alloc();
 		spin_lock_irq(&pf->lock);
 		b = pendtimer_evbind_find(pf, efd, owner);
 		if (!b && !nb) {
@@ -568,7 +595,7 @@ int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 		if (!b) {
 			nb->sink.pf = pf;
 			nb->sink.owner = owner;
-			nb->sink.kind = PENDTIMER_SINK_EVENTFD;
+			nb->sink.kind = PENDTIMER_KIND_ARM;
 			nb->efd = efd;
 			nb->nr_reqs = 0;
 			pendtimer_evbind_insert(pf, nb);
@@ -625,7 +652,7 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 	pendtimer_set_del(pf, req);
 	pendtimer_claimed(pf, req);
 	running = hrtimer_try_to_cancel(&req->timer) < 0;
-	eventfd = pendtimer_req_sink(req)->kind == PENDTIMER_SINK_EVENTFD;
+	eventfd = pendtimer_req_sink(req)->kind == PENDTIMER_KIND_ARM;
 	dead = pendtimer_complete(pf, req, PENDTIMER_CANCELLED);
 	spin_unlock_irq(&pf->lock);
 
@@ -691,7 +718,7 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 				*pp = req->hnext;
 				pendtimer_claimed(pf, req);
 				n++;
-				if (sink->kind == PENDTIMER_SINK_WAITER) {
+				if (sink->kind != PENDTIMER_KIND_ARM) {
 					/* the waiter frees it: hands off from here */
 					pendtimer_complete(pf, req, outcome);
 					continue;
@@ -733,7 +760,7 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
  * Context: process.
  * Return: 0 or -ENOMEM.
  */
-int pendtimer_file_init(struct pendtimer_file *pf, struct pendtimer_dev *pd)
+noinline int pendtimer_file_init(struct pendtimer_file *pf, struct pendtimer_dev *pd)
 {
 	pf->buckets = kcalloc(1U << PENDTIMER_HASH_MIN_BITS, sizeof(*pf->buckets),
 			      GFP_KERNEL_ACCOUNT);
@@ -748,6 +775,8 @@ int pendtimer_file_init(struct pendtimer_file *pf, struct pendtimer_dev *pd)
 	INIT_LIST_HEAD(&pf->node);
 	return 0;
 }
+
+ALLOW_ERROR_INJECTION(pendtimer_file_init, ERRNO);
 
 /**
  * pendtimer_file_destroy() - release: complete what is left, free the set

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pendtimer tracepoints: pendtimer:pendtimer_submit when a request joins
+ * its file's pending set, pendtimer:pendtimer_complete when a path claims
+ * it. Both fire under the file's lock, in the context of that path.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM pendtimer
+
+#if !defined(_PENDTIMER_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _PENDTIMER_TRACE_H
+
+#include <linux/ktime.h>
+#include <linux/tracepoint.h>
+
+#define pendtimer_show_kind(kind)					\
+	__print_symbolic(kind,						\
+			 { PENDTIMER_KIND_WAIT, "wait" },		\
+			 { PENDTIMER_KIND_URING, "uring_cmd" },		\
+			 { PENDTIMER_KIND_ARM, "arm" })
+
+#define pendtimer_show_outcome(outcome)					\
+	__print_symbolic(outcome,					\
+			 { PENDTIMER_FIRED, "fired" },			\
+			 { PENDTIMER_CANCELLED, "cancelled" },		\
+			 { PENDTIMER_INTERRUPTED, "interrupted" },	\
+			 { PENDTIMER_FLUSHED, "flushed" },		\
+			 { PENDTIMER_REMOVED, "removed" })
+
+TRACE_EVENT(pendtimer_submit,
+	    TP_PROTO(int dev, u64 tag, int kind, ktime_t due),
+	    TP_ARGS(dev, tag, kind, due),
+	    TP_STRUCT__entry(__field(int, dev)
+			     __field(int, kind)
+			     __field(u64, tag)
+			     __field(s64, due_ns)),
+	    TP_fast_assign(__entry->dev = dev;
+			   __entry->kind = kind;
+			   __entry->tag = tag;
+			   __entry->due_ns = ktime_to_ns(due);),
+	    TP_printk("dev=%d tag=%llu kind=%s due_ns=%lld",
+		      __entry->dev, __entry->tag,
+		      pendtimer_show_kind(__entry->kind), __entry->due_ns)
+);
+
+/*
+ * latency_ns is the completion time minus the due time (CLOCK_MONOTONIC):
+ * the timer's overshoot for a fired request, negative for a request that
+ * ended before it was due.
+ */
+TRACE_EVENT(pendtimer_complete,
+	    TP_PROTO(int dev, u64 tag, int kind, int outcome, ktime_t due),
+	    TP_ARGS(dev, tag, kind, outcome, due),
+	    TP_STRUCT__entry(__field(int, dev)
+			     __field(int, kind)
+			     __field(u64, tag)
+			     __field(int, outcome)
+			     __field(s64, due_ns)
+			     __field(s64, latency_ns)),
+	    TP_fast_assign(__entry->dev = dev;
+			   __entry->kind = kind;
+			   __entry->tag = tag;
+			   __entry->outcome = outcome;
+			   __entry->due_ns = ktime_to_ns(due);
+			   __entry->latency_ns =
+				ktime_to_ns(ktime_sub(ktime_get(), due));),
+	    TP_printk("dev=%d tag=%llu kind=%s outcome=%s due_ns=%lld latency_ns=%lld",
+		      __entry->dev, __entry->tag,
+		      pendtimer_show_kind(__entry->kind),
+		      pendtimer_show_outcome(__entry->outcome),
+		      __entry->due_ns, __entry->latency_ns)
+);
+
+#endif /* _PENDTIMER_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>
