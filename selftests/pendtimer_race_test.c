@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pendtimer races, module already loaded.
+ *
+ * SPEC.md section 3, "Who completes a contested request":
+ *  - exactly one path completes each request (timer, cancel, cleanup,
+ *    removal): every WAIT returns exactly one result, every request is
+ *    counted once, submitted == fired + cancelled + interrupted + flushed +
+ *    removed + pending;
+ *  - rule 1, a cancel outranks a running timer: a CANCEL that arrives while
+ *    the callback runs but has not claimed still claims (CANCEL 0, WAIT
+ *    -ECANCELED, the ARM's eventfd untouched), and the callback counts
+ *    race_timer_late;
+ *  - rule 2, a running timer outranks cleanup: close() during that window
+ *    leaves the request to the callback (WAIT 0, fired) and counts
+ *    race_cleanup_deferred.
+ * Section 3, "Race-window injection": race_delay_us (0..10000) widens the
+ * window; the tests set it and always put it back.
+ *
+ * The window is hit on purpose: the request's timer runs on one CPU (the
+ * submitting thread is pinned there) while the test thread, pinned to
+ * another CPU, busy-waits (no timer of its own, which could queue behind the
+ * busy-waiting callback) into the window and then cancels or closes.  With a
+ * single CPU the window cannot be entered from user space (the callback
+ * busy-waits in hard irq, or in the RT timer thread), so the rule tests skip
+ * and the stress test does not require the race counters there.
+ */
+#include "pendtimer_util.h"
+
+#include <poll.h>
+#include <sys/syscall.h>
+
+#define JOIN_MS		10000
+#define WINDOW_US	10000	/* race_delay_us for the rule tests */
+#define ATTEMPTS	40
+
+FIXTURE(race) {
+	int fd;
+	int fd2;
+	int efd;
+	long long saved_delay;
+	int cpu_timer, cpu_main;	/* -1 when there is only one CPU */
+};
+
+FIXTURE_SETUP(race)
+{
+	struct pendtimer_stats s;
+	int ret;
+
+	self->fd = self->fd2 = self->efd = -1;
+	self->saved_delay = -1;
+	self->fd = pt_open();
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
+		       strerror(-self->fd));
+	}
+	ret = pt_param_read("race_delay_us", &self->saved_delay);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("read " PT_PARAMS "race_delay_us: %s", strerror(-ret));
+	}
+	if (self->saved_delay != 0) {
+		TH_LOG("race_delay_us was %lld at start; using 0", self->saved_delay);
+		self->saved_delay = 0;
+	}
+	ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
+	ASSERT_EQ(0, pt_stats(self->fd, &s));
+	ASSERT_EQ(0ULL, s.pending) {
+		TH_LOG("device not quiet at the start of the test");
+	}
+	self->cpu_timer = pt_nth_cpu(0);
+	self->cpu_main = pt_nth_cpu(1);
+	if (self->cpu_main < 0)
+		self->cpu_timer = -1;
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	/* first, so nothing below runs with a 10 ms callback */
+	EXPECT_EQ(0, pt_param_write("race_delay_us",
+				    self->saved_delay < 0 ? 0 : self->saved_delay));
+	if (self->fd2 >= 0)
+		close(self->fd2);
+	if (self->efd >= 0)
+		close(self->efd);
+	if (self->fd >= 0)
+		close(self->fd);
+	PT_EXPECT_QUIET(10000);
+}
+
+/*
+ * Where in the 10 ms window the test thread acts (us after the due time).
+ * Under TCG on a busy host a vCPU can lose milliseconds, so an attempt may
+ * land before the callback started (early) or after it claimed (late):
+ * move the other way and try again, ATTEMPTS times at most.
+ */
+#define OFFSET_START_US	2500
+
+static unsigned int next_offset(unsigned int off, int outcome_early)
+{
+	if (outcome_early)
+		return off + 1500 > 8000 ? 8000 : off + 1500;
+	return off / 2 < 250 ? 250 : off / 2;
+}
+
+enum outcome { HIT, MISS_EARLY, MISS_LATE, BROKEN };
+
+static const char *const outcome_name[] = {
+	[HIT] = "hit", [MISS_EARLY] = "early (timer not yet running)",
+	[MISS_LATE] = "late (timer already claimed)", [BROKEN] = "BROKEN",
+};
+
+/* Thread that ARMs on a pinned CPU, so the timer runs there. */
+struct armer {
+	int fd, efd, cpu;
+	__u64 tag;
+	uint64_t t_start;
+	int started;
+	int ret;
+};
+
+static void *armer_fn(void *arg)
+{
+	struct armer *a = arg;
+
+	pt_pin_self(a->cpu);
+	a->t_start = pt_now_ns();
+	__atomic_store_n(&a->started, 1, __ATOMIC_RELEASE);
+	a->ret = pt_arm(a->fd, 0, a->tag, a->efd);
+	return NULL;
+}
+
+/*
+ * SPEC.md section 3, rule 1, with a WAIT: CANCEL in the window claims, the
+ * callback is late.
+ */
+TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
+{
+	unsigned int off = OFFSET_START_US;
+	enum outcome o = BROKEN;
+	int attempt;
+
+	if (self->cpu_main < 0)
+		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
+	ASSERT_EQ(0, pt_pin_self(self->cpu_main));
+	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
+
+	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct pendtimer_stats b, a, d;
+		struct pt_waiter w;
+		__u64 tag = 1000 + (__u64)attempt;
+		int c;
+
+		ASSERT_EQ(0, pt_stats(self->fd, &b));
+		ASSERT_EQ(0, pt_waiter_start(&w, self->fd, 0, tag, self->cpu_timer));
+		pt_waiter_wait_started(&w);
+		pt_spin_until(w.t_start + off * NSEC_PER_USEC);
+		c = pt_cancel(self->fd, tag);
+		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS)) {
+			TH_LOG("WAIT did not return");
+		}
+		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
+		pt_stats_delta(&d, &a, &b);
+
+		if (c == 0 && w.ret == -ECANCELED && d.cancelled == 1 &&
+		    d.fired == 0 && d.race_timer_late == 1)
+			o = HIT;
+		else if (c == 0 && w.ret == -ECANCELED && d.cancelled == 1 &&
+			 d.fired == 0 && d.race_timer_late == 0)
+			o = MISS_EARLY;
+		else if (c == -ENOENT && w.ret == 0 && d.fired == 1 &&
+			 d.cancelled == 0 && d.race_timer_late == 0)
+			o = MISS_LATE;
+		else
+			o = BROKEN;
+		TH_LOG("attempt %d at +%u us: CANCEL %d, WAIT %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
+		       attempt, off, c, w.ret,
+		       (unsigned long long)d.cancelled,
+		       (unsigned long long)d.fired,
+		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		ASSERT_NE((int)BROKEN, (int)o);
+		EXPECT_EQ(1ULL, d.submitted);
+		if (o == HIT)
+			break;
+		off = next_offset(off, o == MISS_EARLY);
+	}
+	ASSERT_EQ((int)HIT, (int)o) {
+		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
+	}
+}
+
+/*
+ * SPEC.md section 3, rule 1, with an ARM: the CANCEL claims, the late
+ * callback never signals.
+ */
+TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
+{
+	unsigned int off = OFFSET_START_US;
+	enum outcome o = BROKEN;
+	int attempt;
+
+	if (self->cpu_main < 0)
+		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
+	self->efd = pt_eventfd();
+	ASSERT_LE(0, self->efd);
+	ASSERT_EQ(0, pt_pin_self(self->cpu_main));
+	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
+
+	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct armer ar = { .fd = self->fd, .efd = self->efd,
+				    .cpu = self->cpu_timer,
+				    .tag = 2000 + (__u64)attempt, .ret = 1 };
+		struct pendtimer_stats b, a, d;
+		pthread_t th;
+		int64_t ev;
+		int c;
+
+		ASSERT_EQ(0, pt_stats(self->fd, &b));
+		ASSERT_EQ(0, pthread_create(&th, NULL, armer_fn, &ar));
+		/*
+		 * Not join(): the armer's CPU is busy in the callback, and the
+		 * armer may not even have left the ioctl before the window ends.
+		 */
+		while (!__atomic_load_n(&ar.started, __ATOMIC_ACQUIRE))
+			sched_yield();
+		pt_spin_until(ar.t_start + off * NSEC_PER_USEC);
+		c = pt_cancel(self->fd, ar.tag);
+		ASSERT_EQ(0, pt_join_ms(th, JOIN_MS));
+		ASSERT_EQ(0, ar.ret);
+		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
+		pt_sleep_ms(20);
+		ev = pt_eventfd_take(self->efd);
+		pt_stats_delta(&d, &a, &b);
+
+		if (c == 0 && ev == 0 && d.cancelled == 1 && d.fired == 0)
+			o = d.race_timer_late == 1 ? HIT :
+			    d.race_timer_late == 0 ? MISS_EARLY : BROKEN;
+		else if (c == -ENOENT && ev == 1 && d.fired == 1 &&
+			 d.cancelled == 0 && d.race_timer_late == 0)
+			o = MISS_LATE;
+		else
+			o = BROKEN;
+		TH_LOG("attempt %d at +%u us: CANCEL %d, eventfd %lld, cancelled +%llu fired +%llu timer_late +%llu: %s",
+		       attempt, off, c, (long long)ev,
+		       (unsigned long long)d.cancelled,
+		       (unsigned long long)d.fired,
+		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		ASSERT_NE((int)BROKEN, (int)o);
+		if (o == HIT)
+			break;
+		off = next_offset(off, o == MISS_EARLY);
+	}
+	ASSERT_EQ((int)HIT, (int)o) {
+		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
+	}
+}
+
+/*
+ * SPEC.md section 3, rule 2: close() in the window leaves the WAIT to its
+ * timer (0, deferred).
+ *
+ * The WAIT is due after RULE2_DUE_US, not at once: with timeout 0 the timer
+ * interrupt can arrive while the submitting thread is still inside the
+ * submission section (the irq is taken as the submitter drops its lock),
+ * and flush first waits for that section to end (the per-open rundown,
+ * SPEC.md section 2), i.e. until the 10 ms callback is over: close() then
+ * always comes after the claim and the window cannot be hit.
+ */
+#define RULE2_DUE_US	1000
+
+TEST_F_TIMEOUT(race, rule2_running_timer_outranks_close, 120)
+{
+	unsigned int off = OFFSET_START_US;
+	enum outcome o = BROKEN;
+	int attempt;
+
+	if (self->cpu_main < 0)
+		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
+	ASSERT_EQ(0, pt_pin_self(self->cpu_main));
+	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
+
+	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct pendtimer_stats b, a, d;
+		struct pt_waiter w;
+		int fd2 = pt_open();
+
+		ASSERT_LE(0, fd2);
+		ASSERT_EQ(0, pt_stats(self->fd, &b));
+		ASSERT_EQ(0, pt_waiter_start(&w, fd2, RULE2_DUE_US * NSEC_PER_USEC,
+					     1, self->cpu_timer));
+		pt_waiter_wait_started(&w);
+		pt_spin_until(w.t_start + (RULE2_DUE_US + off) *
+			      NSEC_PER_USEC);
+		ASSERT_EQ(0, close(fd2));
+		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS)) {
+			TH_LOG("WAIT did not return");
+		}
+		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
+		pt_stats_delta(&d, &a, &b);
+
+		if (w.ret == 0 && d.fired == 1 && d.flushed == 0)
+			o = d.race_cleanup_deferred == 1 ? HIT :
+			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
+		else if (w.ret == -ECANCELED && d.flushed == 1 && d.fired == 0 &&
+			 d.race_cleanup_deferred == 0)
+			o = MISS_EARLY;
+		else
+			o = BROKEN;
+		TH_LOG("attempt %d at due+%u us: WAIT %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
+		       attempt, off, w.ret,
+		       (unsigned long long)d.fired,
+		       (unsigned long long)d.flushed,
+		       (unsigned long long)d.race_cleanup_deferred,
+		       outcome_name[o]);
+		ASSERT_NE((int)BROKEN, (int)o);
+		EXPECT_EQ(1ULL, d.submitted);
+		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.removed);
+		if (o == HIT)
+			break;
+		off = next_offset(off, o == MISS_EARLY);
+	}
+	ASSERT_EQ((int)HIT, (int)o) {
+		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * stress: timer vs CANCEL vs close vs signals, thousands of requests.
+ * SPEC.md section 3: exactly one path completes each request; the
+ * invariant; both rules happen (race counters > 0) under load.
+ */
+
+#define NWORKERS	8
+#define NSLOTS		4
+#define RECENT		64
+#define TARGET		6400		/* requests; at least MIN_REQUESTS */
+#define MIN_REQUESTS	5000
+#define SOFT_LIMIT_S	50		/* stop the load after this, TCG or not */
+#define DELAY_US	40		/* race_delay_us for the middle phase */
+#define BOOST_US	200		/* if a race counter is still 0 at TARGET */
+#define MAX_BOOSTS	3
+
+enum { C_WAIT_OK, C_WAIT_ECANCELED, C_WAIT_EINTR, C_WAIT_OTHER,
+       C_ARM_OK, C_ARM_OTHER, C_CANCEL_OK, C_CANCEL_ENOENT, C_CANCEL_OTHER,
+       C_DUP_CLOSE, C_PRIVATE_CLOSE, C_SIGNALS, C_NR };
+
+static const char *const cname[C_NR] = {
+	[C_WAIT_OK] = "WAIT 0 (fired)",
+	[C_WAIT_ECANCELED] = "WAIT -ECANCELED (cancel or flush)",
+	[C_WAIT_EINTR] = "WAIT -EINTR (signal)",
+	[C_WAIT_OTHER] = "WAIT other result",
+	[C_ARM_OK] = "ARM 0",
+	[C_ARM_OTHER] = "ARM other result",
+	[C_CANCEL_OK] = "CANCEL 0",
+	[C_CANCEL_ENOENT] = "CANCEL -ENOENT",
+	[C_CANCEL_OTHER] = "CANCEL other result",
+	[C_DUP_CLOSE] = "dup()+close() (flush)",
+	[C_PRIVATE_CLOSE] = "private open+ARMs+close (flush+release)",
+	[C_SIGNALS] = "signals sent",
+};
+
+struct stress;
+
+struct worker {
+	struct stress *st;
+	int id;
+	int efd;
+	unsigned int seed;
+	__u64 cnt[C_NR];
+	int last_other;		/* last unexpected result, for the log */
+};
+
+struct stress {
+	int slot_fd[NSLOTS];
+	pthread_t th[NWORKERS];
+	struct worker w[NWORKERS];
+	pthread_barrier_t start, end;
+	int stop;			/* atomic */
+	__u64 next_tag;			/* atomic */
+	__u64 requests;			/* atomic: accepted or not, submitted */
+	__u64 recent[RECENT];		/* atomic: slot << 56 | tag */
+	unsigned int recent_pos;	/* atomic */
+};
+
+static void stress_sig(int sig)
+{
+	(void)sig;
+}
+
+static void publish(struct stress *st, int slot, __u64 tag)
+{
+	unsigned int i = __atomic_fetch_add(&st->recent_pos, 1, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&st->recent[i % RECENT], (__u64)slot << 56 | tag,
+			 __ATOMIC_RELEASE);
+}
+
+static __u64 stress_tag(struct stress *st)
+{
+	return __atomic_fetch_add(&st->next_tag, 1, __ATOMIC_RELAXED);
+}
+
+static __u64 rnd_timeout(struct worker *w)
+{
+	return (__u64)(rand_r(&w->seed) % 50001);	/* 0..50 us */
+}
+
+static void count_arm(struct worker *w, int ret)
+{
+	if (ret == 0) {
+		w->cnt[C_ARM_OK]++;
+	} else {
+		w->cnt[C_ARM_OTHER]++;
+		w->last_other = ret;
+	}
+}
+
+static void *stress_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct stress *st = w->st;
+
+	pthread_barrier_wait(&st->start);
+	while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+		int r = rand_r(&w->seed) % 100;
+		int slot = rand_r(&w->seed) % NSLOTS;
+		__u64 tag;
+		int ret, k, n, pf;
+
+		if (r < 45) {			/* WAIT */
+			tag = stress_tag(st);
+			publish(st, slot, tag);
+			__atomic_fetch_add(&st->requests, 1, __ATOMIC_RELAXED);
+			ret = pt_wait(st->slot_fd[slot], rnd_timeout(w), tag);
+			if (ret == 0) {
+				w->cnt[C_WAIT_OK]++;
+			} else if (ret == -ECANCELED) {
+				w->cnt[C_WAIT_ECANCELED]++;
+			} else if (ret == -EINTR) {
+				w->cnt[C_WAIT_EINTR]++;
+			} else {
+				w->cnt[C_WAIT_OTHER]++;
+				w->last_other = ret;
+			}
+		} else if (r < 70) {		/* ARM */
+			tag = stress_tag(st);
+			publish(st, slot, tag);
+			__atomic_fetch_add(&st->requests, 1, __ATOMIC_RELAXED);
+			count_arm(w, pt_arm(st->slot_fd[slot], rnd_timeout(w),
+					    tag, w->efd));
+		} else if (r < 88) {		/* CANCEL a recent tag */
+			unsigned int pos = __atomic_load_n(&st->recent_pos,
+							   __ATOMIC_RELAXED);
+			__u64 e = __atomic_load_n(&st->recent[(pos - 1 -
+						 (unsigned int)rand_r(&w->seed) % 8) % RECENT],
+						 __ATOMIC_ACQUIRE);
+
+			if (!e)
+				continue;
+			ret = pt_cancel(st->slot_fd[e >> 56],
+					e & ((1ULL << 56) - 1));
+			if (ret == 0) {
+				w->cnt[C_CANCEL_OK]++;
+			} else if (ret == -ENOENT) {
+				w->cnt[C_CANCEL_ENOENT]++;
+			} else {
+				w->cnt[C_CANCEL_OTHER]++;
+				w->last_other = ret;
+			}
+		} else if (r < 94) {		/* close a dup: flush */
+			int d = dup(st->slot_fd[slot]);
+
+			if (d >= 0) {
+				close(d);
+				w->cnt[C_DUP_CLOSE]++;
+			}
+		} else if (r < 98) {		/* own file: flush + release */
+			pf = pt_open();
+			if (pf < 0) {
+				w->cnt[C_ARM_OTHER]++;
+				w->last_other = pf;
+				continue;
+			}
+			n = 1 + rand_r(&w->seed) % 4;
+			for (k = 0; k < n; k++) {
+				__atomic_fetch_add(&st->requests, 1,
+						   __ATOMIC_RELAXED);
+				count_arm(w, pt_arm(pf, rnd_timeout(w),
+						    stress_tag(st), w->efd));
+			}
+			close(pf);
+			w->cnt[C_PRIVATE_CLOSE]++;
+		} else {			/* signal another worker */
+			int v = rand_r(&w->seed) % NWORKERS;
+
+			if (v != w->id && !pthread_kill(st->th[v], SIGUSR1))
+				w->cnt[C_SIGNALS]++;
+		}
+	}
+	/* nobody leaves (and can be joined) while others may still signal it */
+	pthread_barrier_wait(&st->end);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
+{
+	struct sigaction sa = { .sa_handler = stress_sig, .sa_flags = SA_RESTART };
+	struct pendtimer_stats s0, s1, d;
+	struct stress *st;
+	__u64 tot[C_NR] = { 0 }, arm_fired = 0, accepted, fired, flushed;
+	__u64 target = TARGET, req;
+	int i, k, phase = 0, boosts = 0, ret;
+	bool need_races = self->cpu_main >= 0;
+	uint64_t t0, deadline;
+	char buf[320];
+
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	st = calloc(1, sizeof(*st));
+	ASSERT_NE(NULL, st);
+	st->next_tag = 1;
+	for (i = 0; i < NSLOTS; i++) {
+		st->slot_fd[i] = pt_open();
+		ASSERT_LE(0, st->slot_fd[i]);
+	}
+	ASSERT_EQ(0, pthread_barrier_init(&st->start, NULL, NWORKERS + 1));
+	ASSERT_EQ(0, pthread_barrier_init(&st->end, NULL, NWORKERS));
+	ASSERT_EQ(0, pt_stats(self->fd, &s0));
+
+	for (i = 0; i < NWORKERS; i++) {
+		struct worker *w = &st->w[i];
+
+		w->st = st;
+		w->id = i;
+		w->seed = (unsigned int)(pt_now_ns() ^ (uint64_t)i * 2654435761u);
+		w->efd = pt_eventfd();
+		ASSERT_LE(0, w->efd);
+		ASSERT_EQ(0, pthread_create(&st->th[i], NULL, stress_worker, w));
+	}
+	t0 = pt_now_ns();
+	deadline = t0 + SOFT_LIMIT_S * NSEC_PER_SEC;
+	pthread_barrier_wait(&st->start);
+
+	/*
+	 * Phases by progress: delay 0 for the first 30%, DELAY_US up to 80%,
+	 * 0 again to the end; at the target, if a race counter is still 0,
+	 * up to MAX_BOOSTS more rounds of TARGET/4 with BOOST_US.
+	 */
+	for (;;) {
+		struct pendtimer_stats s;
+
+		pt_sleep_ms(2);
+		req = __atomic_load_n(&st->requests, __ATOMIC_RELAXED);
+		if (phase == 0 && req >= target * 3 / 10) {
+			EXPECT_EQ(0, pt_param_write("race_delay_us", DELAY_US));
+			phase = 1;
+		} else if (phase == 1 && req >= target * 8 / 10) {
+			EXPECT_EQ(0, pt_param_write("race_delay_us", 0));
+			phase = 2;
+		}
+		if (pt_now_ns() > deadline)
+			break;
+		if (req < target)
+			continue;
+		if (!need_races)
+			break;
+		ASSERT_EQ(0, pt_stats(self->fd, &s));
+		if (s.race_timer_late > s0.race_timer_late &&
+		    s.race_cleanup_deferred > s0.race_cleanup_deferred)
+			break;
+		if (boosts == MAX_BOOSTS)
+			break;
+		boosts++;
+		target += TARGET / 4;
+		EXPECT_EQ(0, pt_param_write("race_delay_us", BOOST_US));
+	}
+	__atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < NWORKERS; i++) {
+		ASSERT_EQ(0, pt_join_ms(st->th[i], 30000)) {
+			TH_LOG("worker %d stuck", i);
+		}
+	}
+	EXPECT_EQ(0, pt_param_write("race_delay_us", 0));
+
+	/* close everything: whatever is left is flushed, callbacks finish */
+	for (i = 0; i < NSLOTS; i++)
+		close(st->slot_fd[i]);
+	ret = pt_settle(self->fd, 10000, &s1);
+	pt_stats_fmt(buf, sizeof(buf), &s1);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("not quiet after the run: %s", buf);
+	}
+	pt_sleep_ms(20);
+	for (i = 0; i < NWORKERS; i++) {
+		int64_t v = pt_eventfd_take(st->w[i].efd);
+
+		ASSERT_LE(0, v);
+		arm_fired += (__u64)v;
+		close(st->w[i].efd);
+		for (k = 0; k < C_NR; k++)
+			tot[k] += st->w[i].cnt[k];
+		if (st->w[i].last_other)
+			TH_LOG("worker %d: last unexpected result %d", i,
+			       st->w[i].last_other);
+	}
+	ASSERT_EQ(0, pt_stats(self->fd, &s1));
+	pt_stats_delta(&d, &s1, &s0);
+
+	accepted = tot[C_WAIT_OK] + tot[C_WAIT_ECANCELED] + tot[C_WAIT_EINTR] +
+		   tot[C_ARM_OK];
+	fired = tot[C_WAIT_OK] + arm_fired;
+	flushed = accepted - fired - tot[C_CANCEL_OK] - tot[C_WAIT_EINTR];
+
+	ksft_print_msg("stress: %d workers, %d files, %llu ms, %d boost round(s), %d CPUs\n",
+		       NWORKERS, NSLOTS,
+		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
+		       boosts, pt_online_cpus());
+	ksft_print_msg("  %-44s %10s\n", "outcome (user space)", "count");
+	for (k = 0; k < C_NR; k++)
+		ksft_print_msg("  %-44s %10llu\n", cname[k],
+			       (unsigned long long)tot[k]);
+	ksft_print_msg("  %-44s %10llu\n", "ARM fired (eventfd total)",
+		       (unsigned long long)arm_fired);
+	ksft_print_msg("  %-44s %10llu\n", "requests accepted", (unsigned long long)accepted);
+	ksft_print_msg("  %-22s %10s %10s\n", "counter", "expected", "stats delta");
+	ksft_print_msg("  %-22s %10llu %10llu\n", "submitted",
+		       (unsigned long long)accepted, (unsigned long long)d.submitted);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "fired",
+		       (unsigned long long)fired, (unsigned long long)d.fired);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "cancelled",
+		       (unsigned long long)tot[C_CANCEL_OK], (unsigned long long)d.cancelled);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "interrupted",
+		       (unsigned long long)tot[C_WAIT_EINTR], (unsigned long long)d.interrupted);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "flushed (the rest)",
+		       (unsigned long long)flushed, (unsigned long long)d.flushed);
+	ksft_print_msg("  %-22s %10s %10llu\n", "removed", "0",
+		       (unsigned long long)d.removed);
+	ksft_print_msg("  %-22s %10s %10llu\n", "race_timer_late", need_races ? ">0" : "any",
+		       (unsigned long long)d.race_timer_late);
+	ksft_print_msg("  %-22s %10s %10llu\n", "race_cleanup_deferred",
+		       need_races ? ">0" : "any",
+		       (unsigned long long)d.race_cleanup_deferred);
+
+	/* every call returned one allowed code */
+	EXPECT_EQ(0ULL, tot[C_WAIT_OTHER]);
+	EXPECT_EQ(0ULL, tot[C_ARM_OTHER]);
+	EXPECT_EQ(0ULL, tot[C_CANCEL_OTHER]);
+	/* enough load */
+	EXPECT_LE((__u64)MIN_REQUESTS, accepted);
+	/* every request accounted for, exactly once */
+	EXPECT_EQ(accepted, d.submitted);
+	EXPECT_EQ(fired, d.fired);
+	EXPECT_EQ(tot[C_CANCEL_OK], d.cancelled);
+	EXPECT_EQ(tot[C_WAIT_EINTR], d.interrupted);
+	EXPECT_GE(accepted, fired + tot[C_CANCEL_OK] + tot[C_WAIT_EINTR]);
+	EXPECT_EQ(flushed, d.flushed);
+	EXPECT_EQ(0ULL, d.removed);
+	EXPECT_EQ(0ULL, d.pending);
+	EXPECT_EQ(d.submitted, d.fired + d.cancelled + d.interrupted + d.flushed);
+	/* a WAIT's -ECANCELED came from a CANCEL or a flush */
+	EXPECT_GE(d.cancelled + d.flushed, tot[C_WAIT_ECANCELED]);
+	EXPECT_TRUE(pt_invariant_ok(&s1));
+	if (need_races) {
+		EXPECT_LT(0ULL, d.race_timer_late);
+		EXPECT_LT(0ULL, d.race_cleanup_deferred);
+	} else {
+		ksft_print_msg("  one CPU: race counters not required\n");
+	}
+	pthread_barrier_destroy(&st->start);
+	pthread_barrier_destroy(&st->end);
+	free(st);
+}
+
+PT_HARNESS_MAIN(1)

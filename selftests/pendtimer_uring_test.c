@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pendtimer through io_uring (IORING_OP_URING_CMD), module already loaded.
+ *
+ * SPEC.md section 2, "Requests and their results", URING_CMD:
+ *  - cmd_op = PENDTIMER_IOC_WAIT with a struct pendtimer_wait in the SQE
+ *    command area: the same request and results, in the CQE; the submitting
+ *    task is not blocked (the driver returns -EAGAIN under
+ *    IO_URING_F_NONBLOCK and the request runs in an io-wq worker);
+ *  - IORING_OP_ASYNC_CANCEL signals the worker: the WAIT completes with
+ *    -ECANCELED, counted as interrupted; the cancel's own CQE is io_uring's:
+ *    0, -EALREADY, or -ENOENT (kernels without "io_uring/cancel: don't forget
+ *    that the work was running");
+ *  - cmd_op = PENDTIMER_IOC_CANCEL (tag in the first 8 bytes of the command
+ *    area) works like the ioctl and completes inline;
+ *  - io-wq runs at most min(SQ entries, 4 x CPUs) URING_CMDs at once unless
+ *    raised with IORING_REGISTER_IOWQ_MAX_WORKERS (the 64-WAIT test raises it);
+ *  - closing the ring, or the exit of its owner, ends parked WAITs promptly;
+ *  - any other cmd_op: -ENOTTY.
+ * Every test ends (fixture teardown) with the device quiet and the stats
+ * invariant holding.
+ */
+#include "pendtimer_util.h"
+
+#include <stddef.h>
+#include <sys/wait.h>
+
+#include <liburing.h>
+
+#define LONG_NS		(10 * NSEC_PER_SEC)
+
+/* The command area of a 64-byte SQE is the 16 bytes at addr3/__pad2. */
+_Static_assert(offsetof(struct io_uring_sqe, cmd) == 48,
+	       "SQE command area not at offset 48");
+_Static_assert(sizeof(struct pendtimer_wait) == 16,
+	       "struct pendtimer_wait must fill the 16-byte command area");
+_Static_assert(offsetof(struct io_uring_sqe, cmd_op) ==
+	       offsetof(struct io_uring_sqe, off),
+	       "cmd_op overlays sqe->off");
+
+/*
+ * A URING_CMD SQE by hand (liburing 2.3 has no io_uring_prep_cmd*):
+ * io_uring_prep_rw() zeroes off/addr/len/rw_flags/addr3/__pad2, and
+ * off is the union that holds cmd_op + __pad1, so cmd_op is set after it.
+ */
+static void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, __u32 cmd_op,
+			   const void *cmd, size_t len, __u64 user_data)
+{
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = cmd_op;
+	sqe->__pad1 = 0;
+	memcpy(sqe->cmd, cmd, len);
+	io_uring_sqe_set_data64(sqe, user_data);
+}
+
+static void prep_uring_wait(struct io_uring_sqe *sqe, int fd, __u64 timeout_ns,
+			    __u64 tag, __u64 user_data)
+{
+	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
+
+	prep_uring_cmd(sqe, fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), user_data);
+}
+
+static void prep_uring_cancel(struct io_uring_sqe *sqe, int fd, __u64 tag,
+			      __u64 user_data)
+{
+	__u64 cmd[2] = { tag, 0 };
+
+	prep_uring_cmd(sqe, fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd),
+		       user_data);
+}
+
+/*
+ * Reap one CQE within @timeout_ms: 0 with *ud and *res set, or -ETIME / -errno.
+ */
+static int reap(struct io_uring *ring, unsigned int timeout_ms, __u64 *ud,
+		int *res)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+	};
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+	if (ret)
+		return ret;
+	*ud = cqe->user_data;
+	*res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return 0;
+}
+
+FIXTURE(uring) {
+	int fd;
+	struct io_uring ring;
+	bool ring_up;
+	struct pendtimer_stats s0;
+};
+
+FIXTURE_SETUP(uring)
+{
+	int ret;
+
+	self->fd = pt_open();
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
+		       strerror(-self->fd));
+	}
+	ret = io_uring_queue_init(64, &self->ring, 0);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("io_uring_queue_init: %s", strerror(-ret));
+	}
+	self->ring_up = true;
+	ASSERT_EQ(0, pt_stats(self->fd, &self->s0));
+	ASSERT_EQ(0ULL, self->s0.pending) {
+		TH_LOG("device not quiet at the start of the test");
+	}
+}
+
+FIXTURE_TEARDOWN(uring)
+{
+	if (self->ring_up)
+		io_uring_queue_exit(&self->ring);
+	if (self->fd >= 0)
+		close(self->fd);
+	PT_EXPECT_QUIET(5000);
+}
+
+#define DELTA(d) do {							\
+	struct pendtimer_stats __now;					\
+	ASSERT_EQ(0, pt_stats(self->fd, &__now));			\
+	pt_stats_delta((d), &__now, &self->s0);				\
+} while (0)
+
+/*
+ * SPEC.md section 2, URING_CMD: URING_CMD WAIT: CQE res 0 after the timeout;
+ * io_uring_submit() returns at once.
+ */
+TEST_F(uring, uring_wait_fires_res0_submit_does_not_block)
+{
+	const __u64 timeout = 200 * NSEC_PER_MSEC;
+	struct pendtimer_stats d;
+	uint64_t t0, t1, t2;
+	__u64 ud;
+	int res;
+
+	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, timeout, 1, 0x11);
+	t0 = pt_now_ns();
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	t1 = pt_now_ns();
+	ASSERT_GT(50 * NSEC_PER_MSEC, t1 - t0) {
+		TH_LOG("io_uring_submit blocked for %llu ms",
+		       (unsigned long long)((t1 - t0) / NSEC_PER_MSEC));
+	}
+	ASSERT_EQ(0, reap(&self->ring, 10000, &ud, &res));
+	t2 = pt_now_ns();
+	ASSERT_EQ(0x11ULL, ud);
+	ASSERT_EQ(0, res);
+	ASSERT_LE(timeout, t2 - t0);
+
+	DELTA(&d);
+	EXPECT_EQ(1ULL, d.submitted);
+	EXPECT_EQ(1ULL, d.fired);
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: IORING_OP_ASYNC_CANCEL of a parked WAIT: its
+ * CQE -ECANCELED, interrupted +1.
+ */
+TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
+{
+	struct io_uring_sqe *sqe;
+	struct pendtimer_stats d;
+	int res, wait_res = 1, cancel_res = 1, i;
+	__u64 ud;
+
+	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 1, 0x100);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	/* accepted once a worker started it */
+	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL)) {
+		TH_LOG("the URING_CMD WAIT never became pending");
+	}
+
+	sqe = io_uring_get_sqe(&self->ring);
+	io_uring_prep_cancel64(sqe, 0x100, 0);
+	io_uring_sqe_set_data64(sqe, 0x200);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res)) {
+			TH_LOG("CQE %d missing (async cancel did not end the WAIT?)", i);
+		}
+		ASSERT_TRUE(ud == 0x100 || ud == 0x200) {
+			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
+		}
+		if (ud == 0x100)
+			wait_res = res;
+		else
+			cancel_res = res;
+	}
+	ASSERT_EQ(-ECANCELED, wait_res);
+	ASSERT_TRUE(cancel_res == 0 || cancel_res == -EALREADY ||
+		    cancel_res == -ENOENT) {
+		TH_LOG("ASYNC_CANCEL's own CQE: %d", cancel_res);
+	}
+	TH_LOG("ASYNC_CANCEL's own CQE res: %d", cancel_res);
+
+	DELTA(&d);
+	EXPECT_EQ(1ULL, d.submitted);
+	EXPECT_EQ(1ULL, d.interrupted);
+	EXPECT_EQ(0ULL, d.fired + d.cancelled + d.flushed + d.removed);
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: URING_CMD CANCEL: the WAIT's CQE -ECANCELED,
+ * the CANCEL's 0, again -ENOENT.
+ */
+TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
+{
+	struct pendtimer_stats d;
+	int res, wait_res = 1, cancel_res = 1, i;
+	__u64 ud;
+
+	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 77, 1);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
+
+	prep_uring_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 2);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+		ASSERT_TRUE(ud == 1 || ud == 2) {
+			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
+		}
+		if (ud == 1)
+			wait_res = res;
+		else
+			cancel_res = res;
+	}
+	ASSERT_EQ(0, cancel_res);
+	ASSERT_EQ(-ECANCELED, wait_res);
+
+	prep_uring_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 3);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+	ASSERT_EQ(3ULL, ud);
+	ASSERT_EQ(-ENOENT, res);
+
+	DELTA(&d);
+	EXPECT_EQ(1ULL, d.submitted);
+	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_EQ(0ULL, d.fired + d.interrupted + d.flushed + d.removed);
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: a URING_CMD WAIT is a request of its open
+ * file: the CANCEL ioctl reaches it.
+ */
+TEST_F(uring, ioctl_cancel_cancels_uring_wait)
+{
+	struct pendtimer_stats d;
+	__u64 ud;
+	int res;
+
+	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 5, 9);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
+	ASSERT_EQ(0, pt_cancel(self->fd, 5));
+	ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+	ASSERT_EQ(9ULL, ud);
+	ASSERT_EQ(-ECANCELED, res);
+
+	DELTA(&d);
+	EXPECT_EQ(1ULL, d.cancelled);
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: 64 concurrent URING_CMD WAITs all complete
+ * with 0.  io-wq bounds them at
+ * min(SQ entries, 4 x CPUs) parked at once by default; the test raises the
+ * bound to 64 so that all of them are parked together, and checks that.
+ */
+TEST_F_TIMEOUT(uring, uring_64_concurrent_waits_all_fire, 120)
+{
+	const int n = 64;
+	const __u64 timeout = 3 * NSEC_PER_SEC;
+	unsigned int vals[2] = { (unsigned int)n, 0 };
+	struct pendtimer_stats s, d;
+	__u64 max_pending = 0, ud;
+	bool seen[64] = { false };
+	uint64_t deadline;
+	int i, ret, res;
+
+	ret = io_uring_register_iowq_max_workers(&self->ring, vals);
+	ASSERT_EQ(0, ret) {
+		TH_LOG("IORING_REGISTER_IOWQ_MAX_WORKERS: %s", strerror(-ret));
+	}
+	TH_LOG("io-wq bounded workers: default %u (min(SQ entries, 4 x %d CPUs)), raised to %d",
+	       vals[0], pt_online_cpus(), n);
+
+	for (i = 0; i < n; i++)
+		prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd,
+				timeout, (__u64)i, (__u64)i);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+
+	/* all 64 parked at the same time */
+	deadline = pt_now_ns() + 10 * NSEC_PER_SEC;
+	while (pt_now_ns() < deadline) {
+		ASSERT_EQ(0, pt_stats(self->fd, &s));
+		if (s.pending > max_pending)
+			max_pending = s.pending;
+		if (max_pending == (__u64)n || s.fired > self->s0.fired)
+			break;
+		pt_sleep_ms(1);
+	}
+	EXPECT_EQ(n, max_pending) {
+		TH_LOG("only %llu of %d WAITs were parked at once",
+		       (unsigned long long)max_pending, n);
+	}
+
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, reap(&self->ring, 20000, &ud, &res)) {
+			TH_LOG("only %d of %d CQEs arrived", i, n);
+		}
+		ASSERT_GT((__u64)n, ud);
+		ASSERT_FALSE(seen[ud]);
+		seen[ud] = true;
+		ASSERT_EQ(0, res) {
+			TH_LOG("WAIT %llu: res %d", (unsigned long long)ud, res);
+		}
+	}
+	DELTA(&d);
+	EXPECT_EQ(n, d.submitted);
+	EXPECT_EQ(n, d.fired);
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: any cmd_op other than WAIT and CANCEL: CQE
+ * -ENOTTY, nothing submitted.
+ */
+TEST_F(uring, unknown_cmd_op_enotty)
+{
+	static const __u32 ops[] = {
+		0, 0x1234, _IO(PENDTIMER_IOC_MAGIC, 99),
+		PENDTIMER_IOC_ARM, PENDTIMER_IOC_STATS,
+		_IOW(PENDTIMER_IOC_MAGIC, 1, __u64),	/* WAIT's nr, wrong size */
+	};
+	struct pendtimer_wait w = { .timeout_ns = 0, .tag = 1 };
+	struct pendtimer_stats d;
+	__u64 ud;
+	size_t i;
+	int res;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		prep_uring_cmd(io_uring_get_sqe(&self->ring), self->fd, ops[i],
+			       &w, sizeof(w), i);
+		ASSERT_EQ(1, io_uring_submit(&self->ring));
+		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+		ASSERT_EQ(i, ud);
+		EXPECT_EQ(-ENOTTY, res) {
+			TH_LOG("cmd_op %#x: res %d", ops[i], res);
+		}
+	}
+	DELTA(&d);
+	EXPECT_EQ(0ULL, d.submitted);
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: closing the ring ends its parked WAITs
+ * promptly, not at their 10 s timers.
+ */
+TEST_F_TIMEOUT(uring, ring_exit_ends_parked_waits_promptly, 60)
+{
+	const int n = 8;
+	unsigned int vals[2] = { (unsigned int)n, 0 };
+	struct pendtimer_stats s, d;
+	uint64_t t0, t1;
+	int i, ret;
+
+	io_uring_register_iowq_max_workers(&self->ring, vals);
+	for (i = 0; i < n; i++)
+		prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd,
+				LONG_NS, (__u64)i, (__u64)i);
+	ASSERT_EQ(n, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_wait_pending(self->fd, n, 10000, NULL)) {
+		TH_LOG("not all %d WAITs became pending", n);
+	}
+
+	t0 = pt_now_ns();
+	io_uring_queue_exit(&self->ring);
+	self->ring_up = false;
+	ret = pt_wait_pending(self->fd, 0, 3000, &s);
+	t1 = pt_now_ns();
+	TH_LOG("parked WAITs ended %llu ms after io_uring_queue_exit",
+	       (unsigned long long)((t1 - t0) / NSEC_PER_MSEC));
+	ASSERT_EQ(0, ret) {
+		TH_LOG("%llu WAITs still pending 3 s after the ring closed",
+		       (unsigned long long)s.pending);
+	}
+	DELTA(&d);
+	EXPECT_EQ(n, d.submitted);
+	EXPECT_EQ(0ULL, d.fired);
+	/* io_uring signals the workers: "the waiter was signalled" */
+	EXPECT_EQ(n, d.interrupted);
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: the exit of the task that owns the ring ends
+ * its parked WAITs promptly.
+ */
+TEST_F_TIMEOUT(uring, owner_exit_ends_parked_waits_promptly, 60)
+{
+	const int n = 4;
+	struct pendtimer_stats s, d;
+	int status, ret;
+	uint64_t t0, t1;
+	pid_t pid;
+	int pfd[2];
+	char c;
+
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct io_uring ring;
+		int i, fd = pt_open();
+
+		if (fd < 0 || io_uring_queue_init(8, &ring, 0))
+			_exit(1);
+		for (i = 0; i < n; i++)
+			prep_uring_wait(io_uring_get_sqe(&ring), fd, LONG_NS,
+					(__u64)i, (__u64)i);
+		if (io_uring_submit(&ring) != n)
+			_exit(2);
+		/* parked: wait for the parent's go, then exit with them pending */
+		close(pfd[1]);
+		if (read(pfd[0], &c, 1) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(pfd[0]);
+	ret = pt_wait_pending(self->fd, n, 10000, NULL);
+	close(pfd[1]);			/* let the child exit */
+	ASSERT_EQ(0, ret) {
+		TH_LOG("the child's WAITs never became pending");
+	}
+	t0 = pt_now_ns();
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ret = pt_wait_pending(self->fd, 0, 3000, &s);
+	t1 = pt_now_ns();
+	TH_LOG("parked WAITs ended %llu ms after the owner exited",
+	       (unsigned long long)((t1 - t0) / NSEC_PER_MSEC));
+	ASSERT_EQ(0, ret);
+
+	DELTA(&d);
+	EXPECT_EQ(n, d.submitted);
+	EXPECT_EQ(0ULL, d.fired);
+	/* ring teardown (interrupted) and the exit's close (flushed) race */
+	EXPECT_EQ(n, d.interrupted + d.flushed + d.cancelled);
+}
+
+PT_HARNESS_MAIN(0)
