@@ -19,8 +19,8 @@ KFLAGS	?=
 
 export LANE LANES BUILD
 
-.PHONY: all module modules clean deps lane selftests check demo bench soak \
-	checkpatch install
+.PHONY: all module modules clean deps lane selftests tools check demo bench \
+	soak checkpatch install dkms-check
 
 all: module
 
@@ -40,6 +40,17 @@ lane:
 selftests:
 	$(MAKE) -C selftests
 
+tools:
+	$(MAKE) -C tools
+
+# Module under /lib/modules/<release>/updates, uapi header under
+# /usr/include/linux (DESTDIR, PREFIX and UDEV_RULE=1 pass through).
+install: module tools
+	KDIR=$(KDIR) bash vm/install.sh
+
+dkms-check: deps
+	bash vm/dkms-check.sh $(LANE)
+
 check: deps
 	bash vm/check.sh $(LANES)
 
@@ -58,3 +69,4 @@ checkpatch: deps
 clean:
 	-[ -f $(KDIR)/Makefile ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean
+	$(MAKE) -C tools clean

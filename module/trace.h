@@ -13,6 +13,16 @@
 #include <linux/ktime.h>
 #include <linux/tracepoint.h>
 
+/* Export the enum values so that perf and trace-cmd can decode them. */
+TRACE_DEFINE_ENUM(PENDTIMER_KIND_WAIT);
+TRACE_DEFINE_ENUM(PENDTIMER_KIND_URING);
+TRACE_DEFINE_ENUM(PENDTIMER_KIND_ARM);
+TRACE_DEFINE_ENUM(PENDTIMER_FIRED);
+TRACE_DEFINE_ENUM(PENDTIMER_CANCELLED);
+TRACE_DEFINE_ENUM(PENDTIMER_INTERRUPTED);
+TRACE_DEFINE_ENUM(PENDTIMER_FLUSHED);
+TRACE_DEFINE_ENUM(PENDTIMER_REMOVED);
+
 #define pendtimer_show_kind(kind)					\
 	__print_symbolic(kind,						\
 			 { PENDTIMER_KIND_WAIT, "wait" },		\

@@ -248,6 +248,13 @@ test)
 		ntest=$((ntest + 1))
 	done
 	[ $ntest -gt 0 ] || fail "no pendtimer_*_test binaries in $TESTS"
+	# 32-bit user space through compat_ioctl, where the kernel runs it.
+	for t in "$TESTS"/m32/pendtimer_*_test; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		case "${t##*/}" in pendtimer_load_test) continue ;; esac
+		msg "m32: ${t##*/}"
+		run_bin "$t"
+	done
 	if module_loaded; then
 		run_kunit
 	fi

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pendtimer tracepoints, module already loaded, tracefs mounted.
+ *
+ * Issue 6, "Tracepoints pendtimer:pendtimer_submit and
+ * pendtimer:pendtimer_complete (device, tag, kind, outcome, due time,
+ * latency), usable from tracefs and perf":
+ *  - both events exist with those fields (their format files);
+ *  - a WAIT, an ARM and a cancel each leave exactly one submit and one
+ *    complete event for their tag, in that order, with the right device,
+ *    kind and outcome, the same due time in both, and a latency that says
+ *    whether the request ended after its due time (fired) or before it
+ *    (cancelled);
+ *  - every outcome of SPEC.md section 3 is named: fired, cancelled,
+ *    interrupted (a signalled WAIT), flushed (close) and removed
+ *    (del_device, on a device of its own: the dev field names it).
+ *
+ * Each test records into its own tracefs instance (instances/<name>), so
+ * the global trace buffer and other users of tracefs are left alone.
+ */
+#include "pendtimer_util.h"
+
+#include <dirent.h>
+#include <sys/types.h>
+
+#define LONG_NS		(10 * NSEC_PER_SEC)	/* "never fires in this test" */
+#define SHORT_NS	(1 * NSEC_PER_MSEC)
+#define JOIN_MS		10000
+#define MAX_EVENTS	256
+#define TRACE_BUF	(1 << 20)
+
+static const char *const tracefs_roots[] = {
+	"/sys/kernel/tracing",
+	"/sys/kernel/debug/tracing",
+};
+
+enum ev_type { EV_SUBMIT, EV_COMPLETE };
+
+struct ev {
+	enum ev_type type;
+	int dev;
+	unsigned long long tag;
+	char kind[16];
+	char outcome[16];
+	long long due_ns;
+	long long latency_ns;
+};
+
+FIXTURE(trace) {
+	char root[64];			/* tracefs mount */
+	char inst[256];			/* our instance directory */
+	bool have_inst;
+	int fd;
+	int efd;
+	int bus_id;			/* a device this test created, or -1 */
+	__u64 tag_base;
+	struct ev ev[MAX_EVENTS];
+	int nev;
+};
+
+static int write_file(const char *path, const char *val)
+{
+	ssize_t len = (ssize_t)strlen(val), n;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, (size_t)len);
+	if (n != len) {
+		n = n < 0 ? -errno : -EIO;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Read a whole (small or pseudo) file into a malloc()ed string. */
+static char *read_file(const char *path)
+{
+	size_t cap = TRACE_BUF, len = 0;
+	char *buf = malloc(cap + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int inst_write(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(trace) *self, const char *rel, const char *val)
+{
+	char path[512];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", self->inst, rel);
+	ret = write_file(path, val);
+	if (ret)
+		TH_LOG("write '%s' to %s: %s", val, path, strerror(-ret));
+	return ret;
+}
+
+/* Parse the instance's trace into self->ev[]; returns the number of events. */
+static int collect(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
+{
+	char path[512], *buf, *line, *save = NULL;
+
+	snprintf(path, sizeof(path), "%s/trace", self->inst);
+	buf = read_file(path);
+	if (!buf) {
+		TH_LOG("read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	self->nev = 0;
+	for (line = strtok_r(buf, "\n", &save); line && self->nev < MAX_EVENTS;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct ev *e = &self->ev[self->nev];
+		char *p;
+
+		memset(e, 0, sizeof(*e));
+		p = strstr(line, "pendtimer_submit: ");
+		if (p) {
+			e->type = EV_SUBMIT;
+			if (sscanf(p, "pendtimer_submit: dev=%d tag=%llu kind=%15s due_ns=%lld",
+				   &e->dev, &e->tag, e->kind, &e->due_ns) != 4) {
+				TH_LOG("unparsed: %s", line);
+				continue;
+			}
+			self->nev++;
+			continue;
+		}
+		p = strstr(line, "pendtimer_complete: ");
+		if (p) {
+			e->type = EV_COMPLETE;
+			if (sscanf(p, "pendtimer_complete: dev=%d tag=%llu kind=%15s "
+				   "outcome=%15s due_ns=%lld latency_ns=%lld",
+				   &e->dev, &e->tag, e->kind, e->outcome, &e->due_ns,
+				   &e->latency_ns) != 6) {
+				TH_LOG("unparsed: %s", line);
+				continue;
+			}
+			self->nev++;
+		}
+	}
+	free(buf);
+	return self->nev;
+}
+
+/* The only event of @type for @tag, or NULL (also when there are two). */
+static const struct ev *find1(FIXTURE_DATA(trace) *self, enum ev_type type,
+			      __u64 tag, int *idx, int *count)
+{
+	const struct ev *found = NULL;
+	int i;
+
+	*count = 0;
+	for (i = 0; i < self->nev; i++) {
+		if (self->ev[i].type == type && self->ev[i].tag == tag) {
+			if (!found) {
+				found = &self->ev[i];
+				*idx = i;
+			}
+			(*count)++;
+		}
+	}
+	return *count == 1 ? found : NULL;
+}
+
+/*
+ * Assert one submit and one complete event for @tag, in that order, on
+ * device @dev, of @kind, completed with @outcome, the same due time in both.
+ * @late: the request ended after its due time (latency >= 0), or before it.
+ */
+#define EXPECT_EVENTS(_dev, _tag, _kind, _outcome, _late) do {		\
+	const struct ev *__s, *__c;					\
+	int __is = -1, __ic = -1, __ns, __nc;				\
+									\
+	__s = find1(self, EV_SUBMIT, (_tag), &__is, &__ns);		\
+	__c = find1(self, EV_COMPLETE, (_tag), &__ic, &__nc);		\
+	ASSERT_EQ(1, __ns) {						\
+		TH_LOG("tag %llu: %d pendtimer_submit events",		\
+		       (unsigned long long)(_tag), __ns);		\
+	}								\
+	ASSERT_EQ(1, __nc) {						\
+		TH_LOG("tag %llu: %d pendtimer_complete events",	\
+		       (unsigned long long)(_tag), __nc);		\
+	}								\
+	EXPECT_LT(__is, __ic);						\
+	EXPECT_EQ((_dev), __s->dev);					\
+	EXPECT_EQ((_dev), __c->dev);					\
+	EXPECT_STREQ((_kind), __s->kind);				\
+	EXPECT_STREQ((_kind), __c->kind);				\
+	EXPECT_STREQ((_outcome), __c->outcome);				\
+	EXPECT_EQ(__s->due_ns, __c->due_ns);				\
+	EXPECT_LT(0, __s->due_ns);					\
+	if (_late) {							\
+		EXPECT_LE(0, __c->latency_ns);				\
+	} else {							\
+		EXPECT_GT(0, __c->latency_ns);				\
+	}								\
+} while (0)
+
+#define NEED_TRACEFS() do {						\
+	if (!self->root[0])						\
+		SKIP(return, "no tracefs with events/ and instances/ (/sys/kernel/tracing)"); \
+} while (0)
+
+FIXTURE_SETUP(trace)
+{
+	struct pendtimer_stats s;
+	size_t i;
+	int ret;
+
+	self->fd = self->efd = self->bus_id = -1;
+	self->have_inst = false;
+	self->root[0] = '\0';
+	for (i = 0; i < ARRAY_SIZE(tracefs_roots); i++) {
+		char p[128], e[128];
+
+		/* instances/ and events/ (a kernel with event tracing) */
+		snprintf(p, sizeof(p), "%s/instances", tracefs_roots[i]);
+		snprintf(e, sizeof(e), "%s/events", tracefs_roots[i]);
+		if (pt_path_exists(p) && pt_path_exists(e)) {
+			snprintf(self->root, sizeof(self->root), "%s", tracefs_roots[i]);
+			break;
+		}
+	}
+	if (!self->root[0])
+		return;		/* each test skips (SKIP here would not stop it) */
+
+	self->fd = pt_open();
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
+		       strerror(-self->fd));
+	}
+	ASSERT_EQ(0, pt_stats(self->fd, &s));
+	ASSERT_EQ(0ULL, s.pending) {
+		TH_LOG("device not quiet at the start of the test");
+	}
+	self->tag_base = ((__u64)getpid() << 24) + 0x7000;
+
+	snprintf(self->inst, sizeof(self->inst), "%s/instances/pendtimer_trace_%d",
+		 self->root, getpid());
+	ret = mkdir(self->inst, 0700) ? -errno : 0;
+	ASSERT_EQ(0, ret) {
+		TH_LOG("mkdir %s: %s", self->inst, strerror(-ret));
+	}
+	self->have_inst = true;
+	ASSERT_EQ(0, inst_write(_metadata, self, "events/pendtimer/pendtimer_submit/enable", "1"));
+	ASSERT_EQ(0, inst_write(_metadata, self, "events/pendtimer/pendtimer_complete/enable", "1"));
+	ASSERT_EQ(0, inst_write(_metadata, self, "tracing_on", "1"));
+}
+
+FIXTURE_TEARDOWN(trace)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->efd >= 0)
+		close(self->efd);
+	if (self->bus_id >= 0) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "%d", self->bus_id);
+		write_file(PT_SYSBUS "/del_device", id);	/* may be gone already */
+	}
+	if (self->have_inst) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/events/pendtimer/enable", self->inst);
+		EXPECT_EQ(0, write_file(path, "0"));
+		EXPECT_EQ(0, rmdir(self->inst)) {
+			TH_LOG("rmdir %s: %s", self->inst, strerror(errno));
+		}
+	}
+	if (self->root[0])
+		PT_EXPECT_QUIET(5000);
+}
+
+/* Both events exist, with the fields the issue names. */
+TEST_F(trace, events_have_device_tag_kind_outcome_due_latency)
+{
+	static const char *const submit_fields[] = {
+		"field:int dev;", "field:int kind;", "field:u64 tag;", "field:s64 due_ns;",
+	};
+	static const char *const complete_fields[] = {
+		"field:int dev;", "field:int kind;", "field:u64 tag;", "field:int outcome;",
+		"field:s64 due_ns;", "field:s64 latency_ns;",
+	};
+	char path[256], *fmt;
+	size_t i;
+
+	NEED_TRACEFS();
+
+	snprintf(path, sizeof(path), "%s/events/pendtimer/pendtimer_submit/format", self->root);
+	fmt = read_file(path);
+	ASSERT_NE(NULL, fmt) {
+		TH_LOG("%s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < ARRAY_SIZE(submit_fields); i++) {
+		EXPECT_NE(NULL, strstr(fmt, submit_fields[i])) {
+			TH_LOG("pendtimer_submit has no '%s'", submit_fields[i]);
+		}
+	}
+	free(fmt);
+
+	snprintf(path, sizeof(path), "%s/events/pendtimer/pendtimer_complete/format", self->root);
+	fmt = read_file(path);
+	ASSERT_NE(NULL, fmt) {
+		TH_LOG("%s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < ARRAY_SIZE(complete_fields); i++) {
+		EXPECT_NE(NULL, strstr(fmt, complete_fields[i])) {
+			TH_LOG("pendtimer_complete has no '%s'", complete_fields[i]);
+		}
+	}
+	/* the symbolic names perf and tracefs print */
+	EXPECT_NE(NULL, strstr(fmt, "\"fired\""));
+	EXPECT_NE(NULL, strstr(fmt, "\"removed\""));
+	EXPECT_NE(NULL, strstr(fmt, "\"uring_cmd\""));
+	free(fmt);
+}
+
+/*
+ * perf and trace-cmd decode the events in user space from the format file:
+ * its "print fmt" must show the kind and outcome values as numbers, not as
+ * the module's enum names, which only the kernel knows (TRACE_DEFINE_ENUM).
+ */
+TEST_F(trace, format_decodable_in_user_space)
+{
+	static const char *const events[] = { "pendtimer_submit", "pendtimer_complete" };
+	char path[256], *fmt, *pf;
+	size_t i;
+
+	NEED_TRACEFS();
+
+	for (i = 0; i < ARRAY_SIZE(events); i++) {
+		snprintf(path, sizeof(path), "%s/events/pendtimer/%s/format",
+			 self->root, events[i]);
+		fmt = read_file(path);
+		ASSERT_NE(NULL, fmt) {
+			TH_LOG("%s: %s", path, strerror(errno));
+		}
+		pf = strstr(fmt, "print fmt:");
+		EXPECT_NE(NULL, pf);
+		if (pf) {
+			EXPECT_EQ(NULL, strstr(pf, "PENDTIMER_")) {
+				TH_LOG("%s: print fmt names enum constants that perf and "
+				       "trace-cmd cannot resolve (TRACE_DEFINE_ENUM missing?): %s",
+				       events[i], pf);
+			}
+		}
+		free(fmt);
+	}
+}
+
+/* A WAIT that fires: submit, then complete kind=wait outcome=fired. */
+TEST_F(trace, wait_fired)
+{
+	__u64 tag = self->tag_base + 1;
+
+	NEED_TRACEFS();
+
+	ASSERT_EQ(0, pt_wait(self->fd, SHORT_NS, tag));
+	ASSERT_LE(0, collect(_metadata, self));
+	EXPECT_EVENTS(0, tag, "wait", "fired", true);
+}
+
+/* An ARM that fires: kind=arm outcome=fired, seen after its eventfd. */
+TEST_F(trace, arm_fired)
+{
+	__u64 tag = self->tag_base + 2;
+	uint64_t deadline;
+	int64_t v = 0;
+
+	NEED_TRACEFS();
+
+	self->efd = pt_eventfd();
+	ASSERT_LE(0, self->efd);
+	ASSERT_EQ(0, pt_arm(self->fd, SHORT_NS, tag, self->efd));
+	deadline = pt_now_ns() + JOIN_MS * NSEC_PER_MSEC;
+	while (!(v = pt_eventfd_take(self->efd)) && pt_now_ns() < deadline)
+		pt_sleep_ms(1);
+	ASSERT_EQ(1, v);
+	ASSERT_LE(0, collect(_metadata, self));
+	EXPECT_EVENTS(0, tag, "arm", "fired", true);
+}
+
+/* CANCEL of a blocked WAIT and of an ARM: outcome=cancelled, before due. */
+TEST_F(trace, cancel_wait_and_arm)
+{
+	__u64 wtag = self->tag_base + 3, atag = self->tag_base + 4;
+	struct pt_waiter w;
+
+	NEED_TRACEFS();
+
+	self->efd = pt_eventfd();
+	ASSERT_LE(0, self->efd);
+	ASSERT_EQ(0, pt_waiter_start(&w, self->fd, LONG_NS, wtag, -1));
+	ASSERT_EQ(0, pt_arm(self->fd, LONG_NS, atag, self->efd));
+	pt_waiter_wait_started(&w);
+	/* CANCEL only once the WAIT is pending: retry -ENOENT briefly */
+	{
+		uint64_t deadline = pt_now_ns() + JOIN_MS * NSEC_PER_MSEC;
+		int c;
+
+		while ((c = pt_cancel(self->fd, wtag)) == -ENOENT && pt_now_ns() < deadline)
+			pt_sleep_ms(1);
+		ASSERT_EQ(0, c);
+	}
+	ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS));
+	ASSERT_EQ(-ECANCELED, w.ret);
+	ASSERT_EQ(0, pt_cancel(self->fd, atag));
+	EXPECT_EQ(0, pt_eventfd_take(self->efd));
+	ASSERT_LE(0, collect(_metadata, self));
+	EXPECT_EVENTS(0, wtag, "wait", "cancelled", false);
+	EXPECT_EVENTS(0, atag, "arm", "cancelled", false);
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/* A signalled WAIT is interrupted; close() flushes a pending ARM. */
+TEST_F(trace, interrupted_and_flushed)
+{
+	__u64 wtag = self->tag_base + 5, atag = self->tag_base + 6;
+	struct sigaction sa = { .sa_handler = on_sigusr1 };	/* no SA_RESTART */
+	struct pendtimer_stats s;
+	struct pt_waiter w;
+	uint64_t deadline;
+
+	NEED_TRACEFS();
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	self->efd = pt_eventfd();
+	ASSERT_LE(0, self->efd);
+	ASSERT_EQ(0, pt_waiter_start(&w, self->fd, LONG_NS, wtag, -1));
+	pt_waiter_wait_started(&w);
+	/* signal only once the WAIT is pending (it shows in STATS) */
+	deadline = pt_now_ns() + JOIN_MS * NSEC_PER_MSEC;
+	do {
+		ASSERT_EQ(0, pt_stats(self->fd, &s));
+		if (s.pending)
+			break;
+		pt_sleep_ms(1);
+	} while (pt_now_ns() < deadline);
+	ASSERT_EQ(1ULL, s.pending);
+	ASSERT_EQ(0, pthread_kill(w.th, SIGUSR1));
+	ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS));
+	ASSERT_EQ(-EINTR, w.ret);
+
+	ASSERT_EQ(0, pt_arm(self->fd, LONG_NS, atag, self->efd));
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	EXPECT_EQ(0, pt_eventfd_take(self->efd));
+	ASSERT_LE(0, collect(_metadata, self));
+	EXPECT_EVENTS(0, wtag, "wait", "interrupted", false);
+	EXPECT_EVENTS(0, atag, "arm", "flushed", false);
+}
+
+/* del_device completes a pending ARM as removed; dev= names the device. */
+TEST_F(trace, removed_names_its_device)
+{
+	__u64 tag = self->tag_base + 7;
+	char id[16], dev[64];
+	uint64_t deadline;
+	int id_try, ret = -EEXIST, fd;
+
+	NEED_TRACEFS();
+
+	if (!pt_path_exists(PT_SYSBUS "/new_device"))
+		SKIP(return, PT_SYSBUS "/new_device is missing");
+	/* a free ID of our own: the other tests use pendtimer0 */
+	for (id_try = 0; id_try < 64 && ret == -EEXIST; id_try++) {
+		self->bus_id = 700 + (getpid() + id_try) % 200;
+		snprintf(id, sizeof(id), "%d", self->bus_id);
+		ret = write_file(PT_SYSBUS "/new_device", id);
+	}
+	ASSERT_EQ(0, ret) {
+		self->bus_id = -1;
+		TH_LOG("new_device: %s", strerror(-ret));
+	}
+	snprintf(dev, sizeof(dev), PT_DEV_FMT, self->bus_id);
+	deadline = pt_now_ns() + JOIN_MS * NSEC_PER_MSEC;
+	while ((fd = pt_open_id(self->bus_id)) == -ENOENT && pt_now_ns() < deadline)
+		pt_sleep_ms(10);
+	ASSERT_LE(0, fd) {
+		TH_LOG("open %s: %s", dev, strerror(-fd));
+	}
+	self->efd = pt_eventfd();
+	ASSERT_LE(0, self->efd);
+	ret = pt_arm(fd, LONG_NS, tag, self->efd);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(0, write_file(PT_SYSBUS "/del_device", id));
+	self->bus_id = -1;
+	EXPECT_EQ(-ENODEV, pt_cancel(fd, tag));
+	close(fd);
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(0, pt_eventfd_take(self->efd));
+	ASSERT_LE(0, collect(_metadata, self));
+	EXPECT_EVENTS(atoi(id), tag, "arm", "removed", false);
+}
+
+PT_HARNESS_MAIN(0)
