@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm/run.sh LANE [--mode test|demo|bench|soak] [--timeout SEC] [--initrd FILE]
+#
+# Boots build/lanes/LANE/vmlinuz in QEMU (TCG; VM_ACCEL=kvm to opt in to KVM)
+# with an initramfs (built by vm/mkinitramfs.sh unless --initrd is given),
+# captures the serial console to build/logs/LANE[-MODE].log and judges it:
+#   - guest header "PENDTIMER-GUEST ... cpus=2" and "smp: Brought up ... 2 CPUs"
+#   - KTAP blocks (TAP version 13 / 1..N / ok N / not ok N / # SKIP)
+#   - PENDTIMER-DONE rc=0 present
+#   - no kernel reports (BUG/WARNING/KASAN/UBSAN/lockdep/ODEBUG/kmemleak/...)
+#   - debug lane: KASAN, lockdep and kmemleak are active
+# Writes one line to build/logs/LANE[-MODE].result:
+#   lane=L mode=M release=R cpus=N passed=N failed=N skipped=N reports=N
+#   verdict=PASS|FAIL seconds=N log=PATH reason=a,b,c
+# `failed` counts failed KTAP results, plus blocks that stopped short of their
+# plan, plus 1 if the lane failed for any other reason while that sum was 0.
+# Exits 0 only when the verdict is PASS.
+#
+# Environment: BUILD, VM_ACCEL (tcg|kvm), VM_MEM (MiB, default 2048),
+# VM_SMP (default 2), VM_EXTRA_APPEND (more kernel cmdline), QEMU
+# (default qemu-system-x86_64), PT_RUN_TESTS (passed to mkinitramfs.sh).
+# The whole script is one brace group: bash parses it completely before
+# running it, so editing this file cannot break a run in progress.
+{
+set -uo pipefail
+
+# vm/run.sh --table RESULT...: print the per-lane table of result files.
+print_table() {
+	printf '%-9s %-26s %4s %6s %6s %7s %7s %-7s %5s  %s\n' \
+		lane release cpus passed failed skipped reports verdict secs log
+	local f line
+	for f in "$@"; do
+		if [ ! -s "$f" ]; then
+			printf '%-9s %-26s %4s %6s %6s %7s %7s %-7s %5s  %s\n' \
+				"$(basename "${f%.result}")" "?" "?" 0 1 0 0 FAIL "?" "(no result: $f)"
+			continue
+		fi
+		line=$(head -n 1 "$f")
+		(
+			for kv in $line; do
+				case "$kv" in *=*) declare "R_${kv%%=*}=${kv#*=}" ;; esac
+			done
+			local name=${R_lane:-?}
+			[ "${R_mode:-test}" = test ] || name="$name/${R_mode}"
+			printf '%-9s %-26s %4s %6s %6s %7s %7s %-7s %5s  %s\n' \
+				"$name" "${R_release:-?}" "${R_cpus:-?}" "${R_passed:-0}" \
+				"${R_failed:-1}" "${R_skipped:-0}" "${R_reports:-0}" \
+				"${R_verdict:-FAIL}" "${R_seconds:-?}" "${R_log:-?}"
+		)
+	done
+}
+if [ "${1:-}" = --table ]; then
+	shift
+	print_table "$@"
+	exit 0
+fi
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+LANE=
+MODE=test
+TIMEOUT=900
+INITRD=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--mode) MODE=$2; shift 2 ;;
+	--mode=*) MODE=${1#*=}; shift ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--timeout=*) TIMEOUT=${1#*=}; shift ;;
+	--initrd) INITRD=$2; shift 2 ;;
+	--initrd=*) INITRD=${1#*=}; shift ;;
+	-h | --help)
+		sed -n '3,28p' "$0"
+		exit 0
+		;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) LANE=$1; shift ;;
+	esac
+done
+[ -n "$LANE" ] || { echo "usage: $0 LANE [--mode test|demo|bench|soak] [--timeout SEC]" >&2; exit 2; }
+case "$MODE" in test | demo | bench | soak) ;; *) echo "run.sh: bad mode $MODE" >&2; exit 2 ;; esac
+case "$TIMEOUT" in '' | *[!0-9]*) echo "run.sh: bad timeout $TIMEOUT" >&2; exit 2 ;; esac
+
+LDIR=$BUILD/lanes/$LANE
+LOGDIR=$BUILD/logs
+SUFFIX=$LANE
+[ "$MODE" = test ] || SUFFIX=$LANE-$MODE
+LOG=$LOGDIR/$SUFFIX.log
+RESULT=$LOGDIR/$SUFFIX.result
+REPORTS=$LOGDIR/$SUFFIX.reports
+mkdir -p "$LOGDIR"
+rm -f "$RESULT" "$REPORTS"
+
+SMP=${VM_SMP:-2}
+MEM=${VM_MEM:-2048}
+ACCEL=${VM_ACCEL:-tcg}
+QEMU=${QEMU:-qemu-system-x86_64}
+say() { echo "run $SUFFIX: $*"; }
+
+fail_early() { # REASON
+	say "FAIL: $1"
+	echo "lane=$LANE mode=$MODE release=? cpus=0 passed=0 failed=1 skipped=0 reports=0 verdict=FAIL seconds=0 log=$LOG reason=$1" >"$RESULT"
+	exit 1
+}
+[ -s "$LDIR/vmlinuz" ] || fail_early "no-kernel:$LDIR/vmlinuz(run vm/lane.sh $LANE)"
+command -v "$QEMU" >/dev/null || fail_early "no-qemu:$QEMU"
+RELEASE=$(cat "$LDIR/release" 2>/dev/null || echo "?")
+
+if [ -z "$INITRD" ]; then
+	INITRD=$LDIR/initramfs-$MODE.cpio.gz
+	bash "$TOP/vm/mkinitramfs.sh" "$LANE" "$INITRD" || fail_early "initramfs"
+fi
+[ -s "$INITRD" ] || fail_early "no-initrd:$INITRD"
+
+APPEND="console=ttyS0 panic=-1 slab_nomerge printk.time=1 pt.mode=$MODE pt.lane=$LANE"
+[ "$LANE" = debug ] && APPEND+=" kmemleak=on"
+[ -n "${VM_EXTRA_APPEND:-}" ] && APPEND+=" $VM_EXTRA_APPEND"
+
+case "$ACCEL" in
+kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
+tcg) ACCEL_ARGS=(-accel tcg,thread=multi -cpu max) ;;
+*) fail_early "bad-VM_ACCEL:$ACCEL" ;;
+esac
+
+QARGS=("${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM" -nographic -no-reboot -nic none
+	-kernel "$LDIR/vmlinuz" -initrd "$INITRD" -append "$APPEND")
+say "booting $RELEASE ($ACCEL, -smp $SMP, -m $MEM, timeout ${TIMEOUT}s), log $LOG"
+echo "# $QEMU ${QARGS[*]}" >"$LOG.cmd"
+
+T0=$(date +%s)
+: >"$LOG"
+timeout -k 10 "$TIMEOUT" "$QEMU" "${QARGS[@]}" </dev/null >>"$LOG" 2>&1 &
+QPID=$!
+
+# Carriage returns and the firmware's terminal escapes (ESC c resets the
+# terminal) stay out of the live view and the parser.
+STRIP='s/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'
+# Live view: everything in demo/bench mode; a few progress lines otherwise.
+if [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
+	tail -n +1 -f --pid=$QPID "$LOG" 2>/dev/null | sed -u -e "$STRIP" &
+else
+	tail -n +1 -f --pid=$QPID "$LOG" 2>/dev/null | sed -u -e "$STRIP" | awk -v tag="$SUFFIX" '
+	function endblock() {
+		if (inblk)
+			printf "run %s:   test block %d: %d ok, %d not ok, %d skipped (plan %s)\n",
+				tag, nb, p, f, s, (plan == "" ? "none" : plan)
+		inblk = 0
+	}
+	/PENDTIMER-GUEST / { sub(/^.*PENDTIMER-GUEST /, ""); printf "run %s:   guest up: %s\n", tag, $0; fflush() }
+	/^(TAP|KTAP) version / { endblock(); inblk = 1; nb++; p = f = s = 0; plan = ""; next }
+	inblk && /^1\.\.[0-9]+/ { plan = $1; sub(/^1\.\./, "", plan); next }
+	inblk && /^not ok [0-9]+/ { f++; print "run " tag ":   " $0; fflush(); next }
+	inblk && /^ok [0-9]+/ { if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) s++; else p++; next }
+	/PENDTIMER-DONE/ { endblock(); sub(/^.*PENDTIMER-DONE/, "PENDTIMER-DONE"); printf "run %s:   %s\n", tag, $0; fflush() }
+	' &
+fi
+FOLLOW=$!
+
+wait $QPID
+QRC=$?
+T1=$(date +%s)
+wait $FOLLOW 2>/dev/null
+SECS=$((T1 - T0))
+TIMED_OUT=0
+[ $QRC -eq 124 ] || [ $QRC -eq 137 ] && TIMED_OUT=1
+
+# ---------------------------------------------------------------------------
+# Judge the log.
+# ---------------------------------------------------------------------------
+CLEAN=$LOGDIR/.$SUFFIX.clean
+sed -e "$STRIP" "$LOG" >"$CLEAN"
+
+PARSE=$(awk -v lane="$LANE" -v reports="$REPORTS" '
+BEGIN {
+	# Kernel reports: matched in kernel log lines (after the printk
+	# timestamp), in the console stream and in the dmesg dump.
+	nrp = split("BUG:|WARNING:|KASAN:|UBSAN:|possible circular locking|" \
+		"possible recursive locking|inconsistent lock state|suspicious RCU usage|" \
+		"DEBUG_LOCKS_WARN_ON|INFO: possible irq lock inversion|" \
+		"lock held when returning to user space|sleeping function called from invalid context|" \
+		"ODEBUG:|unreferenced object 0x|new suspected memory leaks|" \
+		"INFO: task .* blocked for more than|soft lockup|hard LOCKUP|Kernel panic|" \
+		"Oops|general protection fault|Call Trace:|self-detected stall|rcu: INFO:|" \
+		"detected stalls on CPUs|rcu_preempt detected stall|" \
+		"kmemleak: Kernel memory leak detector disabled|" \
+		"Kernel memory leak detector disabled|" \
+		"Unable to handle kernel|kernel BUG at|invalid opcode:|" \
+		"list_add corruption|list_del corruption|refcount_t: ", rp, "|")
+	nbenign = split("loading out-of-tree module taints kernel|" \
+		"module verification failed|" \
+		"tainting kernel", bn, "|")
+	sect = "console"; nblk = 0; inblk = 0; kmlclear = (lane != "debug")
+	cpus = ""; rel = ""; done = 0; donerc = ""; smp = ""
+	kasan = 0; lockdep = 0; kmemleak = 0; dumpend = 0
+	tp = tf = ts = 0; mism = 0; nrep = 0
+}
+function endblock() {
+	if (!inblk) return
+	inblk = 0
+	if (plan == "") {
+		printf "BLOCK %d no plan, %d results (counted as a failure)\n", nblk, bres
+		mism++
+	} else if (bplan == 0 && planskip) {
+		ts++
+	} else if (bres != bplan) {
+		printf "BLOCK %d stopped short: %d of %d results (counted as a failure)\n", nblk, bres, bplan
+		mism++
+	}
+}
+function report(text, key) {
+	key = text
+	if (key in seen) return
+	seen[key] = 1
+	nrep++
+	print text > reports
+}
+{
+	line = $0
+}
+line ~ /=== PENDTIMER DMESG BEGIN ===/ { endblock(); sect = "dmesg"; kmlclear = (lane != "debug"); next }
+line ~ /=== PENDTIMER DMESG END ===/ { sect = "after"; dumpend = 1; next }
+line ~ /=== PENDTIMER KMEMLEAK BEGIN ===/ { endblock(); sect = "kmemleak"; next }
+line ~ /=== PENDTIMER KMEMLEAK END ===/ { sect = "console"; next }
+{
+	# Kernel log line? Take what follows the printk timestamp.
+	k = ""
+	if (match(line, /\[ *[0-9]+\.[0-9]+\] /))
+		k = substr(line, RSTART + RLENGTH)
+	else if (sect == "kmemleak")
+		k = line
+	if (k != "") {
+		if (k ~ /smp: Brought up [0-9]+ nodes?, [0-9]+ CPUs?/) {
+			s = k; sub(/^.*smp: Brought up [0-9]+ nodes?, /, "", s); sub(/ CPU.*$/, "", s); smp = s
+		}
+		if (k ~ /KernelAddressSanitizer initialized/) kasan = 1
+		if (k ~ /Lock dependency validator/) lockdep = 1
+		if (k ~ /kmemleak: Kernel memory leak detector initialized/) kmemleak = 1
+		if (k ~ /pendtimer-init: kmemleak boot objects cleared/) kmlclear = 1
+		ben = 0
+		for (i = 1; i <= nbenign; i++) if (index(k, bn[i])) { ben = 1; break }
+		# The boot-time scan (init clears it) is not ours.
+		if (!kmlclear && k ~ /new suspected memory leaks/) ben = 1
+		if (!ben)
+			for (i = 1; i <= nrp; i++)
+				if (k ~ rp[i]) { report(k); break }
+	}
+}
+sect != "console" { next }
+line ~ /PENDTIMER-GUEST / {
+	h = line; sub(/^.*PENDTIMER-GUEST /, "", h)
+	n = split(h, kv, " ")
+	for (i = 1; i <= n; i++) {
+		if (kv[i] ~ /^cpus=/) cpus = substr(kv[i], 6)
+		if (kv[i] ~ /^release=/) rel = substr(kv[i], 9)
+	}
+	next
+}
+line ~ /PENDTIMER-DONE rc=/ {
+	endblock()
+	d = line; sub(/^.*PENDTIMER-DONE rc=/, "", d); sub(/[^0-9-].*$/, "", d)
+	done = 1; donerc = d
+	next
+}
+line ~ /^(TAP|KTAP) version [0-9]+/ {
+	endblock(); inblk = 1; nblk++; plan = ""; bplan = 0; bres = 0; planskip = 0
+	next
+}
+inblk && line ~ /^1\.\.[0-9]+/ {
+	plan = line; sub(/^1\.\./, "", plan); sub(/[^0-9].*$/, "", plan); bplan = plan + 0
+	if (line ~ /# *[Ss][Kk][Ii][Pp]/) planskip = 1
+	next
+}
+inblk && line ~ /^(not )?ok [0-9]+/ {
+	bres++
+	dir = ""
+	if (match(line, /[^\\]# *[A-Za-z]+/)) { dir = toupper(substr(line, RSTART + 1)); sub(/^# */, "", dir); sub(/[^A-Z].*$/, "", dir) }
+	if (dir == "SKIP" || dir == "TODO") ts++
+	else if (line ~ /^not ok/) { tf++; print "FAILED " line }
+	else tp++
+	next
+}
+END {
+	endblock()
+	printf "VARS cpus=%s rel=%s done=%d donerc=%s smp=%s kasan=%d lockdep=%d kmemleak=%d dumpend=%d tp=%d tf=%d ts=%d mism=%d nrep=%d nblk=%d\n",
+		(cpus == "" ? "?" : cpus), (rel == "" ? "?" : rel), done, (donerc == "" ? "?" : donerc),
+		(smp == "" ? "?" : smp), kasan, lockdep, kmemleak, dumpend, tp, tf, ts, mism, nrep, nblk
+}' "$CLEAN")
+
+VARS=$(echo "$PARSE" | sed -n 's/^VARS //p')
+for kv in $VARS; do
+	declare "P_${kv%%=*}=${kv#*=}"
+done
+: >>"$REPORTS"
+
+REASONS=()
+[ $TIMED_OUT -eq 1 ] && REASONS+=("timeout-${TIMEOUT}s")
+[ "$P_rel" = "?" ] && REASONS+=("no-guest-header")
+[ "$P_rel" != "?" ] && [ "$P_rel" != "$RELEASE" ] && REASONS+=("release-mismatch:$P_rel")
+[ "$P_cpus" = "?" ] || [ "$P_cpus" = "$SMP" ] || REASONS+=("guest-cpus=$P_cpus")
+[ "$P_smp" = "$SMP" ] || REASONS+=("smp-brought-up=$P_smp")
+[ "$P_done" = 1 ] || REASONS+=("no-PENDTIMER-DONE")
+[ "$P_done" = 1 ] && [ "$P_donerc" != 0 ] && REASONS+=("rc=$P_donerc")
+[ "$P_dumpend" = 1 ] || REASONS+=("no-dmesg-dump")
+[ "$P_nrep" -gt 0 ] && REASONS+=("kernel-reports=$P_nrep")
+[ "$P_tf" -gt 0 ] && REASONS+=("not-ok=$P_tf")
+[ "$P_mism" -gt 0 ] && REASONS+=("incomplete-blocks=$P_mism")
+if [ "$MODE" = test ] && [ $((P_tp + P_tf + P_ts + P_mism)) -eq 0 ]; then
+	REASONS+=("no-test-results")
+fi
+if [ "$LANE" = debug ]; then
+	[ "$P_kasan" = 1 ] || REASONS+=("KASAN-not-active")
+	[ "$P_lockdep" = 1 ] || REASONS+=("lockdep-not-active")
+	[ "$P_kmemleak" = 1 ] || REASONS+=("kmemleak-not-active")
+fi
+
+FAILED=$((P_tf + P_mism))
+if [ ${#REASONS[@]} -eq 0 ]; then
+	VERDICT=PASS
+else
+	VERDICT=FAIL
+	[ $FAILED -gt 0 ] || FAILED=1
+fi
+REASON=$(IFS=,; echo "${REASONS[*]:-}")
+[ -n "$REASON" ] || REASON=none
+CPUS=$P_cpus
+
+echo "lane=$LANE mode=$MODE release=$RELEASE cpus=$CPUS passed=$P_tp failed=$FAILED skipped=$P_ts reports=$P_nrep verdict=$VERDICT seconds=$SECS log=$LOG reason=$REASON" >"$RESULT"
+
+# Details, then the table.
+echo "$PARSE" | grep -E '^(FAILED|BLOCK) ' | sed "s/^/run $SUFFIX: /" | head -n 50
+if [ "$P_nrep" -gt 0 ]; then
+	say "kernel reports ($P_nrep distinct lines; full log $LOG):"
+	head -n 40 "$REPORTS" | sed 's/^/    /'
+	[ "$P_nrep" -le 40 ] || echo "    ... ($((P_nrep - 40)) more in $REPORTS)"
+fi
+if [ $TIMED_OUT -eq 1 ]; then
+	say "timed out after ${TIMEOUT}s; last console lines:"
+	tail -n 15 "$CLEAN" | sed 's/^/    /'
+elif [ "$P_done" != 1 ]; then
+	say "no PENDTIMER-DONE (qemu exit $QRC); last console lines:"
+	tail -n 15 "$CLEAN" | sed 's/^/    /'
+fi
+rm -f "$CLEAN"
+
+print_table "$RESULT"
+say "$VERDICT in ${SECS}s${REASONS:+ (${REASON})}"
+[ "$VERDICT" = PASS ]
+exit
+}
