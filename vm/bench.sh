@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm/bench.sh [--quick] [--timeout SEC] [--no-run] [--update-docs] [LANE]
+#
+# `make bench`: pendtimer against clock_nanosleep, timerfd and io_uring in
+# one QEMU run of LANE (default 6.1). Prepares the lane and builds the module
+# and the selftests exactly like `vm/check.sh --mode bench LANE` (it calls
+# it); in the guest, run-tests.sh hands bench mode to run-bench.sh (insmod,
+# pendtimer_bench, the results between markers, rmmod). Progress is shown
+# live. Then:
+#
+#   build/bench/results.json   the figures (keys of issue 5, plus lane, kernel)
+#   build/bench/details.json   extra figures (memcg, variants, overshoot split)
+#   build/bench/samples.txt    latency CDFs: impl period percentile ns
+#   build/bench/latency.png    the CDF plot (gnuplot)
+#   build/bench/table.md       the table below, in Markdown
+#
+# and prints the table and the ratio verdicts against the goals of issue 5.
+# Exit status: 0 when the VM run passed (vm/check.sh) and produced results;
+# missed goals are reported, not fatal (the figures come from an emulated
+# machine shared with other work).
+#
+#   --quick        fewer samples and rounds (pt.bench=-n,300): a smoke run
+#   --timeout SEC  for the VM (default 1200)
+#   --no-run       only parse build/logs/LANE-bench.log again
+#   --update-docs  also copy the plot to docs/latency.png and the table into
+#                  docs/performance.md (between its bench-table markers)
+#
+# Environment: BUILD, PT_BENCH_ARGS (extra pendtimer_bench arguments, e.g.
+# "-n 500 -c -1"; passed as pt.bench= on the guest's command line), and
+# everything vm/check.sh and vm/run.sh read.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+export BUILD
+LANE=6.1
+TIMEOUT=1200
+RUN=1
+crc=0
+QUICK=0
+DOCS=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1; shift ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--timeout=*) TIMEOUT=${1#*=}; shift ;;
+	--no-run) RUN=0; shift ;;
+	--update-docs) DOCS=1; shift ;;
+	-h | --help) sed -n '3,31p' "$0"; exit 0 ;;
+	-*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
+	*) LANE=$1; shift ;;
+	esac
+done
+
+LOG=$BUILD/logs/$LANE-bench.log
+OUT=$BUILD/bench
+say() { echo "== bench: $*"; }
+
+if [ $RUN -eq 1 ]; then
+	args=${PT_BENCH_ARGS:-}
+	[ $QUICK -eq 1 ] && args="-n 300 $args"
+	args=$(echo $args | tr ' ' ',')
+	extra=${VM_EXTRA_APPEND:-}
+	[ -n "$args" ] && extra="$extra pt.bench=$args"
+	export VM_EXTRA_APPEND="${extra# }"
+	say "lane $LANE${args:+, pendtimer_bench args: $args} (the whole run takes a few minutes under TCG)"
+	bash "$TOP/vm/check.sh" --mode bench --timeout "$TIMEOUT" "$LANE"
+	crc=$?
+	[ $crc -eq 0 ] || say "vm/check.sh --mode bench $LANE exited with $crc"
+fi
+
+[ -s "$LOG" ] || { say "no log $LOG"; exit 1; }
+mkdir -p "$OUT"
+CLEAN=$(mktemp)
+trap 'rm -f "$CLEAN"' EXIT
+tr -d '\r' <"$LOG" >"$CLEAN"
+section() { # NAME FILE
+	awk -v b="=== PENDTIMER BENCH $1 BEGIN ===" -v e="=== PENDTIMER BENCH $1 END ===" '
+		index($0, b) { on = 1; n++; next }
+		index($0, e) { on = 0; next }
+		on && n == 1 { print }' "$CLEAN" >"$2"
+}
+section JSON "$OUT/results.json"
+section DETAILS "$OUT/details.json"
+section SAMPLES "$OUT/samples.txt"
+if ! python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$OUT/results.json" 2>/dev/null; then
+	say "no valid results JSON in $LOG"
+	exit 1
+fi
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$OUT/details.json" 2>/dev/null ||
+	echo '{}' >"$OUT/details.json"
+
+# --- plot --------------------------------------------------------------------
+plot() {
+	local gp=$OUT/latency.gp
+	local impls="nanosleep timerfd io_uring_timeout pendtimer_wait pendtimer_uring_cmd pendtimer_arm_eventfd"
+	local i p
+	for p in 100us 1ms; do
+		for i in $impls; do
+			awk -v i="$i" -v p="$p" '$1 == i && $2 == p && $3 <= 100 { print $4 / 1000.0, $3 }' \
+				"$OUT/samples.txt" >"$OUT/cdf-$i-$p.dat"
+		done
+	done
+	{
+		echo "set terminal pngcairo noenhanced size 1400,600 font 'DejaVu Sans,10'"
+		echo "set output '$OUT/latency.png'"
+		echo "set multiplot layout 1,2 title 'pendtimer latency overshoot: CDF of actual - requested, lane $LANE, kernel $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"])' "$OUT/results.json"), QEMU TCG, timer slack 1 ns'"
+		echo "set logscale x"
+		echo "set xlabel 'overshoot, microseconds (log scale)'"
+		echo "set ylabel 'percentile of samples'"
+		echo "set yrange [0:100]"
+		echo "set grid"
+		echo "set key bottom right"
+		for p in 100us 1ms; do
+			case $p in 100us) echo "set title 'requested 100 us'" ;; 1ms) echo "set title 'requested 1 ms'" ;; esac
+			echo -n "plot "
+			local first=1
+			for i in $impls; do
+				[ $first -eq 1 ] || echo -n ", "
+				first=0
+				echo -n "'$OUT/cdf-$i-$p.dat' using 1:2 with lines lw 2 title '$i'"
+			done
+			echo
+		done
+		echo "unset multiplot"
+	} >"$gp"
+	if gnuplot "$gp" 2>"$OUT/gnuplot.err"; then
+		say "plot: $OUT/latency.png"
+	else
+		say "gnuplot failed: $(head -n 3 "$OUT/gnuplot.err")"
+	fi
+}
+if [ -s "$OUT/samples.txt" ] && command -v gnuplot >/dev/null; then
+	plot
+else
+	say "no samples or no gnuplot (make deps installs gnuplot-nox): no plot"
+fi
+
+# --- table and verdicts -------------------------------------------------------
+python3 - "$OUT/results.json" "$OUT/details.json" "$OUT/table.md" <<'EOF'
+import json, sys
+
+r = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[2]))
+md = []
+
+def us(v):
+    return "-" if v is None else "%.1f" % (v / 1000.0)
+
+def num(v, fmt="%.0f"):
+    return "-" if v is None else fmt % v
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+lat = r["latency"]
+impls = ["nanosleep", "timerfd", "io_uring_timeout", "pendtimer_wait",
+         "pendtimer_uring_cmd", "pendtimer_arm_eventfd"]
+print()
+print("pendtimer benchmark: lane %s, kernel %s" % (r["lane"], r["kernel"]))
+print()
+print("latency overshoot, us      |      requested 100 us      |       requested 1 ms")
+print("                           |    p50     p99      max    |    p50     p99      max")
+md.append("Lane `%s`, kernel `%s`, QEMU TCG, 2 vCPUs.\n" % (r["lane"], r["kernel"]))
+md.append("| latency overshoot (us) | 100 us p50 | p99 | max | 1 ms p50 | p99 | max |")
+md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for i in impls:
+    row = []
+    for p in ("100us", "1ms"):
+        x = lat.get(i, {}).get(p, {})
+        row += [us(x.get("p50_ns")), us(x.get("p99_ns")), us(x.get("max_ns"))]
+    print("%-26s | %7s %7s %8s   | %7s %7s %8s" % tuple([i] + row))
+    md.append("| %s | %s |" % (i, " | ".join(row)))
+
+c = r["cancel_ns_per_op"]
+cu = d.get("cancel_ns_per_op.pendtimer_uring_cmd_batched", {})
+print()
+print("cancel, ns per operation     |   1k pending  10k pending 100k pending")
+md.append("")
+md.append("| cancel, ns per operation | 1k pending | 10k pending | 100k pending |")
+md.append("| --- | ---: | ---: | ---: |")
+for name, src in (("pendtimer CANCEL ioctl", c["pendtimer"]),
+                  ("io_uring TIMEOUT_REMOVE", c["io_uring"]),
+                  ("(pendtimer URING_CMD CANCEL)", cu)):
+    row = [num(src.get(k)) for k in ("1000", "10000", "100000")]
+    print("%-28s | %12s %12s %12s" % tuple([name] + row))
+    md.append("| %s | %s |" % (name, " | ".join(row)))
+
+b = r["bytes_per_request"]
+bm = d.get("bytes_per_request_in_memcg", {})
+cps = r["completions_per_s"]
+td = r["teardown_ns"]
+print()
+print("kernel bytes per pending request at 100k: pendtimer ARM %s, io_uring TIMEOUT %s"
+      % (num(b["pendtimer"]), num(b["io_uring"])))
+if bm:
+    print("  (in a child memory cgroup, kmem-accounted: pendtimer %s, io_uring %s)"
+          % (num(bm.get("pendtimer"), "%.1f"), num(bm.get("io_uring"), "%.1f")))
+print("completions/s, timeout 0: pendtimer %s, io_uring %s"
+      % (num(cps["pendtimer"]), num(cps["io_uring"])))
+if "completions_per_s.pendtimer_how" in d:
+    print("  (pendtimer: %s; io_uring: %s)" % (d["completions_per_s.pendtimer_how"],
+                                            d.get("completions_per_s.io_uring_how", "?")))
+ms = lambda v: "-" if v is None else "%.1f" % (v / 1e6)
+print("teardown of 100k pending, ms: pendtimer close %s, pendtimer del_device %s, io_uring ring close %s"
+      % (ms(td["pendtimer_close"]), ms(td["pendtimer_del_device"]), ms(td["io_uring_close"])))
+md.append("")
+md.append("| other | pendtimer | io_uring |")
+md.append("| --- | ---: | ---: |")
+md.append("| kernel bytes per pending request at 100k (root cgroup) | %s | %s |"
+          % (num(b["pendtimer"]), num(b["io_uring"])))
+if bm:
+    md.append("| same, in a child memory cgroup (kmem accounting) | %s | %s |"
+              % (num(bm.get("pendtimer"), "%.1f"), num(bm.get("io_uring"), "%.1f")))
+md.append("| completions/s, zero timeout | %s | %s |" % (num(cps["pendtimer"]), num(cps["io_uring"])))
+md.append("| teardown of 100k pending: close(), ms | %s | %s |"
+          % (ms(td["pendtimer_close"]), ms(td["io_uring_close"])))
+md.append("| teardown of 100k pending: del_device, ms | %s | |" % ms(td["pendtimer_del_device"]))
+
+# verdicts
+print()
+print("goals (issue 5), ratios from this run:")
+md.append("")
+md.append("| goal | measured | verdict |")
+md.append("| --- | --- | --- |")
+nmiss = 0
+nnodata = 0
+def verdict(text, value, ok, shown):
+    global nmiss, nnodata
+    if value is None:
+        v = "NO DATA"
+        nnodata += 1
+    else:
+        v = "met" if ok else "MISSED"
+        if not ok:
+            nmiss += 1
+    print("  %-62s %-22s %s" % (text, shown, v))
+    md.append("| %s | %s | %s |" % (text, shown, v))
+
+for p in ("100us", "1ms"):
+    w = lat["pendtimer_wait"][p]
+    n = lat["nanosleep"][p]
+    x = ratio(w["p50_ns"], n["p50_ns"])
+    verdict("WAIT p50 overshoot <= 1.10 x nanosleep's (%s)" % p, x,
+            x is not None and x <= 1.10, "x%.3f" % x if x else "-")
+    x = ratio(w["p99_ns"], n["p99_ns"])
+    verdict("WAIT p99 overshoot <= 1.25 x nanosleep's (%s)" % p, x,
+            x is not None and x <= 1.25, "x%.3f" % x if x else "-")
+x = ratio(c["io_uring"].get("100000"), c["pendtimer"].get("100000"))
+verdict("CANCEL at 100k >= 100 x faster than TIMEOUT_REMOVE", x,
+        x is not None and x >= 100, "x%.0f faster" % x if x else "-")
+x = ratio(c["pendtimer"].get("100000"), c["pendtimer"].get("1000"))
+verdict("CANCEL at 100k <= 2 x its cost at 1k", x,
+        x is not None and x <= 2, "x%.2f" % x if x else "-")
+x = b["pendtimer"]
+verdict("<= 104 bytes per pending ARM at 100k (index included)", x,
+        x is not None and x <= 104, "%s bytes" % num(x))
+for k, name in (("pendtimer_close", "close()"), ("pendtimer_del_device", "del_device")):
+    x = ratio(td[k], td["io_uring_close"])
+    verdict("teardown of 100k by %s no slower than io_uring close" % name, x,
+            x is not None and x <= 1.0, "x%.2f of io_uring's" % x if x else "-")
+print()
+if nmiss or nnodata:
+    print("%d goal(s) missed, %d without data" % (nmiss, nnodata))
+else:
+    print("all goals met")
+open(sys.argv[3], "w").write("\n".join(md) + "\n")
+EOF
+prc=$?
+say "results: $OUT/results.json (table: $OUT/table.md)"
+
+if [ $DOCS -eq 1 ] && [ $prc -eq 0 ]; then
+	DOC=$TOP/docs/performance.md
+	[ -s "$OUT/latency.png" ] && cp "$OUT/latency.png" "$TOP/docs/latency.png"
+	if [ -f "$DOC" ] && grep -q '<!-- bench-table-begin -->' "$DOC"; then
+		python3 - "$DOC" "$OUT/table.md" <<'EOF'
+import sys
+doc, table = sys.argv[1], open(sys.argv[2]).read()
+s = open(doc).read()
+a = s.index("<!-- bench-table-begin -->") + len("<!-- bench-table-begin -->")
+b = s.index("<!-- bench-table-end -->")
+open(doc, "w").write(s[:a] + "\n" + table + s[b:])
+EOF
+		say "updated $DOC and docs/latency.png"
+	else
+		say "$DOC has no bench-table markers: not updated"
+	fi
+fi
+[ $prc -eq 0 ] && [ $crc -eq 0 ]
