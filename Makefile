@@ -58,7 +58,7 @@ demo: deps
 	bash vm/check.sh --mode demo $(LANE)
 
 bench: deps
-	bash vm/check.sh --mode bench $(LANE)
+	bash vm/bench.sh $(LANE)
 
 soak: deps
 	bash vm/check.sh --mode soak debug

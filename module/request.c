@@ -3,9 +3,12 @@
  * pendtimer requests and their timers: where a request is born, claimed
  * and freed.
  *
- * Born: pendtimer_wait() and pendtimer_arm() allocate a request, and
- * pendtimer_submit() puts it into its open file's pending set and starts
- * its hrtimer, both under the file's lock.
+ * Born: a WAIT request lives on its waiter's stack, like nanosleep's
+ * hrtimer_sleeper (it cannot outlive the call, and the kernel stack is
+ * charged to the caller's memory cgroup); an ARM request, which outlives
+ * the call, comes from the pendtimer_req slab cache (SLAB_ACCOUNT).
+ * pendtimer_submit() puts either into its open file's pending set and
+ * starts its hrtimer, both under the file's lock.
  *
  * Claimed: exactly one path takes a request out of the pending set, under
  * the file's lock, and reports the outcome in the same critical section
@@ -23,8 +26,9 @@
  *     claim; the sweep counts race_cleanup_deferred and waits until every
  *     deferred request of the file has been claimed.
  *
- * Freed: a WAIT request by its waiter, after hrtimer_cancel() has waited
- * out any callback still running; an ARM request by the callback that
+ * Freed: a WAIT request goes with its waiter's stack frame, after
+ * hrtimer_cancel() has waited out any callback still running; an ARM
+ * request is freed by the callback that
  * fired it (allowed: it returns HRTIMER_NORESTART and touches nothing
  * after the free), or by the claimer once the timer is known stopped.
  *
@@ -168,6 +172,21 @@ static bool pendtimer_set_del(struct pendtimer_file *pf, struct pendtimer_req *r
 		}
 	}
 	return false;
+}
+
+/* Find the request with @tag and unlink it, in one walk: a cancel's claim. */
+static struct pendtimer_req *pendtimer_set_take(struct pendtimer_file *pf, u64 tag)
+{
+	struct pendtimer_req **pp, *req;
+
+	lockdep_assert_held(&pf->lock);
+	for (pp = pendtimer_bucket(pf, tag); (req = *pp); pp = &req->hnext) {
+		if (req->tag == tag) {
+			*pp = req->hnext;
+			return req;
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -422,7 +441,17 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 
 /* ---- birth ---- */
 
-/* Fault injection: fail_function may make this return NULL. */
+/* Everything but the hrtimer's own initialisation. */
+static void pendtimer_req_init(struct pendtimer_req *req, u64 tag,
+			       struct pendtimer_sink *sink)
+{
+	req->timer.function = pendtimer_timer_fn;
+	req->tag = tag;
+	req->hnext = NULL;
+	req->sink = (unsigned long)sink;
+}
+
+/* An ARM request. Fault injection: fail_function may make this return NULL. */
 static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 {
 	struct pendtimer_req *req;
@@ -430,22 +459,21 @@ static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 	req = kmem_cache_alloc(pendtimer_req_cache, GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
-	hrtimer_init(&req->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	req->timer.function = pendtimer_timer_fn;
-	req->tag = tag;
-	req->hnext = NULL;
+	hrtimer_init(&req->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	pendtimer_req_init(req, tag, NULL);
 	return req;
 }
 
 ALLOW_ERROR_INJECTION(pendtimer_req_alloc, NULL);
 
 /*
- * Accept @req into the pending set and start its timer. Starting the timer
- * under the lock keeps "in the set" equal to "timer queued or running".
+ * Accept @req into the pending set and start its timer, due at @due. Starting
+ * the timer under the lock keeps "in the set" equal to "timer queued or
+ * running".
  * Context: process, pf->lock held, pf->rundown held for read.
  */
 static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req,
-			    u64 timeout_ns)
+			    ktime_t due)
 {
 	struct pendtimer_counters *c = pf->pd->counters;
 
@@ -459,11 +487,21 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 	pendtimer_set_add(pf, req);
 	atomic64_inc(&c->submitted);
 	atomic64_inc(&c->pending);
-	hrtimer_start(&req->timer, ns_to_ktime(timeout_ns), HRTIMER_MODE_REL);
+	hrtimer_start(&req->timer, due, HRTIMER_MODE_ABS);
 	trace_pendtimer_submit(pf->pd->bdev->dev.id, req->tag,
 			       pendtimer_req_sink(req)->kind,
 			       hrtimer_get_expires(&req->timer));
 	return 0;
+}
+
+/*
+ * The due time is fixed when the call enters, so that allocation, locking
+ * and the eventfd lookup do not push it back (the timer then starts with
+ * HRTIMER_MODE_ABS and reads no clock).
+ */
+static ktime_t pendtimer_due(u64 timeout_ns)
+{
+	return ktime_add_ns(ktime_get(), timeout_ns);
 }
 
 /*
@@ -505,29 +543,27 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 		},
 		.task = current,
 	};
-	struct pendtimer_req *req, **table;
+	struct pendtimer_req req, **table;
 	unsigned int bits;
+	ktime_t due;
 	int ret;
 
 	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS)
 		return -EINVAL;
-	req = pendtimer_req_alloc(args->tag);
-	if (!req)
-		return -ENOMEM;
-	req->sink = (unsigned long)&w.sink;
+	due = pendtimer_due(args->timeout_ns);
+	hrtimer_init_on_stack(&req.timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	pendtimer_req_init(&req, args->tag, &w.sink);
 
 	table = pendtimer_set_grow_prepare(pf, &bits);
 	down_read(&pf->rundown);
 	spin_lock_irq(&pf->lock);
 	table = pendtimer_set_grow(pf, table, bits);
-	ret = pendtimer_submit(pf, req, args->timeout_ns);
+	ret = pendtimer_submit(pf, &req, due);
 	spin_unlock_irq(&pf->lock);
 	up_read(&pf->rundown);
 	kvfree(table);
-	if (ret) {
-		kmem_cache_free(pendtimer_req_cache, req);
-		return ret;
-	}
+	if (ret)
+		goto out_destroy_timer;
 
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -536,7 +572,7 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 			break;
 		if (signal_pending(current)) {
 			__set_current_state(TASK_RUNNING);
-			pendtimer_interrupt(pf, req);
+			pendtimer_interrupt(pf, &req);
 			break;
 		}
 		schedule();
@@ -546,9 +582,11 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 	WARN_ON_ONCE(!smp_load_acquire(&w.done));
 
 	/* The claimer may have beaten a running callback: let it return. */
-	hrtimer_cancel(&req->timer);
-	kmem_cache_free(pendtimer_req_cache, req);
-	return w.result;
+	hrtimer_cancel(&req.timer);
+	ret = w.result;
+out_destroy_timer:
+	destroy_hrtimer_on_stack(&req.timer);
+	return ret;
 }
 
 /**
@@ -566,10 +604,12 @@ int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 	struct pendtimer_req *req, **table;
 	struct eventfd_ctx *efd;
 	unsigned int bits;
+	ktime_t due;
 	int ret;
 
 	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS || args->flags)
 		return -EINVAL;
+	due = pendtimer_due(args->timeout_ns);
 	efd = pendtimer_eventfd_get(args->eventfd);
 	if (IS_ERR(efd))
 		return PTR_ERR(efd);
@@ -604,10 +644,10 @@ int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 			efd = NULL;	/* the binding holds this reference now */
 		}
 	}
-	req->sink = (unsigned long)&b->sink;
+	req->sink = (unsigned long)&b->sink;	/* pendtimer_req_init() left NULL */
 	b->nr_reqs++;
 	table = pendtimer_set_grow(pf, table, bits);
-	ret = pendtimer_submit(pf, req, args->timeout_ns);
+	ret = pendtimer_submit(pf, req, due);
 	if (ret)
 		dead = pendtimer_evbind_unuse(pf, b);
 out_unlock:
@@ -644,12 +684,11 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 	bool eventfd, running;
 
 	spin_lock_irq(&pf->lock);
-	req = pendtimer_set_find(pf, tag);
+	req = pendtimer_set_take(pf, tag);
 	if (!req) {
 		spin_unlock_irq(&pf->lock);
 		return -ENOENT;
 	}
-	pendtimer_set_del(pf, req);
 	pendtimer_claimed(pf, req);
 	running = hrtimer_try_to_cancel(&req->timer) < 0;
 	eventfd = pendtimer_req_sink(req)->kind == PENDTIMER_KIND_ARM;

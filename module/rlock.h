@@ -13,7 +13,6 @@
 
 #include <linux/atomic.h>
 #include <linux/completion.h>
-#include <linux/ktime.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/sched.h>
@@ -27,13 +26,13 @@ struct seq_file;
  * @node: in pendtimer_rlock.holders, under pendtimer_rlock.lock
  * @task: the entering task; it stays inside the driver while listed
  * @where: the entry point, a string literal
- * @since: when it entered (CLOCK_MONOTONIC)
+ * @since: when it entered (local_clock(), ns)
  */
 struct pendtimer_rlock_holder {
 	struct list_head node;
 	struct task_struct *task;
 	const char *where;
-	ktime_t since;
+	u64 since;
 };
 
 /**

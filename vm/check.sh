@@ -71,6 +71,15 @@ if [ -f "$TOP/selftests/Makefile" ]; then
 else
 	say "selftests/Makefile not there yet: skipping the selftests build"
 fi
+# The CLI runs in the guest too (demo mode: pendtimer race).
+if make -C "$TOP/tools" OUTPUT="$BUILD/tools" SELFTESTS_OUTPUT="$BUILD/selftests" \
+	>"$LOGDIR/tools-build.log" 2>&1; then
+	say "tools built (build/tools/pendtimer)"
+else
+	tail -n 30 "$LOGDIR/tools-build.log"
+	say "tools build FAILED (log: $LOGDIR/tools-build.log)"
+	EXTRA_FAILED=$((EXTRA_FAILED + 1))
+fi
 
 # --- lanes -------------------------------------------------------------------
 for LANE in "${LANES_ARG[@]}"; do
@@ -125,6 +134,12 @@ for LANE in "${LANES_ARG[@]}"; do
 		continue
 	fi
 	t_build=$(($(now) - t))
+	# DKMS builds the same sources against the lane's headers.
+	if [ "$MODE" = test ] && ! bash "$TOP/vm/dkms-check.sh" "$LANE" >"$LOGDIR/$LANE-dkms.log" 2>&1; then
+		tail -n 20 "$LOGDIR/$LANE-dkms.log"
+		say "lane $LANE: dkms build FAILED (log: $LOGDIR/$LANE-dkms.log)"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+	fi
 	say "lane $LANE: module built clean (W=1 C=1) in ${t_build}s against $(cat "$LDIR/release"): $(cd "$LDIR/modules" && echo *.ko)"
 
 	INITRD=$LDIR/initramfs-$MODE.cpio.gz
@@ -145,7 +160,7 @@ say "summary ($MODE, $(($(now) - T_ALL)) s)"
 bash "$TOP/vm/run.sh" --table "${RESULTS[@]}"
 P=0
 F=$EXTRA_FAILED
-[ $EXTRA_FAILED -eq 0 ] || echo "(+$EXTRA_FAILED failed: selftests build)"
+[ $EXTRA_FAILED -eq 0 ] || echo "(+$EXTRA_FAILED failed: selftests, tools or dkms build)"
 for r in "${RESULTS[@]}"; do
 	line=$(head -n 1 "$r" 2>/dev/null || true)
 	p=$(echo "$line" | sed -n 's/.*\bpassed=\([0-9]*\).*/\1/p')
