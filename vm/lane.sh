@@ -43,6 +43,12 @@ case "$LANE" in
 esac
 LDIR=$BUILD/lanes/$LANE
 mkdir -p "$LDIR"
+# One lane.sh per lane at a time (others wait, then find it prepared).
+exec 9>"$LDIR/.lock"
+flock -n 9 || {
+	echo "lane $LANE: waiting for another vm/lane.sh $LANE to finish"
+	flock 9
+}
 
 log() { echo "lane $LANE: $*"; }
 die() {
@@ -254,37 +260,43 @@ debian_lane() {
 		debs+=("$(fetch "$p")")
 	done
 
-	local root=$LDIR/root t=$(now)
-	log "unpacking ${#debs[@]} packages into $root"
-	rm -rf "$root" "$LDIR/.prepared"
-	mkdir -p "$root"
+	# Unpack next to the current tree and swap at the end, so that a
+	# module build against the old kdir is not pulled from under it.
+	local root=$LDIR/root new=$LDIR/root.new t=$(now)
+	log "unpacking ${#debs[@]} packages into $new"
+	rm -rf "$new"
+	mkdir -p "$new"
 	local d
 	for d in "${debs[@]}"; do
 		case "$(basename "$d")" in
 		linux-image-*)
 			if [ -n "${LANE_FULL_MODULES:-}" ]; then
-				dpkg-deb -x "$d" "$root"
+				dpkg-deb -x "$d" "$new"
 			else
 				# The guest only runs our own modules: leave out the
 				# image's ~400 MB of kernel/*.ko (LANE_FULL_MODULES=1
 				# keeps them); /boot and modules.* metadata stay.
 				dpkg-deb --fsys-tarfile "$d" |
-					tar -x -C "$root" --exclude='./lib/modules/*/kernel' \
+					tar -x -C "$new" --exclude='./lib/modules/*/kernel' \
 						--exclude='./usr/lib/modules/*/kernel'
 			fi
 			;;
-		*) dpkg-deb -x "$d" "$root" ;;
+		*) dpkg-deb -x "$d" "$new" ;;
 		esac
 	done
 
 	log "unpacked in $(($(now) - t)) s"
-	fix_tree "$root"
+	fix_tree "$new" "$root"
 
-	local kd=$root/usr/src/linux-headers-$rel
-	[ -f "$kd/Makefile" ] || die "no $kd/Makefile after unpacking"
-	local vml
-	vml=$(ls "$root"/boot/vmlinuz-"$rel" 2>/dev/null || true)
-	[ -n "$vml" ] || die "no boot/vmlinuz-$rel in the image package"
+	[ -f "$new/usr/src/linux-headers-$rel/Makefile" ] ||
+		die "no usr/src/linux-headers-$rel/Makefile after unpacking"
+	[ -f "$new/boot/vmlinuz-$rel" ] || die "no boot/vmlinuz-$rel in the image package"
+	rm -f "$LDIR/.prepared"
+	rm -rf "$LDIR/root.old"
+	[ ! -e "$root" ] || mv "$root" "$LDIR/root.old"
+	mv "$new" "$root"
+	rm -rf "$LDIR/root.old"
+	local kd=$root/usr/src/linux-headers-$rel vml=$root/boot/vmlinuz-$rel
 	ln -sfn "root/usr/src/linux-headers-$rel" "$LDIR/kdir"
 	cp -f "$vml" "$LDIR/vmlinuz"
 	echo "$rel" >"$LDIR/release"
@@ -295,27 +307,29 @@ debian_lane() {
 }
 
 # Debian's header packages point into /usr/src and /usr/lib/linux-kbuild-*:
-# absolute symlinks and absolute paths in makefiles. Redirect them into ROOT.
-fix_tree() { # ROOT
-	local root=$1 l t n=0
+# absolute symlinks and absolute paths in makefiles. Redirect them into the
+# tree DIR, which will be moved to FINAL (symlinks become relative, makefile
+# paths absolute to FINAL).
+fix_tree() { # DIR FINAL
+	local dir=$1 final=$2 l t n=0
 	while IFS= read -r -d '' l; do
 		t=$(readlink "$l")
 		case "$t" in
 		/*)
-			ln -sfn "$(realpath -m --relative-to="$(dirname "$l")" "$root$t")" "$l"
+			ln -sfn "$(realpath -m --relative-to="$(dirname "$l")" "$dir$t")" "$l"
 			n=$((n + 1))
 			;;
 		esac
-	done < <(find "$root" -type l -print0)
-	log "relinked $n absolute symlinks into $root"
+	done < <(find "$dir" -type l -print0)
+	log "relinked $n absolute symlinks"
 	local f m=0
 	while IFS= read -r -d '' f; do
 		if grep -Eq '/usr/(src/linux-|lib/linux-kbuild)' "$f"; then
-			sed -i -E "s#([^A-Za-z0-9_./-]|^)/usr/(src/linux-|lib/linux-kbuild)#\\1$root/usr/\\2#g" "$f"
+			sed -i -E "s#([^A-Za-z0-9_./-]|^)/usr/(src/linux-|lib/linux-kbuild)#\\1$final/usr/\\2#g" "$f"
 			m=$((m + 1))
 		fi
-	done < <(find "$root/usr/src" -maxdepth 2 -type f \( -name 'Makefile*' -o -name '*.mk' \) -print0)
-	log "rewrote absolute /usr/src paths in $m makefiles"
+	done < <(find "$dir/usr/src" -maxdepth 2 -type f \( -name 'Makefile*' -o -name '*.mk' \) -print0)
+	log "rewrote absolute /usr/src paths in $m makefile(s) to $final"
 }
 
 # ---------------------------------------------------------------------------
@@ -328,7 +342,16 @@ debug_lane() {
 	[ -f "$tarball" ] || die "$tarball missing (make deps installs linux-source-6.1)"
 	[ -f "$frag" ] || die "$frag missing"
 
-	local srcbase=$BUILD/src
+	# The source and the built kernel live in a cache outside the clone
+	# (PT_CACHE, default /var/cache/pendtimer, else build/cache), keyed by
+	# the build hash, so that a fresh clone on the same machine (CI) does
+	# not rebuild the same kernel.
+	local cache=${PT_CACHE:-/var/cache/pendtimer}
+	if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
+		cache=$BUILD/cache
+		mkdir -p "$cache"
+	fi
+	local srcbase=$cache/src
 	local name
 	name=$(basename "$tarball")
 	name=${name%.tar.*}
@@ -357,10 +380,23 @@ debug_lane() {
 		cat "$frag"
 	} | sha256sum | cut -c1-16)
 
-	local obj=$LDIR/obj
-	if [ -f "$LDIR/.buildhash" ] && [ "$(cat "$LDIR/.buildhash")" = "$hash" ] &&
-		[ -s "$LDIR/vmlinuz" ] && [ -f "$LDIR/kdir/Makefile" ] && [ -s "$LDIR/release" ] &&
-		[ -f "$obj/Module.symvers" ]; then
+	local kbuild=$cache/debug-$hash
+	local obj=$kbuild/obj
+	# The cache is shared by every clone on this machine: one build at a time.
+	exec 8>"$kbuild.lock"
+	flock -n 8 || {
+		log "waiting for another build of $kbuild"
+		flock 8
+	}
+	if [ -f "$kbuild/.done" ] && [ -f "$obj/Module.symvers" ] && [ -s "$kbuild/vmlinuz" ]; then
+		if [ "$(cat "$LDIR/.buildhash" 2>/dev/null)" != "$hash" ] ||
+			[ ! -f "$LDIR/kdir/Makefile" ] || [ ! -s "$LDIR/vmlinuz" ]; then
+			ln -sfn "$obj" "$LDIR/kdir"
+			cp -f "$kbuild/vmlinuz" "$LDIR/vmlinuz"
+			cp -f "$kbuild/release" "$LDIR/release"
+			echo "$hash" >"$LDIR/.buildhash"
+			log "taken from the cache $kbuild"
+		fi
 		log "up to date: release $(cat "$LDIR/release"), build hash $hash"
 		exit 0
 	fi
@@ -368,7 +404,7 @@ debug_lane() {
 	log "building debug kernel ($kver) with $frag, hash $hash, -j$jobs"
 	rm -f "$LDIR/.buildhash"
 	mkdir -p "$obj"
-	local blog=$LDIR/build.log
+	local blog=$kbuild/build.log
 	: >"$blog"
 	local MK=(make -C "$src" O="$obj" ARCH=x86_64 -j"$jobs")
 	local t=$(now)
@@ -389,8 +425,11 @@ debug_lane() {
 	[ -f "$obj/Module.symvers" ] || die "no Module.symvers after the build"
 	local rel
 	rel=$(make -s -C "$src" O="$obj" ARCH=x86_64 kernelrelease)
-	ln -sfn obj "$LDIR/kdir"
-	cp -f "$obj/arch/x86/boot/bzImage" "$LDIR/vmlinuz"
+	cp -f "$obj/arch/x86/boot/bzImage" "$kbuild/vmlinuz"
+	echo "$rel" >"$kbuild/release"
+	touch "$kbuild/.done"
+	ln -sfn "$obj" "$LDIR/kdir"
+	cp -f "$kbuild/vmlinuz" "$LDIR/vmlinuz"
 	echo "$rel" >"$LDIR/release"
 	echo "$hash" >"$LDIR/.buildhash"
 	log "built in $(($(now) - t)) s: release $rel, vmlinuz $(stat -c %s "$LDIR/vmlinuz") bytes"
