@@ -521,6 +521,33 @@ static void pendtimer_interrupt(struct pendtimer_file *pf, struct pendtimer_req 
 	spin_unlock_irq(&pf->lock);
 }
 
+/*
+ * Should the waiter stop sleeping and claim its request as interrupted?
+ *
+ * In an io-wq worker, TIF_NOTIFY_SIGNAL is how IORING_OP_ASYNC_CANCEL and
+ * ring exit arrive: any signal_pending() interrupts. In the WAIT ioctl only
+ * a signal does (SPEC.md: -EINTR when the thread was signalled).
+ * TIF_NOTIFY_SIGNAL there means task work, queued by io_uring for a ring
+ * this thread uses (a completion, a new io-wq worker, a ring exit); it
+ * would keep schedule() from sleeping, so it is cleared here, noted in
+ * @notify, and set again by the caller before returning, so that the task
+ * work runs on the way back to user space, as after any other syscall.
+ * The kernel's no_notify_signal guard (6.1.192, 6.12.117) does the same;
+ * 6.12.95 lacks it. Context: process (the waiter), no locks.
+ */
+static bool pendtimer_wait_interrupted(bool *notify)
+{
+	if (current->flags & PF_IO_WORKER)
+		return signal_pending(current);
+	if (task_sigpending(current))
+		return true;
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
+		clear_notify_signal();
+		*notify = true;
+	}
+	return false;
+}
+
 /**
  * pendtimer_wait() - submit a request and sleep until it completes
  * @pf: the open file
@@ -544,6 +571,7 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 		.task = current,
 	};
 	struct pendtimer_req req, **table;
+	bool notify = false;
 	unsigned int bits;
 	ktime_t due;
 	int ret;
@@ -570,7 +598,7 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 		/* Pairs with the release in pendtimer_complete(): see result. */
 		if (smp_load_acquire(&w.done))
 			break;
-		if (signal_pending(current)) {
+		if (pendtimer_wait_interrupted(&notify)) {
 			__set_current_state(TASK_RUNNING);
 			pendtimer_interrupt(pf, &req);
 			break;
@@ -578,6 +606,9 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 		schedule();
 	}
 	__set_current_state(TASK_RUNNING);
+	/* Task work that arrived while sleeping runs on the way out. */
+	if (notify)
+		set_thread_flag(TIF_NOTIFY_SIGNAL);
 	/* Claimed by now, by us or under the lock we took after the claimer. */
 	WARN_ON_ONCE(!smp_load_acquire(&w.done));
 

@@ -22,6 +22,7 @@
  */
 #include "pendtimer_util.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/wait.h>
 
@@ -460,6 +461,66 @@ TEST_F_TIMEOUT(uring, owner_exit_ends_parked_waits_promptly, 60)
 	EXPECT_EQ(0ULL, d.fired);
 	/* ring teardown (interrupted) and the exit's close (flushed) race */
 	EXPECT_EQ(n, d.interrupted + d.flushed + d.cancelled);
+}
+
+struct cancel_later {
+	int fd;
+	__u64 tag;
+	uint64_t delay_ns;
+	int res;
+};
+
+static void *cancel_later_fn(void *arg)
+{
+	struct cancel_later *c = arg;
+
+	pt_sleep_ns(c->delay_ns);
+	c->res = pt_cancel(c->fd, c->tag);
+	return NULL;
+}
+
+/*
+ * SPEC.md section 2, WAIT: -EINTR only when the calling thread was
+ * signalled. Found by the fuzzer: a thread that sleeps in the WAIT ioctl
+ * while one of its io_uring requests fails gets io_uring task work
+ * (TIF_NOTIFY_SIGNAL), which is not a signal. The WAIT keeps sleeping and
+ * fires (0) after its full timeout, nothing is counted interrupted, and the
+ * io_uring request still gets its CQE (-ECANCELED).
+ */
+TEST_F_TIMEOUT(uring, ioctl_wait_not_interrupted_by_io_uring_task_work, 60)
+{
+	struct cancel_later c = { .fd = self->fd, .tag = 0xa1,
+				  .delay_ns = 100 * NSEC_PER_MSEC };
+	struct pendtimer_stats d;
+	uint64_t t0, t1;
+	pthread_t th;
+	__u64 ud;
+	int res;
+
+	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xa1, 0xa1);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
+	/* 100 ms into the WAIT below the io_uring WAIT fails: task work */
+	ASSERT_EQ(0, pthread_create(&th, NULL, cancel_later_fn, &c));
+	t0 = pt_now_ns();
+	res = pt_wait(self->fd, NSEC_PER_SEC, 0xa2);
+	t1 = pt_now_ns();
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, c.res);
+	ASSERT_EQ(0, res) {
+		TH_LOG("WAIT returned %s after %llu ms, no signal was sent",
+		       strerror(-res), (unsigned long long)((t1 - t0) / NSEC_PER_MSEC));
+	}
+	ASSERT_LE(NSEC_PER_SEC, t1 - t0);
+	ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+	ASSERT_EQ(0xa1ULL, ud);
+	ASSERT_EQ(-ECANCELED, res);
+
+	DELTA(&d);
+	EXPECT_EQ(2ULL, d.submitted);
+	EXPECT_EQ(1ULL, d.fired);
+	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_EQ(0ULL, d.interrupted);
 }
 
 PT_HARNESS_MAIN(0)
