@@ -15,9 +15,16 @@
  * could queue behind the very WAITs it should cancel.
  *
  * The command area is read once: it may be the SQE itself, shared with
- * user space.
+ * user space. A WAIT reads it at its non-blocking issue, the one moment
+ * the SQE is known valid, and keeps the copy in the command's pdu for the
+ * worker: 6.12's io_uring_cmd() copies the SQE on -EAGAIN but leaves
+ * ioucmd->sqe on the ring slot, which the application may have reused by
+ * the time a worker runs the command. Only a command forced async
+ * (IOSQE_ASYNC) reaches the worker without that issue; io_uring copied
+ * its SQE when it prepared it, so the worker reads that copy.
  */
 #include <linux/io_uring.h>
+#include <linux/io_uring_types.h>
 #include <linux/version.h>
 #if KERNEL_VERSION(6, 6, 0) <= LINUX_VERSION_CODE
 #include <linux/io_uring/cmd.h>
@@ -32,6 +39,21 @@ static const void *pendtimer_uring_payload(struct io_uring_cmd *ioucmd)
 #else
 	return ioucmd->cmd;
 #endif
+}
+
+static struct pendtimer_wait *pendtimer_uring_pdu(struct io_uring_cmd *ioucmd)
+{
+	BUILD_BUG_ON(sizeof(struct pendtimer_wait) > sizeof(ioucmd->pdu));
+	return (struct pendtimer_wait *)ioucmd->pdu;
+}
+
+/* Copy a WAIT's arguments out of the command area (maybe the SQE). */
+static void pendtimer_uring_read_wait(struct pendtimer_wait *w, const void *payload)
+{
+	const struct pendtimer_wait *src = payload;
+
+	w->timeout_ns = READ_ONCE(src->timeout_ns);
+	w->tag = READ_ONCE(src->tag);
 }
 
 /**
@@ -51,13 +73,16 @@ int pendtimer_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 
 	switch (ioucmd->cmd_op) {
 	case PENDTIMER_IOC_WAIT: {
-		const struct pendtimer_wait *src = payload;
 		struct pendtimer_wait w;
 
-		if (issue_flags & IO_URING_F_NONBLOCK)
+		if (issue_flags & IO_URING_F_NONBLOCK) {
+			pendtimer_uring_read_wait(pendtimer_uring_pdu(ioucmd), payload);
 			return -EAGAIN;
-		w.timeout_ns = READ_ONCE(src->timeout_ns);
-		w.tag = READ_ONCE(src->tag);
+		}
+		if (cmd_to_io_kiocb(ioucmd)->flags & REQ_F_FORCE_ASYNC)
+			pendtimer_uring_read_wait(&w, payload);
+		else
+			w = *pendtimer_uring_pdu(ioucmd);
 		ret = pendtimer_rlock_enter(&pf->pd->rlock, &h, "uring_cmd wait");
 		if (ret)
 			return ret;

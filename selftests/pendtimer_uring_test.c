@@ -523,4 +523,92 @@ TEST_F_TIMEOUT(uring, ioctl_wait_not_interrupted_by_io_uring_task_work, 60)
 	EXPECT_EQ(0ULL, d.interrupted);
 }
 
+/*
+ * One io-wq worker, held by a long WAIT; a second WAIT (timeout 0, tag
+ * 0xb2, SQE flags @sqe_flags) queues behind it; CANCEL SQEs then reuse
+ * every slot of the 4-entry ring with a huge first word; the first WAIT is
+ * cancelled and the second runs. Returns the second WAIT's CQE res, or 1
+ * on a setup failure (logged).
+ */
+static int queued_wait_res(struct __test_metadata *_metadata, int fd,
+			   __u8 sqe_flags)
+{
+	unsigned int maxw[2] = { 1, 1 };
+	struct io_uring_sqe *sqe;
+	struct io_uring ring;
+	int ret, i, res, res1 = 1, res2 = 1;
+	__u64 ud;
+
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (!ret)
+		ret = io_uring_register_iowq_max_workers(&ring, maxw);
+	if (ret) {
+		TH_LOG("io_uring setup: %s", strerror(-ret));
+		return 1;
+	}
+	prep_uring_wait(io_uring_get_sqe(&ring), fd, LONG_NS, 0xb1, 1);
+	io_uring_submit(&ring);
+	if (pt_wait_pending(fd, 1, 5000, NULL))
+		TH_LOG("the first WAIT never became pending");
+	sqe = io_uring_get_sqe(&ring);
+	prep_uring_wait(sqe, fd, 0, 0xb2, 2);
+	sqe->flags |= sqe_flags;
+	io_uring_submit(&ring);
+	for (i = 0; i < 4; i++) {
+		prep_uring_cancel(io_uring_get_sqe(&ring), fd,
+				  0xfff0000000000000ULL + (__u64)i, 10 + (__u64)i);
+		io_uring_submit(&ring);
+	}
+	ret = pt_cancel(fd, 0xb1);
+	for (i = 0; i < 6 && !reap(&ring, 5000, &ud, &res); i++) {
+		if (ud == 1)
+			res1 = res;
+		else if (ud == 2)
+			res2 = res;
+		else if (res != -ENOENT)
+			TH_LOG("CANCEL of an unknown tag: %d, want -ENOENT", res);
+	}
+	io_uring_queue_exit(&ring);
+	if (ret || res1 != -ECANCELED) {
+		TH_LOG("setup: CANCEL of the first WAIT %d, its CQE %d", ret, res1);
+		return 1;
+	}
+	return res2;
+}
+
+/*
+ * SPEC.md section 2, URING_CMD: a URING_CMD WAIT is "the same request and
+ * results", its arguments in the SQE command area, and the SQE slot belongs
+ * to the application again once io_uring_submit() returns. Found by the
+ * fuzzer on 6.12: a WAIT punted to io-wq read its payload in the worker,
+ * from a slot later SQEs had reused (6.12's io_uring_cmd() leaves
+ * ioucmd->sqe on the ring slot). The queued WAIT must fire (0), not take a
+ * CANCEL's tag for its timeout (-EINVAL).
+ */
+TEST_F_TIMEOUT(uring, queued_wait_reads_payload_at_submit, 60)
+{
+	struct pendtimer_stats d;
+
+	ASSERT_EQ(0, queued_wait_res(_metadata, self->fd, 0));
+	DELTA(&d);
+	EXPECT_EQ(2ULL, d.submitted);
+	EXPECT_EQ(1ULL, d.fired);
+	EXPECT_EQ(1ULL, d.cancelled);
+}
+
+/*
+ * The same with IOSQE_ASYNC: such a WAIT reaches the worker without a
+ * non-blocking issue; io_uring copied its SQE when it prepared it.
+ */
+TEST_F_TIMEOUT(uring, queued_forced_async_wait_reads_its_payload, 60)
+{
+	struct pendtimer_stats d;
+
+	ASSERT_EQ(0, queued_wait_res(_metadata, self->fd, IOSQE_ASYNC));
+	DELTA(&d);
+	EXPECT_EQ(2ULL, d.submitted);
+	EXPECT_EQ(1ULL, d.fired);
+	EXPECT_EQ(1ULL, d.cancelled);
+}
+
 PT_HARNESS_MAIN(0)
