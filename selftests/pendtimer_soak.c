@@ -47,6 +47,8 @@
  *   PT_SOAK_N          ARM requests per round (default 1024; capped so that
  *                      N x delay stays <= 20 ms of callback busy-waiting)
  *   PT_SOAK_SEED       seed (printed)
+ *   PT_BUDGET_STRICT   1: soak_budget fails, not skips, when the time bound
+ *                      ends the soak before PT_SOAK_CONTESTED (make check)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1071,6 +1073,9 @@ int main(void)
 				      contested, target);
 	else if (nfail_outcome + nfail_counter)
 		ksft_test_result_fail("soak_budget (stopped at the first failure)\n");
+	else if (getenv("PT_BUDGET_STRICT") && !strcmp(getenv("PT_BUDGET_STRICT"), "1"))
+		ksft_test_result_fail("soak_budget (the time bound, %" PRIu64 " s, ended it at %" PRIu64
+				      " of %" PRIu64 " contested requests)\n", seconds, contested, target);
 	else
 		ksft_test_result_skip("soak_budget: the time bound (%" PRIu64 " s) ended it at %" PRIu64
 				      " of %" PRIu64 " contested requests\n", seconds, contested, target);

@@ -71,7 +71,6 @@ setvar PT_FUZZ_SEED fuzz_seed ""
 setvar PT_FUZZ_THREADS fuzz_threads ""
 setvar PT_FUZZ_CHILDREN fuzz_children ""
 setvar PT_FUZZ_EPOCH fuzz_epoch ""
-setvar PT_FUZZ_KNOWN fuzz_known ""
 setvar PT_FUZZ_VERBOSE fuzz_verbose ""
 setvar PT_SOAK_CONTESTED soak_contested 1000000
 setvar PT_SOAK_SECONDS soak_seconds 10800
@@ -79,7 +78,7 @@ setvar PT_SOAK_DELAYS soak_delays ""
 setvar PT_SOAK_SEED soak_seed ""
 setvar PT_SOAK_ONLY soak_only "inject soak fuzz"
 # exported empty variables would mean "0": drop them
-for v in PT_FUZZ_SEED PT_FUZZ_THREADS PT_FUZZ_CHILDREN PT_FUZZ_EPOCH PT_FUZZ_KNOWN PT_FUZZ_VERBOSE \
+for v in PT_FUZZ_SEED PT_FUZZ_THREADS PT_FUZZ_CHILDREN PT_FUZZ_EPOCH PT_FUZZ_VERBOSE \
 	PT_SOAK_DELAYS PT_SOAK_SEED; do
 	eval "[ -n \"\${$v}\" ] || unset $v"
 done

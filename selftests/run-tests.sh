@@ -9,8 +9,11 @@
 #   MODE (argument, else $PT_MODE, else "test"):
 #   test   pendtimer_load_test (it does insmod/rmmod itself), then
 #          insmod pendtimer.ko, every other pendtimer_*_test, the KUnit
-#          module if there is one (its result re-emitted as KTAP), rmmod,
-#          and a check that nothing is left behind
+#          module if there is one (its result re-emitted as KTAP), the
+#          race soak and the fuzzer when the kernel command line gives
+#          them a budget (pt.soak_contested=N, pt.fuzz_ops=N: vm/check.sh
+#          does on the debug and 6.12-rt lanes), rmmod, and a check that
+#          nothing is left behind
 #   demo   insmod, pendtimer_race_demo (or pendtimer_race_test), rmmod, check
 #   bench  insmod, every pendtimer_bench* binary, rmmod, check
 #   soak   insmod, $PT_SOAK_ROUNDS (default 5) rounds of every test binary
@@ -224,6 +227,36 @@ run_kunit() {
 	fi
 }
 
+# cmdline NAME: the value of pt.NAME= on the kernel command line, if any
+cmdline() {
+	for arg in $(cat /proc/cmdline 2>/dev/null); do
+		case "$arg" in
+		pt.$1=*) echo "${arg#pt.$1=}"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# The race soak and the fuzzer (run-soak.sh) with the budgets the kernel
+# command line gives; nothing when it gives none. The module stays loaded.
+run_reliability() {
+	ops=$(cmdline fuzz_ops) || ops=
+	contested=$(cmdline soak_contested) || contested=
+	[ -n "$ops$contested" ] || return 0
+	if ! module_loaded; then
+		fail "reliability: pendtimer is not loaded"
+		return 1
+	fi
+	only=
+	[ -n "$contested" ] && only="$only soak"
+	[ -n "$ops" ] && only="$only fuzz"
+	msg "reliability:$only (fuzz_ops=${ops:-0} soak_contested=${contested:-0})"
+	PT_SOAK_ONLY=$only PT_SOAK_DONE=0 PT_BUDGET_STRICT=1 PT_FUZZ_OPS=${ops:-0} \
+		PT_SOAK_CONTESTED=${contested:-0} PT_FUZZ_SECONDS=${PT_FUZZ_SECONDS:-1200} \
+		PT_SOAK_SECONDS=${PT_SOAK_SECONDS:-1200} "$TESTS/run-soak.sh" ||
+		fail "reliability (run-soak.sh)"
+}
+
 msg "pendtimer run-tests.sh: mode=$MODE lane=$LANE kernel=$(uname -r) cpus=$(nproc 2>/dev/null || echo ?)"
 [ -d "$TESTS" ] || fail "$TESTS is missing"
 export PENDTIMER_KO="$KO"
@@ -263,6 +296,7 @@ test)
 	if module_loaded; then
 		run_kunit
 	fi
+	run_reliability
 	unload_module
 	check_gone
 	;;
