@@ -24,6 +24,9 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <liburing.h>
@@ -526,6 +529,97 @@ TEST_F_TIMEOUT(uring, ioctl_wait_not_interrupted_by_io_uring_task_work, 60)
 	EXPECT_EQ(1ULL, d.cancelled);
 	EXPECT_EQ(0ULL, d.interrupted);
 }
+
+/*
+ * Unregister this thread's rseq area, if glibc registered one. glibc
+ * 2.35+ registers 32 bytes and publishes the feature size (20) in
+ * __rseq_size; the length must match the registration.
+ */
+static int rseq_off(void)
+{
+	void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+	if (!__rseq_size)
+		return 0;
+	if (!syscall(__NR_rseq, area, sizeof(struct rseq), RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
+		return 0;
+	return syscall(__NR_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) ? -errno : 0;
+}
+
+struct async_cancel_later {
+	struct io_uring *ring;
+	__u64 target;
+	int submitted;
+};
+
+static void *async_cancel_later_fn(void *arg)
+{
+	struct async_cancel_later *c = arg;
+	struct io_uring_sqe *sqe;
+
+	pt_sleep_ns(100 * NSEC_PER_MSEC);
+	sqe = io_uring_get_sqe(c->ring);
+	io_uring_prep_cancel64(sqe, c->target, 0);
+	io_uring_sqe_set_data64(sqe, 0xc3);
+	c->submitted = io_uring_submit(c->ring);
+	return NULL;
+}
+
+/*
+ * SPEC.md section 2, WAIT: -EINTR only for a signal; the task work io_uring
+ * queued meanwhile is not lost but runs as the WAIT ioctl returns. One
+ * io-wq worker holds WAIT A; WAIT B queues behind it; while this thread
+ * sleeps in the WAIT ioctl, another thread async-cancels B, and io_uring
+ * posts B's CQE (-ECANCELED) from task work queued to this thread (the
+ * submitter). Right after the ioctl returns, with no io_uring call, the
+ * CQE must be in the ring. rseq is off in this thread: its
+ * TIF_NOTIFY_RESUME after a sleep would run task work anyway.
+ */
+TEST_F_TIMEOUT(uring, ioctl_wait_runs_io_uring_task_work_on_return, 60)
+{
+	struct async_cancel_later c = { .ring = &self->ring, .target = 0xc2 };
+	unsigned int maxw[2] = { 1, 1 };
+	struct io_uring_cqe *cqe;
+	struct pendtimer_stats d;
+	int res, b_res = 1;
+	pthread_t th;
+	__u64 ud;
+
+	ASSERT_EQ(0, rseq_off());
+	ASSERT_EQ(0, io_uring_register_iowq_max_workers(&self->ring, maxw));
+	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xa, 0xc1);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
+	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xb, 0xc2);
+	ASSERT_EQ(1, io_uring_submit(&self->ring));
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, async_cancel_later_fn, &c));
+	res = pt_wait(self->fd, NSEC_PER_SEC, 0xc);
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, res);
+	ASSERT_EQ(1, c.submitted);
+	while (!io_uring_peek_cqe(&self->ring, &cqe)) {
+		if (cqe->user_data == 0xc2)
+			b_res = cqe->res;
+		io_uring_cqe_seen(&self->ring, cqe);
+	}
+	ASSERT_EQ(-ECANCELED, b_res) {
+		TH_LOG("WAIT B's CQE %s when the WAIT ioctl returned",
+		       b_res == 1 ? "missing: the task work did not run" : "wrong");
+	}
+
+	ASSERT_EQ(0, pt_cancel(self->fd, 0xa));
+	do {
+		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+	} while (ud != 0xc1);
+	ASSERT_EQ(-ECANCELED, res);
+	DELTA(&d);
+	EXPECT_EQ(2ULL, d.submitted);	/* B never reached the driver */
+	EXPECT_EQ(1ULL, d.fired);
+	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_EQ(0ULL, d.interrupted);
+}
+
 
 /*
  * One io-wq worker, held by a long WAIT; a second WAIT (timeout 0, tag
