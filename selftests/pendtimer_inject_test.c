@@ -162,13 +162,32 @@ static void failslab_quiet(void)
 	wr(FS "space", "0");
 }
 
-static void failslab_restore(void)
+/*
+ * Put failslab back. This thread may still be failing a share of its slab
+ * allocations, and every write here opens a file (struct file, the
+ * attribute's buffer): make-it-fail goes first, retried until it gets
+ * through, so that the writes after it cannot fail. Writing probability
+ * first, unchecked, once left it at 10 % after a failed open, and the
+ * test's next reads got -ENOMEM. Returns 0, or the first error.
+ */
+static int failslab_restore(void)
 {
-	wr(FS "probability", "0");
-	wr(FS "task-filter", "N");
-	wr(FS "ignore-gfp-wait", "Y");
-	wr("/proc/thread-self/make-it-fail", "0");
-	wr("/proc/thread-self/fail-nth", "0");
+	int ret, i;
+
+	for (i = 0; i < 1000; i++) {
+		ret = wr("/proc/thread-self/make-it-fail", "0");
+		if (ret != -ENOMEM && ret != -ENFILE)
+			break;
+	}
+	if (!ret)
+		ret = wr(FS "probability", "0");
+	if (!ret)
+		ret = wr(FS "task-filter", "N");
+	if (!ret)
+		ret = wr(FS "ignore-gfp-wait", "Y");
+	if (!ret)
+		ret = wr("/proc/thread-self/fail-nth", "0");
+	return ret;
 }
 
 /* fail-nth of this thread: arm it, read what is left */
@@ -753,7 +772,7 @@ TEST_F_TIMEOUT(inject, failslab_every_site_one_at_a_time, 1200)
 		sites += op_sites;
 		TH_LOG("%s: %d allocation site(s) failed one at a time", s_name[op], op_sites);
 	}
-	failslab_restore();
+	ASSERT_EQ(0, failslab_restore());
 	TH_LOG("%d failures injected in %d sites", injected, sites);
 	EXPECT_LT(0, injected);
 	/* nothing of it left: device 0 moved by what succeeded only */
@@ -866,7 +885,7 @@ TEST_F_TIMEOUT(inject, failslab_random_mix, 900)
 		else
 			EXPECT_EQ(0, ret) TH_LOG("op %d (kind %u): %s", i, r, strerror(-ret));
 	}
-	failslab_restore();
+	ASSERT_EQ(0, failslab_restore());
 	TH_LOG("%d of 3000 operations failed with -ENOMEM", nfail);
 	EXPECT_LT(0, nfail);
 	for (i = 0; i < npend; i++)
