@@ -1330,6 +1330,7 @@ TEST_F_TIMEOUT(dev, unbind_bind_keeps_counters_old_fd_enodev, 180)
 	struct pendtimer_stats b, a;
 	int fd_old, fd_new, efd, i, ret;
 	struct pt_waiter w;
+	struct pollfd pfd;
 	long long v;
 	char buf[320];
 
@@ -1343,6 +1344,14 @@ TEST_F_TIMEOUT(dev, unbind_bind_keeps_counters_old_fd_enodev, 180)
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, pt_wait(fd_old, 0, 100 + i));
 	ASSERT_EQ(0, pt_arm(fd_old, 0, 200, efd));
+	/*
+	 * Let it fire first: while it is pending, the pending count below
+	 * can reach NA + 2 before the WAITs are in (seen on 6.12-rt, where
+	 * the callback runs in a thread).
+	 */
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 20000));
 	for (i = 0; i < NA; i++)
 		ASSERT_EQ(0, pt_arm(fd_old, LONG_NS, 300 + i, efd));
 	ASSERT_EQ(0, pt_waiter_start(&w, fd_old, LONG_NS, 400, -1));
