@@ -56,6 +56,7 @@ present() {
 
 # Lines "LINE<TAB>TARGET" for each link of markdown file $1; bare URLs come
 # as "LINE<TAB>bare:URL".
+# shellcheck disable=SC2016 # awk program: $0 and friends are awk's
 links_of() {
 	"$AWK" '
 	/^[ \t]*(```|~~~)/ { fence = !fence; next }
@@ -90,6 +91,7 @@ links_of() {
 }
 
 # The anchors of markdown file $1, one per line.
+# shellcheck disable=SC2016
 anchors_of() {
 	"$AWK" '
 	function slug(h,    s, n) {
