@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pendtimer debugfs: pendtimer/pendtimer<ID>/holders (the remove lock's
- * IO_REMOVE_LOCK_DBG_BLOCK: current holders, high watermark, longest hold)
- * and pendtimer/pendtimer<ID>/stats (the counters). debugfs_remove() waits
- * for readers in progress, so the device outlives every read.
+ * IO_REMOVE_LOCK_DBG_BLOCK: the number of holders and the high watermark
+ * always; with the module parameter track_holders on, the holders that
+ * entered while it was on and the longest of their holds) and
+ * pendtimer/pendtimer<ID>/stats (the counters). debugfs_remove() waits for
+ * readers in progress, so the device outlives every read.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>

@@ -8,6 +8,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/sysfs.h>
 
 #include "pendtimer.h"
 
@@ -43,6 +44,23 @@ static int pendtimer_race_delay_set(const char *val, const struct kernel_param *
 	return pendtimer_param_set_range(val, kp->arg, 0, PENDTIMER_RACE_DELAY_LIMIT);
 }
 
+static int pendtimer_track_holders_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+	int ret;
+
+	ret = kstrtobool(val, &on);
+	if (ret)
+		return ret;
+	pendtimer_rlock_track(on);
+	return 0;
+}
+
+static int pendtimer_track_holders_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%c\n", pendtimer_rlock_tracking() ? 'Y' : 'N');
+}
+
 static const struct kernel_param_ops pendtimer_max_pending_ops = {
 	.set = pendtimer_max_pending_set,
 	.get = param_get_uint,
@@ -53,11 +71,24 @@ static const struct kernel_param_ops pendtimer_race_delay_ops = {
 	.get = param_get_uint,
 };
 
+/*
+ * track_holders: the remove lock's debug block (SPEC.md section 4). The set
+ * callback runs in process context under the parameter lock, which
+ * serialises the static key's switches.
+ */
+static const struct kernel_param_ops pendtimer_track_holders_ops = {
+	.set = pendtimer_track_holders_set,
+	.get = pendtimer_track_holders_get,
+};
+
 module_param_cb(max_pending, &pendtimer_max_pending_ops, &pendtimer_max_pending, 0644);
 MODULE_PARM_DESC(max_pending, "Pending requests per open file (1..1048576, default 4096)");
 module_param_cb(race_delay_us, &pendtimer_race_delay_ops, &pendtimer_race_delay_us, 0644);
 MODULE_PARM_DESC(race_delay_us,
 		 "Test knob: busy-wait in every timer callback before it claims (0..10000 us)");
+module_param_cb(track_holders, &pendtimer_track_holders_ops, NULL, 0644);
+MODULE_PARM_DESC(track_holders,
+		 "List the remove lock's holders in debugfs and time their holds (default N)");
 module_param_named(nr_devices, pendtimer_nr_devices, uint, 0444);
 MODULE_PARM_DESC(nr_devices, "Devices created at load, IDs 0..nr_devices-1 (default 1)");
 

@@ -11,11 +11,24 @@
  * unlike it, entering after the kill never succeeds, because the kill and
  * the entry each publish their write before reading the other's.
  *
- * The debug block of IO_REMOVE_LOCK_DBG_BLOCK is always on here: each
- * holder is listed with its task, entry point and entry time, and the
- * lock keeps the high watermark and the longest hold, for debugfs. Times
- * come from local_clock(), which is cheap on every entry; a hold that
+ * The fast path, tracking off (the default): entering is one fully
+ * ordered atomic_inc_return() on the count, leaving one atomic decrement;
+ * nothing else is shared between CPUs but the high watermark, an atomic
+ * maximum that is written only when it grows (it sits next to the count,
+ * whose cache line the entry owns anyway). The number of holders is the
+ * count less the initial reference, so both are always known.
+ *
+ * The debug block of IO_REMOVE_LOCK_DBG_BLOCK, which WDM keeps to checked
+ * builds, is switched at run time (pendtimer_rlock_track(), the module
+ * parameter track_holders): a static key, so that the off state costs a
+ * no-op in the code. With it on, each holder is listed with its task,
+ * entry point and entry time, under a lock-wide spinlock, and its exit
+ * keeps the longest hold. Times come from local_clock(); a hold that
  * migrates between CPUs is measured within the clock's cross-CPU drift.
+ * The key may change while holders are inside: a holder remembers whether
+ * it was listed (pendtimer_rlock_holder.listed) and leaves accordingly, so
+ * holders that entered before tracking was switched on are counted but
+ * never listed, and listed ones are unlisted after it is switched off.
  *
  * For lockdep, holders are readers and the drain is a writer of one
  * pseudo lock, the way kernfs models its active references: waiting for
@@ -26,9 +39,40 @@
 
 #include "rlock.h"
 
+/* Holder tracking on or off; switched by pendtimer_rlock_track() only. */
+static DEFINE_STATIC_KEY_FALSE(pendtimer_rlock_track_key);
+
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 static struct lock_class_key pendtimer_rlock_key;
 #endif
+
+/**
+ * pendtimer_rlock_track() - switch holder tracking on or off
+ * @on: list holders and time their holds from now on
+ *
+ * Holders already inside keep the state they entered with.
+ *
+ * Context: process; sleeps (patches the code of the static key). Callers
+ * serialise (the module parameter's set callback runs under its lock).
+ */
+void pendtimer_rlock_track(bool on)
+{
+	if (on)
+		static_branch_enable(&pendtimer_rlock_track_key);
+	else
+		static_branch_disable(&pendtimer_rlock_track_key);
+}
+
+/**
+ * pendtimer_rlock_tracking() - is holder tracking on?
+ *
+ * Context: any.
+ * Return: true while entries are listed.
+ */
+bool pendtimer_rlock_tracking(void)
+{
+	return static_key_enabled(&pendtimer_rlock_track_key);
+}
 
 /**
  * pendtimer_rlock_init() - initialise a remove lock with its initial reference
@@ -39,12 +83,12 @@ static struct lock_class_key pendtimer_rlock_key;
 void pendtimer_rlock_init(struct pendtimer_rlock *rl)
 {
 	atomic_set(&rl->count, 1);
+	atomic_set(&rl->high_watermark, 0);
 	rl->removing = false;
+	rl->initial_dropped = false;
 	init_completion(&rl->drained);
 	spin_lock_init(&rl->lock);
 	INIT_LIST_HEAD(&rl->holders);
-	rl->nr_holders = 0;
-	rl->high_watermark = 0;
 	rl->max_hold_ns = 0;
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	lockdep_init_map(&rl->dep_map, "pendtimer_rlock", &pendtimer_rlock_key, 0);
@@ -57,11 +101,53 @@ static void pendtimer_rlock_put(struct pendtimer_rlock *rl)
 		complete(&rl->drained);
 }
 
+/*
+ * Raise the high watermark to @n holders. A plain read in the common case
+ * (no new maximum); a cmpxchg loop only while the maximum grows.
+ */
+static void pendtimer_rlock_note_holders(struct pendtimer_rlock *rl, int n)
+{
+	int hw = atomic_read(&rl->high_watermark);
+
+	while (unlikely(n > hw))
+		if (atomic_try_cmpxchg_relaxed(&rl->high_watermark, &hw, n))
+			break;
+}
+
+/*
+ * Tracking on: count, check and list under rl->lock, so that
+ * pendtimer_rlock_show() sees the count and the list agree.
+ * Context: process.
+ */
+static noinline int pendtimer_rlock_enter_tracked(struct pendtimer_rlock *rl,
+						  struct pendtimer_rlock_holder *h,
+						  const char *where)
+{
+	int n;
+
+	h->task = current;
+	h->where = where;
+	h->since = local_clock();
+	spin_lock(&rl->lock);
+	/* Fully ordered: pairs with the barrier in pendtimer_rlock_kill(). */
+	n = atomic_inc_return(&rl->count);
+	if (READ_ONCE(rl->removing)) {
+		pendtimer_rlock_put(rl);
+		spin_unlock(&rl->lock);
+		return -ENODEV;
+	}
+	list_add_tail(&h->node, &rl->holders);
+	h->listed = true;
+	pendtimer_rlock_note_holders(rl, n - 1);
+	spin_unlock(&rl->lock);
+	return 0;
+}
+
 /**
  * pendtimer_rlock_enter() - enter the device (IoAcquireRemoveLock)
  * @rl: the lock
  * @h: the holder record, on the caller's stack until pendtimer_rlock_exit()
- * @where: the entry point, shown in debugfs
+ * @where: the entry point, shown in debugfs while tracking is on
  *
  * Context: process (system call or io-wq worker).
  * Return: 0, or -ENODEV once removal has begun.
@@ -69,25 +155,45 @@ static void pendtimer_rlock_put(struct pendtimer_rlock *rl)
 int pendtimer_rlock_enter(struct pendtimer_rlock *rl,
 			  struct pendtimer_rlock_holder *h, const char *where)
 {
-	atomic_inc(&rl->count);
-	/* Pairs with the barrier in pendtimer_rlock_kill(). */
-	smp_mb__after_atomic();
-	if (READ_ONCE(rl->removing)) {
-		pendtimer_rlock_put(rl);
-		return -ENODEV;
+	int n;
+
+	if (static_branch_unlikely(&pendtimer_rlock_track_key)) {
+		int ret = pendtimer_rlock_enter_tracked(rl, h, where);
+
+		if (ret)
+			return ret;
+	} else {
+		/* Fully ordered: pairs with the barrier in pendtimer_rlock_kill(). */
+		n = atomic_inc_return(&rl->count);
+		if (unlikely(READ_ONCE(rl->removing))) {
+			pendtimer_rlock_put(rl);
+			return -ENODEV;
+		}
+		h->listed = false;
+		/* Not killed when we entered: the initial reference is in n. */
+		pendtimer_rlock_note_holders(rl, n - 1);
 	}
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	rwsem_acquire_read(&rl->dep_map, 0, 1, _RET_IP_);
 #endif
-	h->task = current;
-	h->where = where;
-	h->since = local_clock();
-	spin_lock(&rl->lock);
-	list_add_tail(&h->node, &rl->holders);
-	if (++rl->nr_holders > rl->high_watermark)
-		rl->high_watermark = rl->nr_holders;
-	spin_unlock(&rl->lock);
 	return 0;
+}
+
+/* A listed holder leaves: unlist, keep the longest hold, drop the count. */
+static noinline void pendtimer_rlock_exit_tracked(struct pendtimer_rlock *rl,
+						  struct pendtimer_rlock_holder *h)
+{
+	u64 held = local_clock() - h->since;
+	bool last;
+
+	spin_lock(&rl->lock);
+	list_del(&h->node);
+	if (held > rl->max_hold_ns)
+		rl->max_hold_ns = held;
+	last = atomic_dec_and_test(&rl->count);
+	spin_unlock(&rl->lock);
+	if (last)
+		complete(&rl->drained);
 }
 
 /**
@@ -95,23 +201,21 @@ int pendtimer_rlock_enter(struct pendtimer_rlock *rl,
  * @rl: the lock
  * @h: the record passed to pendtimer_rlock_enter()
  *
+ * Whether @h is listed was decided when it entered, whatever the tracking
+ * state is now.
+ *
  * Context: process, the task that entered.
  */
 void pendtimer_rlock_exit(struct pendtimer_rlock *rl,
 			  struct pendtimer_rlock_holder *h)
 {
-	u64 held = local_clock() - h->since;
-
-	spin_lock(&rl->lock);
-	list_del(&h->node);
-	rl->nr_holders--;
-	if (held > rl->max_hold_ns)
-		rl->max_hold_ns = held;
-	spin_unlock(&rl->lock);
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	rwsem_release(&rl->dep_map, _RET_IP_);
 #endif
-	pendtimer_rlock_put(rl);
+	if (unlikely(h->listed))
+		pendtimer_rlock_exit_tracked(rl, h);
+	else
+		pendtimer_rlock_put(rl);
 }
 
 /**
@@ -125,7 +229,7 @@ void pendtimer_rlock_exit(struct pendtimer_rlock *rl,
 void pendtimer_rlock_kill(struct pendtimer_rlock *rl)
 {
 	WRITE_ONCE(rl->removing, true);
-	/* Pairs with the barrier in pendtimer_rlock_enter(). */
+	/* Pairs with the fully ordered increment in pendtimer_rlock_enter(). */
 	smp_mb();
 }
 
@@ -138,13 +242,21 @@ void pendtimer_rlock_kill(struct pendtimer_rlock *rl)
  */
 void pendtimer_rlock_drain(struct pendtimer_rlock *rl)
 {
+	bool last;
+
 	WARN_ON_ONCE(!pendtimer_rlock_dead(rl));
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	rwsem_acquire(&rl->dep_map, 0, 0, _RET_IP_);
 	if (atomic_read(&rl->count) != 1)
 		lock_contended(&rl->dep_map, _RET_IP_);
 #endif
-	pendtimer_rlock_put(rl);
+	/* Under the lock: pendtimer_rlock_show() must know what count means. */
+	spin_lock(&rl->lock);
+	rl->initial_dropped = true;
+	last = atomic_dec_and_test(&rl->count);
+	spin_unlock(&rl->lock);
+	if (last)
+		complete(&rl->drained);
 	wait_for_completion(&rl->drained);
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	lock_acquired(&rl->dep_map, _RET_IP_);
@@ -169,17 +281,24 @@ void pendtimer_rlock_kill_and_wait(struct pendtimer_rlock *rl)
  * @rl: the lock
  * @m: where to print
  *
+ * The number of holders and the high watermark are always printed; the
+ * holder lines only for holders that entered with tracking on, and the
+ * longest hold only covers those. Under @rl->lock the count agrees with
+ * the list when every holder inside entered with tracking on.
+ *
  * Context: process.
  */
 void pendtimer_rlock_show(struct pendtimer_rlock *rl, struct seq_file *m)
 {
 	struct pendtimer_rlock_holder *h;
 	u64 now = local_clock();
+	int holders;
 
 	spin_lock(&rl->lock);
+	holders = atomic_read(&rl->count) - (rl->initial_dropped ? 0 : 1);
 	seq_printf(m, "removing: %d\n", pendtimer_rlock_dead(rl));
-	seq_printf(m, "holders: %u\n", rl->nr_holders);
-	seq_printf(m, "high_watermark: %u\n", rl->high_watermark);
+	seq_printf(m, "holders: %d\n", max(holders, 0));
+	seq_printf(m, "high_watermark: %d\n", atomic_read(&rl->high_watermark));
 	seq_printf(m, "max_hold_ns: %llu\n", rl->max_hold_ns);
 	list_for_each_entry(h, &rl->holders, node)
 		seq_printf(m, "holder: pid %d comm %s entry %s held_ns %lld\n",

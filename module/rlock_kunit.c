@@ -3,6 +3,8 @@
  * KUnit tests of the pendtimer remove lock, built as pendtimer_kunit.ko
  * on kernels with CONFIG_KUNIT=y (the debug lane). The unit is compiled
  * into this module from its own source: it knows nothing of requests.
+ * The holder tracking's static key is this module's own copy; every test
+ * starts with it off and the suite's exit hook switches it off again.
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
@@ -11,22 +13,144 @@
 
 #include "rlock.c"
 
+/* Render pendtimer_rlock_show() into a zeroed page owned by the test. */
+static char *pendtimer_rlock_test_show_buf(struct kunit *test,
+					   struct pendtimer_rlock *rl)
+{
+	struct seq_file m = { };
+	char *buf;
+
+	buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	m.buf = buf;
+	m.size = PAGE_SIZE - 1;
+	pendtimer_rlock_show(rl, &m);
+	return buf;
+}
+
+static unsigned int pendtimer_rlock_test_nr_listed(struct pendtimer_rlock *rl)
+{
+	struct pendtimer_rlock_holder *h;
+	unsigned int n = 0;
+
+	spin_lock(&rl->lock);
+	list_for_each_entry(h, &rl->holders, node)
+		n++;
+	spin_unlock(&rl->lock);
+	return n;
+}
+
+/* Tracking off (the default): counted and watermarked, nothing listed. */
 static void pendtimer_rlock_test_enter_exit(struct kunit *test)
 {
 	struct pendtimer_rlock rl;
 	struct pendtimer_rlock_holder a, b;
+	char *buf;
 
+	KUNIT_ASSERT_FALSE(test, pendtimer_rlock_tracking());
 	pendtimer_rlock_init(&rl);
 	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &a, "a"), 0);
 	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &b, "b"), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 3);
-	KUNIT_EXPECT_EQ(test, rl.nr_holders, 2U);
+	KUNIT_EXPECT_FALSE(test, a.listed);
+	KUNIT_EXPECT_FALSE(test, b.listed);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_test_nr_listed(&rl), 0U);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "holders: 2\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "high_watermark: 2\n"));
+	KUNIT_EXPECT_NULL(test, strstr(buf, "holder: "));
 	pendtimer_rlock_exit(&rl, &b);
 	pendtimer_rlock_exit(&rl, &a);
 	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 1);
-	KUNIT_EXPECT_EQ(test, rl.high_watermark, 2U);
-	KUNIT_EXPECT_EQ(test, rl.nr_holders, 0U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.high_watermark), 2);
+	/* no clock was read: no hold is timed */
+	KUNIT_EXPECT_EQ(test, rl.max_hold_ns, 0ULL);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "holders: 0\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "high_watermark: 2\n"));
 	KUNIT_EXPECT_FALSE(test, pendtimer_rlock_dead(&rl));
+	pendtimer_rlock_kill_and_wait(&rl);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 0);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "removing: 1\nholders: 0\n"));
+}
+
+/* Tracking on: listed with entry point, unlisted on exit, hold timed. */
+static void pendtimer_rlock_test_tracked(struct kunit *test)
+{
+	struct pendtimer_rlock rl;
+	struct pendtimer_rlock_holder a, b;
+	char *buf;
+
+	pendtimer_rlock_track(true);
+	KUNIT_ASSERT_TRUE(test, pendtimer_rlock_tracking());
+	pendtimer_rlock_init(&rl);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &a, "a"), 0);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &b, "b"), 0);
+	KUNIT_EXPECT_TRUE(test, a.listed);
+	KUNIT_EXPECT_TRUE(test, b.listed);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_test_nr_listed(&rl), 2U);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "holders: 2\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "high_watermark: 2\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, " entry a held_ns "));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, " entry b held_ns "));
+	msleep(20);
+	pendtimer_rlock_exit(&rl, &b);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_test_nr_listed(&rl), 1U);
+	pendtimer_rlock_exit(&rl, &a);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_test_nr_listed(&rl), 0U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 1);
+	KUNIT_EXPECT_GE(test, rl.max_hold_ns, 20ULL * NSEC_PER_MSEC);
+	/* refused after the kill: neither counted nor listed */
+	pendtimer_rlock_kill(&rl);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &a, "late"), -ENODEV);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 1);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_test_nr_listed(&rl), 0U);
+	pendtimer_rlock_drain(&rl);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 0);
+}
+
+/*
+ * SPEC.md section 4: a holder that entered before tracking was switched on
+ * is counted but not listed, and its exit with tracking on leaves the list
+ * alone; a listed holder whose exit comes after tracking was switched off
+ * is still unlisted.
+ */
+static void pendtimer_rlock_test_track_switched(struct kunit *test)
+{
+	struct pendtimer_rlock rl;
+	struct pendtimer_rlock_holder early, late;
+	char *buf;
+
+	pendtimer_rlock_init(&rl);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &early, "early"), 0);
+	pendtimer_rlock_track(true);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &late, "late"), 0);
+	KUNIT_EXPECT_FALSE(test, early.listed);
+	KUNIT_EXPECT_TRUE(test, late.listed);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "holders: 2\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "high_watermark: 2\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, " entry late held_ns "));
+	KUNIT_EXPECT_NULL(test, strstr(buf, " entry early "));
+	/* the unlisted one leaves first, with tracking on */
+	pendtimer_rlock_exit(&rl, &early);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 2);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_test_nr_listed(&rl), 1U);
+	KUNIT_EXPECT_EQ(test, rl.max_hold_ns, 0ULL);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "holders: 1\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, " entry late held_ns "));
+	/* the listed one leaves after tracking is off again */
+	pendtimer_rlock_track(false);
+	pendtimer_rlock_exit(&rl, &late);
+	KUNIT_EXPECT_EQ(test, pendtimer_rlock_test_nr_listed(&rl), 0U);
+	KUNIT_EXPECT_TRUE(test, list_empty(&rl.holders));
+	KUNIT_EXPECT_GT(test, rl.max_hold_ns, 0ULL);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "holders: 0\n"));
+	KUNIT_EXPECT_NULL(test, strstr(buf, "holder: "));
 	pendtimer_rlock_kill_and_wait(&rl);
 	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 0);
 }
@@ -41,7 +165,7 @@ static void pendtimer_rlock_test_enter_after_kill(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, pendtimer_rlock_dead(&rl));
 	KUNIT_EXPECT_EQ(test, pendtimer_rlock_enter(&rl, &h, "late"), -ENODEV);
 	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 1);
-	KUNIT_EXPECT_EQ(test, rl.nr_holders, 0U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.high_watermark), 0);
 	/* No holder: the drain returns at once with the count at zero. */
 	pendtimer_rlock_drain(&rl);
 	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 0);
@@ -77,6 +201,7 @@ static void pendtimer_rlock_test_drain_waits(struct kunit *test)
 	struct task_struct *task;
 	struct pendtimer_rlock_holder h;
 
+	pendtimer_rlock_track(true);
 	pendtimer_rlock_init(&rl);
 	t.rl = &rl;
 	init_completion(&t.entered);
@@ -93,38 +218,48 @@ static void pendtimer_rlock_test_drain_waits(struct kunit *test)
 	KUNIT_EXPECT_GE(test, rl.max_hold_ns, 50ULL * NSEC_PER_MSEC);
 }
 
-static void pendtimer_rlock_test_show(struct kunit *test)
+/* The drain waits for an unlisted holder too (tracking off). */
+static void pendtimer_rlock_test_drain_waits_untracked(struct kunit *test)
 {
+	struct pendtimer_rlock_test_holder t = { .hold_ms = 50 };
 	struct pendtimer_rlock rl;
-	struct pendtimer_rlock_holder h;
-	struct seq_file m = { };
+	struct task_struct *task;
 	char *buf;
 
-	buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, buf);
-	m.buf = buf;
-	m.size = PAGE_SIZE;
-
 	pendtimer_rlock_init(&rl);
-	KUNIT_ASSERT_EQ(test, pendtimer_rlock_enter(&rl, &h, "shown"), 0);
-	pendtimer_rlock_show(&rl, &m);
-	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "holders: 1"));
-	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "entry shown"));
-	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "high_watermark: 1"));
-	pendtimer_rlock_exit(&rl, &h);
-	pendtimer_rlock_kill_and_wait(&rl);
+	t.rl = &rl;
+	init_completion(&t.entered);
+	task = kthread_run(pendtimer_rlock_test_thread, &t, "pt_rlock_kunit");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	wait_for_completion(&t.entered);
+
+	pendtimer_rlock_kill(&rl);
+	buf = pendtimer_rlock_test_show_buf(test, &rl);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "removing: 1\nholders: 1\n"));
+	pendtimer_rlock_drain(&rl);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(t.exited));
+	KUNIT_EXPECT_EQ(test, atomic_read(&rl.count), 0);
+	KUNIT_EXPECT_EQ(test, rl.max_hold_ns, 0ULL);
+}
+
+static void pendtimer_rlock_test_exit(struct kunit *test)
+{
+	pendtimer_rlock_track(false);
 }
 
 static struct kunit_case pendtimer_rlock_test_cases[] = {
 	KUNIT_CASE(pendtimer_rlock_test_enter_exit),
 	KUNIT_CASE(pendtimer_rlock_test_enter_after_kill),
+	KUNIT_CASE(pendtimer_rlock_test_tracked),
+	KUNIT_CASE(pendtimer_rlock_test_track_switched),
 	KUNIT_CASE(pendtimer_rlock_test_drain_waits),
-	KUNIT_CASE(pendtimer_rlock_test_show),
+	KUNIT_CASE(pendtimer_rlock_test_drain_waits_untracked),
 	{}
 };
 
 static struct kunit_suite pendtimer_rlock_test_suite = {
 	.name = "pendtimer_rlock",
+	.exit = pendtimer_rlock_test_exit,
 	.test_cases = pendtimer_rlock_test_cases,
 };
 

@@ -874,6 +874,61 @@ static void expect_all_quiet(struct __test_metadata *_metadata)
 #define MAX_FDS		48
 #define MAX_SUBS	8
 
+/*
+ * The module parameter track_holders (SPEC.md section 4) reads Y or N.
+ * Returns 1, 0 or -errno.
+ */
+static int track_holders_read(void)
+{
+	char buf[8] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open(PT_PARAMS "track_holders", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 1)
+		return n < 0 ? -errno : -EIO;
+	if (buf[0] != 'Y' && buf[0] != 'N')
+		return -EINVAL;
+	return buf[0] == 'Y';
+}
+
+static int track_holders_write(int on)
+{
+	return pt_param_write("track_holders", on ? 1 : 0);
+}
+
+/*
+ * Last resort for a test child killed by its timeout before its teardown
+ * put track_holders back: the harness's process restores what it found.
+ * Test children end with _exit(), so only the harness's process runs this
+ * destructor.
+ */
+static int track_holders_at_start = -1;
+
+static void __attribute__((constructor)) track_holders_save(void)
+{
+	if (pt_module_loaded())
+		track_holders_at_start = track_holders_read();
+}
+
+static void __attribute__((destructor)) track_holders_restore(void)
+{
+	if (track_holders_at_start >= 0 && pt_module_loaded())
+		track_holders_write(track_holders_at_start);
+}
+
+/* Switch track_holders on for this test; teardown restores it. */
+#define TRACK_HOLDERS_ON() do {						\
+	self->saved_track = track_holders_read();			\
+	ASSERT_LE(0, self->saved_track);				\
+	ASSERT_EQ(0, track_holders_write(1));				\
+	ASSERT_EQ(1, track_holders_read());				\
+} while (0)
+
 FIXTURE(dev) {
 	int fds[MAX_FDS];		/* closed by teardown unless -1 */
 	bool made[DEV_RANGE];		/* DEV_BASE + i created: delete it */
@@ -881,6 +936,7 @@ FIXTURE(dev) {
 	bool ring_up;
 	long long saved_max_pending;	/* restored by teardown if >= 0 */
 	long long saved_race_delay;
+	int saved_track;		/* track_holders, restored if >= 0 */
 	struct trace tr;
 	struct submitter *subs;
 	int nsubs;
@@ -893,6 +949,7 @@ FIXTURE_SETUP(dev)
 	for (i = 0; i < MAX_FDS; i++)
 		self->fds[i] = -1;
 	self->saved_max_pending = self->saved_race_delay = -1;
+	self->saved_track = -1;
 	ASSERT_TRUE(pt_module_loaded()) {
 		TH_LOG("pendtimer.ko is not loaded");
 	}
@@ -911,6 +968,8 @@ FIXTURE_TEARDOWN(dev)
 
 	if (self->saved_race_delay >= 0)
 		EXPECT_EQ(0, pt_param_write("race_delay_us", self->saved_race_delay));
+	if (self->saved_track >= 0)
+		EXPECT_EQ(0, track_holders_write(self->saved_track));
 	/* removal ends whatever a failed test left blocked in its devices */
 	for (i = 0; i < DEV_RANGE; i++)
 		if (self->made[i] && bus_dev_exists(DEV_BASE + i))
@@ -1703,7 +1762,8 @@ static int read_holders(int id, pid_t pid, const char *entry,
 }
 
 /*
- * SPEC.md section 4, debug tracking: with a WAIT blocked in a thread and a
+ * SPEC.md section 4, debug tracking: with track_holders on (switched on for
+ * the test, then restored), a WAIT blocked in a thread and a
  * URING_CMD WAIT parked in an io-wq worker, debugfs holders lists both
  * (entry "ioctl" with the thread's pid and name, entry "uring_cmd wait"
  * with an iou-wrk worker), held_ns grows between two reads, the high
@@ -1722,6 +1782,7 @@ TEST_F_TIMEOUT(dev, holders_lists_blocked_wait_and_uring_worker, 120)
 	__u64 ud;
 	int fd, res;
 
+	TRACK_HOLDERS_ON();
 	MAKE_DEV(6);
 	fd = OPEN_DEV(id);
 	ASSERT_LE(0, fd);
@@ -1783,6 +1844,121 @@ TEST_F_TIMEOUT(dev, holders_lists_blocked_wait_and_uring_worker, 120)
 	EXPECT_EQ(0, hdr[1]);
 	EXPECT_LE(2, hdr[2]);
 	EXPECT_LE(h2.held_ns, hdr[3]);
+}
+
+/* Wait until the WAIT of @tw is in its thread and pending; its tid. */
+static pid_t tid_waiter_started(struct tid_waiter *tw, int fd, uint64_t pending)
+{
+	uint64_t deadline = pt_now_ns() + 5 * NSEC_PER_SEC;
+	pid_t tid;
+
+	while (!(tid = __atomic_load_n(&tw->tid, __ATOMIC_ACQUIRE)) &&
+	       pt_now_ns() < deadline)
+		pt_sleep_ms(1);
+	if (pt_wait_pending(fd, pending, 20000, NULL))
+		return 0;
+	return tid;
+}
+
+/* Number of "holder: " lines in @text. */
+static int holder_lines(const char *text)
+{
+	const char *p = text;
+	int n = 0;
+
+	while ((p = strstr(p, "holder: ")) != NULL) {
+		if (p == text || p[-1] == '\n')
+			n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * SPEC.md section 4, debug tracking: with track_holders off (switched off
+ * for the test, then restored), the number of holders and the high
+ * watermark are shown and no holder is listed; a holder that entered
+ * before tracking was switched on is counted but not listed, one that
+ * enters after is listed; both leave and holders is 0 again.
+ */
+TEST_F_TIMEOUT(dev, holders_counted_untracked_and_before_tracking, 120)
+{
+	const int id = DEV_BASE + 6;
+	struct tid_waiter t1 = { .tag = 1, .ret = 1 }, t2 = { .tag = 2, .ret = 1 };
+	struct holder_line h;
+	long long hdr[4];
+	char *text = NULL;
+	pid_t tid1, tid2;
+	int fd;
+
+	self->saved_track = track_holders_read();
+	ASSERT_LE(0, self->saved_track);
+	ASSERT_EQ(0, track_holders_write(0));
+	ASSERT_EQ(0, track_holders_read());
+	MAKE_DEV(6);
+	fd = OPEN_DEV(id);
+	ASSERT_LE(0, fd);
+
+	t1.fd = fd;
+	ASSERT_EQ(0, pthread_create(&t1.th, NULL, tid_waiter_fn, &t1));
+	tid1 = tid_waiter_started(&t1, fd, 1);
+	ASSERT_NE(0, tid1);
+	ASSERT_EQ(0, read_holders(id, tid1, "ioctl", "", hdr, &h, &text));
+	EXPECT_EQ(0, hdr[0]);		/* removing */
+	EXPECT_EQ(1, hdr[1]) {		/* counted */
+		TH_LOG("holders:\n%s", text);
+	}
+	EXPECT_LE(1, hdr[2]);		/* high watermark */
+	EXPECT_EQ(0, hdr[3]);		/* no hold timed on this new device */
+	EXPECT_FALSE(h.found);
+	EXPECT_EQ(0, holder_lines(text)) {
+		TH_LOG("holders:\n%s", text);
+	}
+	free(text);
+	text = NULL;
+
+	/* tracking on: the holder inside stays unlisted, a new one is listed */
+	ASSERT_EQ(0, track_holders_write(1));
+	ASSERT_EQ(1, track_holders_read());
+	t2.fd = fd;
+	ASSERT_EQ(0, pthread_create(&t2.th, NULL, tid_waiter_fn, &t2));
+	tid2 = tid_waiter_started(&t2, fd, 2);
+	ASSERT_NE(0, tid2);
+	ASSERT_EQ(0, read_holders(id, tid2, "ioctl", "", hdr, &h, &text));
+	EXPECT_EQ(2, hdr[1]) {
+		TH_LOG("holders:\n%s", text);
+	}
+	EXPECT_LE(2, hdr[2]);
+	EXPECT_TRUE(h.found) {
+		TH_LOG("no holder line for pid %d in:\n%s", tid2, text);
+	}
+	EXPECT_EQ(1, holder_lines(text)) {
+		TH_LOG("holders:\n%s", text);
+	}
+	free(text);
+	text = NULL;
+	ASSERT_EQ(0, read_holders(id, tid1, "ioctl", "", hdr, &h, NULL));
+	EXPECT_FALSE(h.found);
+
+	/* the unlisted one leaves with tracking on, then the listed one */
+	ASSERT_EQ(0, pt_cancel(fd, 1));
+	ASSERT_EQ(0, pt_join_ms(t1.th, JOIN_MS));
+	EXPECT_EQ(-ECANCELED, t1.ret);
+	ASSERT_EQ(0, read_holders(id, tid2, "ioctl", "", hdr, &h, &text));
+	EXPECT_EQ(1, hdr[1]);
+	EXPECT_TRUE(h.found);
+	EXPECT_EQ(1, holder_lines(text));
+	free(text);
+	text = NULL;
+	ASSERT_EQ(0, pt_cancel(fd, 2));
+	ASSERT_EQ(0, pt_join_ms(t2.th, JOIN_MS));
+	EXPECT_EQ(-ECANCELED, t2.ret);
+	ASSERT_EQ(0, read_holders(id, tid2, "ioctl", "", hdr, &h, &text));
+	EXPECT_EQ(0, hdr[1]);
+	EXPECT_LE(2, hdr[2]);
+	EXPECT_LT(0, hdr[3]);		/* the listed hold was timed */
+	EXPECT_EQ(0, holder_lines(text));
+	free(text);
 }
 
 /* ------------------------------------------------------------------ */
