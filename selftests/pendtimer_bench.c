@@ -9,8 +9,10 @@
  *   latency     overshoot (actual - requested, CLOCK_MONOTONIC, measured in
  *               user space around one blocking call) at 100 us and 1 ms of
  *               clock_nanosleep, timerfd + read, io_uring IORING_OP_TIMEOUT,
- *               pendtimer WAIT ioctl, pendtimer URING_CMD WAIT and pendtimer
- *               ARM + eventfd read: -n samples of each (2000), one of each
+ *               pendtimer WAIT ioctl, pendtimer URING_CMD WAIT, pendtimer
+ *               ARM + eventfd read and pendtimer PEND (a URING_CMD the driver
+ *               parks, submitted and waited for with one io_uring_enter;
+ *               kernels from 6.7): -n samples of each (2000), one of each
  *               in turn with the order rotating, after 20 warm-up rounds;
  *               p50, p99, max and the CDF for the plot. Pinned to one CPU
  *               (-c), with the io-wq workers of the ring.
@@ -33,11 +35,20 @@
  *   teardown    with 100k pending: close() of the pendtimer file, write to
  *               del_device (a device created for it), io_uring_queue_exit()
  *               of the ring; 5 repetitions interleaved with the memory ones,
- *               median.
+ *               median. PEND (from 6.7): 100k parked in one ring, measured
+ *               the same way in the same repetitions, split into pendtimer's
+ *               own part (its pendtimer_req cache and what is in no slab
+ *               cache: the tag hash) and io_uring's (io_kiocb and its other
+ *               caches); the ring's close is timed (details).
  *   throughput  completions/s of zero-timeout requests, 3 rounds of 1 s:
  *               io_uring TIMEOUT 0, 256 per io_uring_enter; pendtimer ARM 0,
  *               256 ioctls then eventfd reads; pendtimer WAIT 0 from 4
- *               threads. The faster pendtimer variant is reported.
+ *               threads. The faster pendtimer variant is reported. PEND
+ *               (from 6.7): timeout 0, 256 per io_uring_enter, reported on
+ *               its own.
+ *   threads     1000 pending of each kind submitted at once: the threads the
+ *               process gained (/proc/self/task) with URING_CMD WAITs (each
+ *               sleeps in an io-wq worker), PENDs, io_uring timeouts.
  *   costs       (details only) ns per call, without sleeping, of getppid,
  *               clock_gettime, an -ENOTTY ioctl on /dev/null and on
  *               pendtimer, CANCEL of an absent tag, ARM + CANCEL, STATS.
@@ -61,6 +72,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -76,6 +88,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -106,11 +119,13 @@ static const char *opt_json = "/tmp/pendtimer-bench.json";
 static const char *opt_samples = "/tmp/pendtimer-bench-samples.txt";
 static const char *opt_details = "/tmp/pendtimer-bench-details.json";
 static const char *opt_lane = "unknown";
-static const char *opt_sections = "latency,costs,diag,cancel,memory,teardown,throughput";
+static const char *opt_sections = "latency,costs,diag,cancel,memory,teardown,throughput,threads";
 static unsigned int opt_nsamples = 2000;
 static unsigned int opt_big = 100000;
 static int opt_cpu = -2;	/* -2: the last online CPU; -1: no pinning */
 static int failures;
+/* PEND works on this kernel (io_uring_cmd_mark_cancelable(), from 6.7) */
+static bool pend_ok;
 static uint64_t t_start;
 
 static uint64_t now_ns(void)
@@ -481,6 +496,81 @@ static int uring_add_timeouts(struct io_uring *ring, const uint64_t *uds,
 }
 
 /*
+ * Submit @n PENDs of @timeout on @fd, tags and user_data @first + i. A PEND
+ * with a long timeout must not complete at submission (-ENOSPC, ...):
+ * @parked checks that no CQE came.
+ */
+static int pend_submit(struct io_uring *ring, int fd, uint64_t timeout, uint64_t first,
+		       size_t n, bool parked)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct pendtimer_wait w = { .timeout_ns = timeout, .tag = first + i };
+		struct io_uring_sqe *sqe = get_sqe(ring);
+
+		if (!sqe) {
+			fail("PEND: no SQE");
+			return -EBUSY;
+		}
+		prep_uring_cmd(sqe, fd, PENDTIMER_URING_PEND, &w, sizeof(w), first + i);
+	}
+	ret = io_uring_submit(ring);
+	if (ret < 0) {
+		fail("PEND io_uring_submit: %s", strerror(-ret));
+		return ret;
+	}
+	if (parked && io_uring_cq_ready(ring)) {
+		struct io_uring_cqe *cqe;
+
+		io_uring_peek_cqe(ring, &cqe);
+		fail("PEND completed at submission: ud %llu res %d",
+		     (unsigned long long)cqe->user_data, cqe->res);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Does this kernel park PENDs? Before 6.7 (no io_uring_cmd_mark_cancelable())
+ * a PEND completes at once with -EOPNOTSUPP, and its figures are left out.
+ */
+static void pend_probe(void)
+{
+	struct pendtimer_wait w = { .timeout_ns = 0, .tag = 1 };
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	int fd, ret, res;
+
+	fd = open(DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ring_init(&ring, 4, 0)) {
+		fail("PEND probe: setup: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	prep_uring_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
+	ret = io_uring_submit_and_wait(&ring, 1);
+	if (ret >= 0)
+		ret = io_uring_wait_cqe(&ring, &cqe);
+	if (ret < 0) {
+		fail("PEND probe: %s", strerror(-ret));
+	} else {
+		res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		if (res == 0)
+			pend_ok = true;
+		else if (res == -EOPNOTSUPP)
+			say("PEND: -EOPNOTSUPP on this kernel (before 6.7): no PEND figures");
+		else
+			fail("PEND probe: CQE res %d, expected 0 or -EOPNOTSUPP", res);
+	}
+	io_uring_queue_exit(&ring);
+	close(fd);
+}
+
+/*
  * Reap exactly @n CQEs (waiting for them); count those with res == @want
  * for user_data with bit 63 == @hi (others must have res == @want2).
  */
@@ -520,11 +610,14 @@ struct latres {
 	bool ok;
 };
 
-enum { L_NANOSLEEP, L_TIMERFD, L_URING, L_PT_WAIT, L_PT_URING, L_PT_ARM, NR_IMPL };
+enum {
+	L_NANOSLEEP, L_TIMERFD, L_URING, L_PT_WAIT, L_PT_URING, L_PT_ARM, L_PT_PEND,
+	NR_IMPL
+};
 
 static const char *const impl_name[NR_IMPL] = {
 	"nanosleep", "timerfd", "io_uring_timeout", "pendtimer_wait",
-	"pendtimer_uring_cmd", "pendtimer_arm_eventfd",
+	"pendtimer_uring_cmd", "pendtimer_arm_eventfd", "pendtimer_uring_pend",
 };
 static const uint64_t periods[2] = { 100 * NS_PER_US, NS_PER_MS };
 static const char *const period_name[2] = { "100us", "1ms" };
@@ -533,8 +626,15 @@ static struct latres lat[NR_IMPL][2];
 static const unsigned int cancel_n[3] = { 1000, 10000, 100000 };
 static double cancel_pt[3] = { -1, -1, -1 }, cancel_ur[3] = { -1, -1, -1 };
 static double cancel_ptu[3] = { -1, -1, -1 };	/* URING_CMD CANCEL, batched */
-static double bytes_pt = -1, bytes_ur = -1;
-static double cps_pt = -1, cps_ur = -1;
+static double bytes_pt = -1, bytes_ur = -1, bytes_pend = -1;
+static double cps_pt = -1, cps_ur = -1, cps_pend = -1;
+/* extra threads with 1000 pending: URING_CMD WAIT, PEND, io_uring timeouts */
+enum { TH_PT_URING, TH_PT_PEND, TH_URING, NR_TH };
+static const char *const th_name[NR_TH] = {
+	"pendtimer_uring_cmd", "pendtimer_pend", "io_uring",
+};
+static double threads_1k[NR_TH] = { -1, -1, -1 };
+
 static const char *cps_pt_how = "";
 static double td_close = -1, td_del = -1, td_ur = -1;
 
@@ -606,17 +706,26 @@ static void write_json(const char *kernel)
 	json_num(f, bytes_pt);
 	fprintf(f, ", \"io_uring\": ");
 	json_num(f, bytes_ur);
+	fprintf(f, ", \"pendtimer_pend\": ");
+	json_num(f, bytes_pend);
 	fprintf(f, "},\n  \"completions_per_s\": {\"pendtimer\": ");
 	json_num(f, cps_pt);
 	fprintf(f, ", \"io_uring\": ");
 	json_num(f, cps_ur);
+	fprintf(f, ", \"pendtimer_pend\": ");
+	json_num(f, cps_pend);
+	fprintf(f, "},\n  \"threads_for_1000_pending\": {");
+	for (i = 0; i < NR_TH; i++) {
+		fprintf(f, "%s\"%s\": ", i ? ", " : "", th_name[i]);
+		json_num(f, threads_1k[i]);
+	}
 	fprintf(f, "},\n  \"teardown_ns\": {\"pendtimer_close\": ");
 	json_num(f, td_close);
 	fprintf(f, ", \"pendtimer_del_device\": ");
 	json_num(f, td_del);
 	fprintf(f, ", \"io_uring_close\": ");
 	json_num(f, td_ur);
-	fprintf(f, "}\n}\n");
+	fprintf(f, "},\n  \"pend_supported\": %s\n}\n", pend_ok ? "true" : "false");
 	fclose(f);
 
 	f = fopen(opt_details, "w");
@@ -725,6 +834,16 @@ static int64_t lat_pt_uring(struct latctx *c, uint64_t d)
 	return lat_ring_one(c, d, 0, "pendtimer URING_CMD WAIT");
 }
 
+/* PEND: the driver parks the command; its timer completes it (CQE 0). */
+static int64_t lat_pt_pend(struct latctx *c, uint64_t d)
+{
+	struct pendtimer_wait w = { .timeout_ns = d, .tag = ++c->tag };
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+
+	prep_uring_cmd(sqe, c->ptfd, PENDTIMER_URING_PEND, &w, sizeof(w), 3);
+	return lat_ring_one(c, d, 0, "pendtimer URING_CMD PEND");
+}
+
 static int64_t lat_pt_wait(struct latctx *c, uint64_t d)
 {
 	struct pendtimer_wait w = { .timeout_ns = d, .tag = ++c->tag };
@@ -769,8 +888,14 @@ static int64_t lat_pt_arm(struct latctx *c, uint64_t d)
 
 static int64_t (*const lat_fn[NR_IMPL])(struct latctx *, uint64_t) = {
 	lat_nanosleep, lat_timerfd, lat_uring_timeout, lat_pt_wait,
-	lat_pt_uring, lat_pt_arm,
+	lat_pt_uring, lat_pt_arm, lat_pt_pend,
 };
+
+/* A contender this kernel has: PEND needs 6.7 (before, -EOPNOTSUPP). */
+static bool impl_here(int k)
+{
+	return k != L_PT_PEND || pend_ok;
+}
 
 static int latctx_open(struct latctx *c)
 {
@@ -811,17 +936,21 @@ static void bench_latency(FILE *samples)
 
 	if (latctx_open(&c))
 		return;
-	for (k = 0; k < NR_IMPL; k++)
+	for (k = 0; k < NR_IMPL; k++) {
 		s[k] = xcalloc(n, sizeof(int64_t));
+		bad[k] = !impl_here(k);
+	}
 	for (p = 0; p < 2; p++) {
 		uint64_t d = periods[p], last = now_ns();
 
-		say("latency %s: %u samples x %d contenders, interleaved",
-		    period_name[p], n, NR_IMPL);
+		say("latency %s: %u samples x %d contenders, interleaved%s",
+		    period_name[p], n, pend_ok ? NR_IMPL : NR_IMPL - 1,
+		    pend_ok ? "" : " (no PEND on this kernel)");
 		/* warm-up: io-wq worker, caches, first-time allocations */
 		for (i = 0; i < 20; i++)
 			for (k = 0; k < NR_IMPL; k++)
-				lat_fn[k](&c, d);
+				if (!bad[k] && lat_fn[k](&c, d) == INT64_MIN)
+					bad[k] = true;
 		for (i = 0; i < n; i++) {
 			for (k = 0; k < NR_IMPL; k++) {
 				unsigned int j = (i + k) % NR_IMPL;
@@ -1216,6 +1345,103 @@ static int ur_mem_close(size_t n, double *bytes, double *close_ns, double *freed
 	return 0;
 }
 
+/* Bytes in all slab caches of /proc/slabinfo, and in two of them. */
+struct slabsum {
+	long long all, pt_req, kiocb;
+};
+
+static void slab_sum(struct slabsum *ss)
+{
+	char line[512], nm[64];
+	long long pps, slabs;
+	FILE *f = fopen("/proc/slabinfo", "re");
+
+	memset(ss, 0, sizeof(*ss));
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %*d %*d %*d %*d %lld : tunables %*d %*d %*d : slabdata %*d %lld",
+			   nm, &pps, &slabs) != 3)
+			continue;
+		ss->all += pps * slabs * 4096;
+		if (!strcmp(nm, "pendtimer_req"))
+			ss->pt_req += pps * slabs * 4096;
+		else if (!strcmp(nm, "io_kiocb"))
+			ss->kiocb += pps * slabs * 4096;
+	}
+	fclose(f);
+}
+
+/*
+ * PEND: @n parked in one ring on one open file. The kernel memory they take
+ * (meminfo, as for the others) is split in two: pendtimer's own part is the
+ * growth of its pendtimer_req cache plus the memory that is in no slab cache
+ * (meminfo's growth less that of all of /proc/slabinfo: large kmallocs and
+ * vmalloc, i.e. pendtimer's kvmalloc'd tag hash; io_uring allocates nothing
+ * that size per request); the rest, in io_uring's caches (io_kiocb, its
+ * command data in kmalloc caches) is io_uring's cost of a parked command.
+ * Then the ring is closed (io_uring cancels the PENDs: the driver's cancel
+ * routine) and the time that takes is kept.
+ */
+static int pend_mem_close(size_t n, double *bytes, double *own, double *close_ns,
+			  bool verbose)
+{
+	struct slabsum s0, s1;
+	struct io_uring ring;
+	struct kmem m0, m1;
+	long long total, outside;
+	uint64_t t0;
+	int fd;
+
+	fd = open(DEV0, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fail("open: %s", strerror(errno));
+		return -1;
+	}
+	if (ring_init(&ring, 4096, 0)) {
+		close(fd);
+		return -1;
+	}
+	usleep(50000);
+	slab_sum(&s0);
+	kmem_read(&m0);
+	t0 = now_ns();
+	if (pend_submit(&ring, fd, LONG_TIMEOUT, 0, n, true)) {
+		io_uring_queue_exit(&ring);
+		close(fd);
+		return -1;
+	}
+	if (verbose)
+		say("  PEND: %zu parked in %.1f ms", n, (now_ns() - t0) / 1e6);
+	kmem_read(&m1);
+	slab_sum(&s1);
+	total = kmem_delta_bytes(&m0, &m1);
+	outside = total - (s1.all - s0.all);
+	*bytes = (double)total / (double)n;
+	*own = (double)((s1.pt_req - s0.pt_req) + (outside > 0 ? outside : 0)) / (double)n;
+	if (verbose) {
+		say("  PEND: Slab %+lld kB, VmallocUsed %+lld kB, Percpu %+lld kB -> %.1f bytes/request",
+		    m1.slab_kb - m0.slab_kb, m1.vmalloc_kb - m0.vmalloc_kb,
+		    m1.percpu_kb - m0.percpu_kb, *bytes);
+		say("  PEND: pendtimer_req cache %.1f + outside slab caches %.1f = pendtimer's own %.1f bytes/request; io_kiocb cache %.1f, all other caches %.1f: io_uring's %.1f",
+		    (double)(s1.pt_req - s0.pt_req) / n, (double)outside / n, *own,
+		    (double)(s1.kiocb - s0.kiocb) / n,
+		    (double)((s1.all - s0.all) - (s1.pt_req - s0.pt_req) - (s1.kiocb - s0.kiocb)) / n,
+		    *bytes - *own);
+		detail("pend.bytes_per_request_split",
+		       "{\"total\": %.1f, \"pendtimer_req_cache\": %.1f, \"outside_slab_caches\": %.1f, \"pendtimer_own\": %.1f, \"io_kiocb_cache\": %.1f, \"other_slab_caches\": %.1f, \"io_uring\": %.1f}",
+		       *bytes, (double)(s1.pt_req - s0.pt_req) / n, (double)outside / n, *own,
+		       (double)(s1.kiocb - s0.kiocb) / n,
+		       (double)((s1.all - s0.all) - (s1.pt_req - s0.pt_req) - (s1.kiocb - s0.kiocb)) / n,
+		       *bytes - *own);
+	}
+	t0 = now_ns();
+	io_uring_queue_exit(&ring);
+	*close_ns = (double)(now_ns() - t0);
+	close(fd);
+	return 0;
+}
+
 static int find_free_id(void)
 {
 	char path[64];
@@ -1285,6 +1511,7 @@ out:
 }
 
 static double mem_pt[8], mem_ur[8], tdc[8], tdu[8], tdd[8];
+static double mem_pend[8], own_pend[8], tdp[8];
 
 /* Wait for Slab to stop moving (io_uring rings of earlier sections free late). */
 static void settle(void)
@@ -1318,17 +1545,29 @@ static void bench_memory_teardown(bool do_mem, bool do_td)
 			return;
 		if (ur_mem_close(n, &mem_ur[r], &tdu[r], &freed[r], v))
 			return;
+		if (pend_ok && pend_mem_close(n, &mem_pend[r], &own_pend[r], &tdp[r], v))
+			return;
 		if (do_td && pt_del_device(n, &tdd[r]))
 			return;
 		say("  rep %u: bytes/request pendtimer %.1f io_uring %.1f; teardown ms: pendtimer close %.2f, io_uring close %.2f (memory freed %.0f ms after close), del_device %.2f",
 		    r + 1, mem_pt[r], mem_ur[r], tdc[r] / 1e6, tdu[r] / 1e6,
 		    freed[r] < 0 ? -1.0 : freed[r] / 1e6, do_td ? tdd[r] / 1e6 : -1.0);
+		if (pend_ok)
+			say("  rep %u: PEND bytes/request %.1f (pendtimer's own %.1f), ring close with %zu PENDs %.2f ms",
+			    r + 1, mem_pend[r], own_pend[r], n, tdp[r] / 1e6);
 		nr++;
 	}
 	if (do_mem) {
 		bytes_pt = median_dbl(mem_pt, nr);
 		bytes_ur = median_dbl(mem_ur, nr);
+		if (pend_ok) {
+			bytes_pend = median_dbl(mem_pend, nr);
+			detail("bytes_per_request.pendtimer_pend_own", "%.1f",
+			       median_dbl(own_pend, nr));
+		}
 	}
+	if (pend_ok && do_td)
+		detail("teardown_ns.pendtimer_pend_ring_close", "%.0f", median_dbl(tdp, nr));
 	if (do_td) {
 		td_close = median_dbl(tdc, nr);
 		td_ur = median_dbl(tdu, nr);
@@ -1413,6 +1652,49 @@ static double tp_uring(double secs)
 		done += TP_BATCH;
 	}
 	io_uring_queue_exit(&ring);
+	return (double)done * 1e9 / (double)(now_ns() - t0);
+}
+
+/* PENDs of timeout 0, 256 per io_uring_enter, then the 256 CQEs (res 0). */
+static double tp_pt_pend(double secs)
+{
+	int fd = open(DEV0, O_RDWR | O_CLOEXEC);
+	uint64_t t0, end, done = 0, tag = 0;
+	struct io_uring ring;
+
+	if (fd < 0) {
+		fail("open: %s", strerror(errno));
+		return -1;
+	}
+	if (ring_init(&ring, TP_BATCH, 0)) {
+		close(fd);
+		return -1;
+	}
+	t0 = now_ns();
+	end = t0 + (uint64_t)(secs * 1e9);
+	while (now_ns() < end) {
+		unsigned int i;
+		int ret;
+
+		for (i = 0; i < TP_BATCH; i++) {
+			struct pendtimer_wait w = { .timeout_ns = 0, .tag = tag++ };
+
+			prep_uring_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND,
+				       &w, sizeof(w), i);
+		}
+		ret = io_uring_submit_and_wait(&ring, TP_BATCH);
+		if (ret < 0) {
+			fail("throughput PEND submit: %s", strerror(-ret));
+			break;
+		}
+		if (reap_n(&ring, TP_BATCH, 0, 0))
+			break;
+		done += TP_BATCH;
+	}
+	io_uring_queue_exit(&ring);
+	close(fd);
+	if (failures)
+		return -1;
 	return (double)done * 1e9 / (double)(now_ns() - t0);
 }
 
@@ -1520,19 +1802,26 @@ static void bench_throughput(void)
 {
 	const unsigned int rounds = 3;
 	const double secs = 1.0;
-	double u[3], a[3], w[3], mu, ma, mw;
+	double u[3], a[3], w[3], pe[3] = { -1, -1, -1 }, mu, ma, mw;
 	unsigned int r;
 
 	say("throughput: zero-timeout requests, %u rounds of %.1f s each, interleaved",
 	    rounds, secs);
 	for (r = 0; r < rounds; r++) {
 		u[r] = tp_uring(secs);
+		if (pend_ok)
+			pe[r] = tp_pt_pend(secs);
 		a[r] = tp_pt_arm(secs);
 		w[r] = tp_pt_wait(secs);
-		if (u[r] < 0 || a[r] < 0 || w[r] < 0)
+		if (u[r] < 0 || a[r] < 0 || w[r] < 0 || (pend_ok && pe[r] < 0))
 			return;
-		say("  round %u: io_uring TIMEOUT 0 %.0f/s, pendtimer ARM 0 %.0f/s, pendtimer WAIT 0 x%d threads %.0f/s",
-		    r + 1, u[r], a[r], TP_THREADS, w[r]);
+		say("  round %u: io_uring TIMEOUT 0 %.0f/s, pendtimer PEND 0 %.0f/s, pendtimer ARM 0 %.0f/s, pendtimer WAIT 0 x%d threads %.0f/s",
+		    r + 1, u[r], pe[r], a[r], TP_THREADS, w[r]);
+	}
+	if (pend_ok) {
+		cps_pend = median_dbl(pe, rounds);
+		detail("completions_per_s.pendtimer_pend_how", "\"%s\"",
+		       "PEND timeout 0, batches of 256 SQEs per io_uring_enter, 1 thread");
 	}
 	mu = median_dbl(u, rounds);
 	ma = median_dbl(a, rounds);
@@ -1550,6 +1839,122 @@ static void bench_throughput(void)
 	detail("completions_per_s.pendtimer_how", "\"%s\"", cps_pt_how);
 	detail("completions_per_s.io_uring_how", "\"%s\"",
 	       "TIMEOUT 0, batches of 256 SQEs per io_uring_enter, 1 thread");
+}
+
+/* ------------------------------------------------------------------ */
+/* threads: how many each mode needs for 1000 pending */
+
+#define TH_N		1000
+#define TH_WAIT_NS	(180 * NS_PER_S)
+
+/* Threads of this process: /proc/self/task (io-wq workers are among them). */
+static int count_threads(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Wait until the device has @want pending (STATS), or TH_WAIT_NS passed. */
+static int wait_pending(int fd, uint64_t want, uint64_t *got)
+{
+	uint64_t t0 = now_ns();
+
+	for (;;) {
+		if (pt_pending(fd, got))
+			return -1;
+		if (*got >= want)
+			return 0;
+		if (now_ns() - t0 > TH_WAIT_NS)
+			return -ETIMEDOUT;
+		usleep(20000);
+	}
+}
+
+/*
+ * 1000 pending of one kind, submitted at once; the number of threads the
+ * process gained. io_uring: timeouts of 1 h in one ring. PEND: 1000 PENDs
+ * of 1 h in one ring. URING_CMD WAIT: 1000 WAITs of 1 h in one ring, each
+ * of which sleeps in an io-wq worker (RLIMIT_NPROC raised so that io-wq
+ * may start them all). Each ring is closed afterwards, which ends its
+ * requests.
+ */
+static double threads_for(int kind)
+{
+	int fd = -1, base, n = -1, ret;
+	uint64_t p0 = 0, got = 0, i;
+	struct io_uring ring;
+
+	if (kind != TH_URING) {
+		fd = open(DEV0, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || pt_pending(fd, &p0)) {
+			fail("threads: open: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (ring_init(&ring, 1024, 4096)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	base = count_threads();
+	switch (kind) {
+	case TH_URING:
+		ret = uring_add_timeouts(&ring, NULL, 0, TH_N);
+		usleep(200000);
+		break;
+	case TH_PT_PEND:
+		ret = pend_submit(&ring, fd, LONG_TIMEOUT, 0, TH_N, true);
+		if (!ret)
+			ret = wait_pending(fd, p0 + TH_N, &got);
+		break;
+	default:
+		for (i = 0; i < TH_N; i++) {
+			struct pendtimer_wait w = { .timeout_ns = LONG_TIMEOUT, .tag = i };
+
+			prep_uring_cmd(get_sqe(&ring), fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), i);
+		}
+		ret = io_uring_submit(&ring);
+		ret = ret < 0 ? ret : wait_pending(fd, p0 + TH_N, &got);
+		if (ret == -ETIMEDOUT)
+			say("  URING_CMD WAIT: only %" PRIu64 " of %d pending after %llu s",
+			    got - p0, TH_N, TH_WAIT_NS / NS_PER_S);
+		break;
+	}
+	if (ret && ret != -ETIMEDOUT)
+		fail("threads %s: %d", th_name[kind], ret);
+	else
+		n = count_threads() - base;
+	say("  %-22s %d pending%s: %d more threads", th_name[kind], TH_N,
+	    ret == -ETIMEDOUT ? " (not reached)" : "", n);
+	io_uring_queue_exit(&ring);
+	if (fd >= 0)
+		close(fd);
+	return ret ? -1 : n;
+}
+
+static void bench_threads(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int k;
+
+	if (setrlimit(RLIMIT_NPROC, &rl))
+		say("threads: setrlimit(RLIMIT_NPROC): %s", strerror(errno));
+	say("threads: %d pending of each kind, submitted in one go", TH_N);
+	for (k = 0; k < NR_TH; k++) {
+		if (k == TH_PT_PEND && !pend_ok)
+			continue;
+		threads_1k[k] = threads_for(k);
+		usleep(200000);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1892,7 +2297,12 @@ static void print_table(const char *kernel)
 	       cancel_ptu[0], cancel_ptu[1], cancel_ptu[2]);
 	printf("\nbytes per pending request (%u)  pendtimer ARM %.1f   io_uring TIMEOUT %.1f\n",
 	       opt_big, bytes_pt, bytes_ur);
-	printf("completions/s, timeout 0      pendtimer %.0f   io_uring %.0f\n", cps_pt, cps_ur);
+	if (pend_ok)
+		printf("bytes per pending PEND (%u)   %.1f\n", opt_big, bytes_pend);
+	printf("completions/s, timeout 0      pendtimer %.0f   io_uring %.0f   PEND %.0f\n",
+	       cps_pt, cps_ur, cps_pend);
+	printf("threads for %d pending        URING_CMD WAIT %.0f   PEND %.0f   io_uring %.0f\n",
+	       TH_N, threads_1k[TH_PT_URING], threads_1k[TH_PT_PEND], threads_1k[TH_URING]);
 	printf("  (pendtimer: %s)\n", cps_pt_how);
 	printf("teardown of %u pending (ms)  pendtimer close %.2f   del_device %.2f   io_uring ring close %.2f\n\n",
 	       opt_big, td_close / 1e6, td_del / 1e6, td_ur / 1e6);
@@ -1961,6 +2371,7 @@ int main(int argc, char **argv)
 	snprintf(maxbuf, sizeof(maxbuf), "%u", 1048576);
 	if (write_str(PARAM_MAXPEND, maxbuf))
 		fail("cannot raise max_pending");
+	pend_probe();
 
 	/* latency, costs and diag run pinned, before the heavy sections */
 	pin();
@@ -1994,6 +2405,8 @@ int main(int argc, char **argv)
 		bench_memory_memcg();
 	if (section_on("throughput"))
 		bench_throughput();
+	if (section_on("threads"))
+		bench_threads();
 
 	if (old_max > 0) {
 		snprintf(maxbuf, sizeof(maxbuf), "%lld", old_max);

@@ -15,8 +15,11 @@
 #   build/bench/samples.txt    latency CDFs: impl period percentile ns
 #   build/bench/latency.png    the CDF plot (gnuplot)
 #   build/bench/table.md       the table below, in Markdown
+#   build/bench/verdicts.json  the goal verdicts
+#   build/bench/lanes/LANE/    a copy of all of these for each lane run
 #
-# and prints the table and the ratio verdicts against the goals of issue 5.
+# and prints the table and the ratio verdicts against the goals of issues 5
+# and 15.
 # Exit status: 0 when the VM run passed (vm/check.sh) and produced results;
 # missed goals are reported, not fatal (the figures come from an emulated
 # machine shared with other work).
@@ -24,8 +27,10 @@
 #   --quick        fewer samples and rounds (pt.bench=-n,300): a smoke run
 #   --timeout SEC  for the VM (default 1200)
 #   --no-run       only parse build/logs/LANE-bench.log again
-#   --update-docs  also copy the plot to docs/latency.png and the table into
-#                  docs/performance.md (between its bench-table markers)
+#   --update-docs  also copy the plot to docs/latency-LANE.png and the table
+#                  into docs/performance.md (between its bench-table LANE
+#                  markers), and rewrite the goals table there from every
+#                  lane measured so far (build/bench/lanes/*/verdicts.json)
 #
 # Environment: BUILD, PT_BENCH_ARGS (extra pendtimer_bench arguments, e.g.
 # "-n 500 -c -1"; passed as pt.bench= on the guest's command line), and
@@ -48,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--timeout=*) TIMEOUT=${1#*=}; shift ;;
 	--no-run) RUN=0; shift ;;
 	--update-docs) DOCS=1; shift ;;
-	-h | --help) sed -n '3,31p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,37p' "$0"; exit 0 ;;
 	-*) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
 	*) LANE=$1; shift ;;
 	esac
@@ -95,7 +100,7 @@ python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$OUT/details.json" 
 # --- plot --------------------------------------------------------------------
 plot() {
 	local gp=$OUT/latency.gp
-	local impls="nanosleep timerfd io_uring_timeout pendtimer_wait pendtimer_uring_cmd pendtimer_arm_eventfd"
+	local impls="nanosleep timerfd io_uring_timeout pendtimer_wait pendtimer_uring_cmd pendtimer_arm_eventfd pendtimer_uring_pend"
 	local i p
 	for p in 100us 1ms; do
 		for i in $impls; do
@@ -118,6 +123,7 @@ plot() {
 			echo -n "plot "
 			local first=1
 			for i in $impls; do
+				[ -s "$OUT/cdf-$i-$p.dat" ] || continue
 				[ $first -eq 1 ] || echo -n ", "
 				first=0
 				echo -n "'$OUT/cdf-$i-$p.dat' using 1:2 with lines lw 2 title '$i'"
@@ -139,7 +145,7 @@ else
 fi
 
 # --- table and verdicts -------------------------------------------------------
-python3 - "$OUT/results.json" "$OUT/details.json" "$OUT/table.md" <<'EOF'
+python3 - "$OUT/results.json" "$OUT/details.json" "$OUT/table.md" "$OUT/verdicts.json" <<'EOF'
 import json, sys
 
 r = json.load(open(sys.argv[1]))
@@ -157,7 +163,8 @@ def ratio(a, b):
 
 lat = r["latency"]
 impls = ["nanosleep", "timerfd", "io_uring_timeout", "pendtimer_wait",
-         "pendtimer_uring_cmd", "pendtimer_arm_eventfd"]
+         "pendtimer_uring_cmd", "pendtimer_arm_eventfd", "pendtimer_uring_pend"]
+pend = r.get("pend_supported", False)
 print()
 print("pendtimer benchmark: lane %s, kernel %s" % (r["lane"], r["kernel"]))
 print()
@@ -192,14 +199,22 @@ b = r["bytes_per_request"]
 bm = d.get("bytes_per_request_in_memcg", {})
 cps = r["completions_per_s"]
 td = r["teardown_ns"]
+th = r.get("threads_for_1000_pending", {})
+split = d.get("pend.bytes_per_request_split", {})
+own = d.get("bytes_per_request.pendtimer_pend_own")
 print()
 print("kernel bytes per pending request at 100k: pendtimer ARM %s, io_uring TIMEOUT %s"
       % (num(b["pendtimer"]), num(b["io_uring"])))
 if bm:
     print("  (in a child memory cgroup, kmem-accounted: pendtimer %s, io_uring %s)"
           % (num(bm.get("pendtimer"), "%.1f"), num(bm.get("io_uring"), "%.1f")))
-print("completions/s, timeout 0: pendtimer %s, io_uring %s"
-      % (num(cps["pendtimer"]), num(cps["io_uring"])))
+print("kernel bytes per pending PEND at 100k: %s (pendtimer's own part %s)"
+      % (num(b.get("pendtimer_pend")), num(own, "%.1f")) if pend else
+      "PEND: not on this kernel (-EOPNOTSUPP before 6.7)")
+print("completions/s, timeout 0: pendtimer %s, io_uring %s, pendtimer PEND %s"
+      % (num(cps["pendtimer"]), num(cps["io_uring"]), num(cps.get("pendtimer_pend"))))
+print("threads for 1000 pending: URING_CMD WAIT %s, PEND %s, io_uring %s"
+      % (num(th.get("pendtimer_uring_cmd")), num(th.get("pendtimer_pend")), num(th.get("io_uring"))))
 if "completions_per_s.pendtimer_how" in d:
     print("  (pendtimer: %s; io_uring: %s)" % (d["completions_per_s.pendtimer_how"],
                                             d.get("completions_per_s.io_uring_how", "?")))
@@ -214,7 +229,23 @@ md.append("| kernel bytes per pending request at 100k (root cgroup) | %s | %s |"
 if bm:
     md.append("| same, in a child memory cgroup (kmem accounting) | %s | %s |"
               % (num(bm.get("pendtimer"), "%.1f"), num(bm.get("io_uring"), "%.1f")))
-md.append("| completions/s, zero timeout | %s | %s |" % (num(cps["pendtimer"]), num(cps["io_uring"])))
+if pend:
+    md.append("| kernel bytes per pending PEND at 100k, io_uring's request included (vs io_uring timeout) | %s | %s |"
+              % (num(b.get("pendtimer_pend")), num(b["io_uring"])))
+    md.append("| of which pendtimer's own (pendtimer_req cache + tag hash) | %s | |" % num(own, "%.1f"))
+    if split:
+        md.append("| of which io_uring's (io_kiocb %s, other caches %s) | %s | |"
+                  % (num(split.get("io_kiocb_cache"), "%.1f"), num(split.get("other_slab_caches"), "%.1f"),
+                     num(split.get("io_uring"), "%.1f")))
+md.append("| completions/s, zero timeout (pendtimer: best of ARM and WAIT) | %s | %s |" % (num(cps["pendtimer"]), num(cps["io_uring"])))
+if pend:
+    md.append("| completions/s, zero timeout, PEND batched 256 per io_uring_enter | %s | %s |"
+              % (num(cps.get("pendtimer_pend")), num(cps["io_uring"])))
+md.append("| threads for 1000 pending: URING_CMD WAIT | %s | %s |"
+          % (num(th.get("pendtimer_uring_cmd")), num(th.get("io_uring"))))
+if pend:
+    md.append("| threads for 1000 pending: PEND | %s | %s |"
+              % (num(th.get("pendtimer_pend")), num(th.get("io_uring"))))
 md.append("| teardown of 100k pending: close(), ms | %s | %s |"
           % (ms(td["pendtimer_close"]), ms(td["io_uring_close"])))
 md.append("| teardown of 100k pending: del_device, ms | %s | |" % ms(td["pendtimer_del_device"]))
@@ -227,9 +258,13 @@ md.append("| goal | measured | verdict |")
 md.append("| --- | --- | --- |")
 nmiss = 0
 nnodata = 0
-def verdict(text, value, ok, shown):
+verdicts = []
+def verdict(text, value, ok, shown, na=False):
     global nmiss, nnodata
-    if value is None:
+    if na:
+        v = "n/a (no PEND before 6.7)"
+        shown = "-"
+    elif value is None:
         v = "NO DATA"
         nnodata += 1
     else:
@@ -238,16 +273,35 @@ def verdict(text, value, ok, shown):
             nmiss += 1
     print("  %-62s %-22s %s" % (text, shown, v))
     md.append("| %s | %s | %s |" % (text, shown, v))
+    verdicts.append([text, shown, v])
 
 for p in ("100us", "1ms"):
     w = lat["pendtimer_wait"][p]
     n = lat["nanosleep"][p]
     x = ratio(w["p50_ns"], n["p50_ns"])
-    verdict("WAIT p50 overshoot <= 1.10 x nanosleep's (%s)" % p, x,
-            x is not None and x <= 1.10, "x%.3f" % x if x else "-")
+    verdict("WAIT p50 overshoot <= 1.05 x nanosleep's (%s)" % p, x,
+            x is not None and x <= 1.05, "x%.3f" % x if x else "-")
     x = ratio(w["p99_ns"], n["p99_ns"])
     verdict("WAIT p99 overshoot <= 1.25 x nanosleep's (%s)" % p, x,
             x is not None and x <= 1.25, "x%.3f" % x if x else "-")
+for p in ("100us", "1ms"):
+    x = ratio(lat.get("pendtimer_uring_pend", {}).get(p, {}).get("p50_ns"),
+              lat["io_uring_timeout"][p]["p50_ns"])
+    verdict("PEND p50 overshoot <= 1.10 x IORING_OP_TIMEOUT's (%s)" % p, x,
+            x is not None and x <= 1.10, "x%.3f" % x if x else "-", na=not pend)
+x = ratio(cps.get("pendtimer_pend"), cps["io_uring"])
+verdict("PEND completions/s (256 per enter) >= IORING_OP_TIMEOUT's", x,
+        x is not None and x >= 1.0, "x%.2f" % x if x else "-", na=not pend)
+x = ratio(b.get("pendtimer_pend"), b["io_uring"])
+verdict("PEND bytes at 100k <= 1.5 x io_uring timeout's", x,
+        x is not None and x <= 1.5, "x%.2f (%s vs %s)" % (x, num(b.get("pendtimer_pend")),
+                                                          num(b["io_uring"])) if x else "-",
+        na=not pend)
+verdict("PEND bytes, pendtimer's own part, <= 104 (an ARM's goal)", own,
+        own is not None and own <= 104, "%s bytes" % num(own, "%.1f"), na=not pend)
+x = th.get("pendtimer_pend")
+verdict("no extra thread for 1000 pending PENDs", x,
+        x is not None and x <= 0, "%s threads" % num(x), na=not pend)
 x = ratio(c["io_uring"].get("100000"), c["pendtimer"].get("100000"))
 verdict("CANCEL at 100k >= 100 x faster than TIMEOUT_REMOVE", x,
         x is not None and x >= 100, "x%.0f faster" % x if x else "-")
@@ -267,25 +321,59 @@ if nmiss or nnodata:
 else:
     print("all goals met")
 open(sys.argv[3], "w").write("\n".join(md) + "\n")
+json.dump({"lane": r["lane"], "kernel": r["kernel"], "verdicts": verdicts},
+          open(sys.argv[4], "w"), indent=1)
 EOF
 prc=$?
+# Keep this lane's results next to the other lanes' (the side-by-side table).
+LOUT=$OUT/lanes/$LANE
+mkdir -p "$LOUT"
+for f in results.json details.json samples.txt latency.png table.md verdicts.json; do
+	[ -f "$OUT/$f" ] && cp "$OUT/$f" "$LOUT/$f"
+done
 say "results: $OUT/results.json (table: $OUT/table.md)"
 
 if [ $DOCS -eq 1 ] && [ $prc -eq 0 ]; then
 	DOC=$TOP/docs/performance.md
-	[ -s "$OUT/latency.png" ] && cp "$OUT/latency.png" "$TOP/docs/latency.png"
-	if [ -f "$DOC" ] && grep -q '<!-- bench-table-begin -->' "$DOC"; then
-		python3 - "$DOC" "$OUT/table.md" <<'EOF'
-import sys
-doc, table = sys.argv[1], open(sys.argv[2]).read()
+	[ -s "$OUT/latency.png" ] && cp "$OUT/latency.png" "$TOP/docs/latency-$LANE.png"
+	if [ -f "$DOC" ] && grep -q "<!-- bench-table-begin $LANE -->" "$DOC"; then
+		python3 - "$DOC" "$OUT/table.md" "$LANE" "$OUT/lanes" <<'EOF'
+import json, os, sys
+doc, table, lane, lanes = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 s = open(doc).read()
-a = s.index("<!-- bench-table-begin -->") + len("<!-- bench-table-begin -->")
-b = s.index("<!-- bench-table-end -->")
-open(doc, "w").write(s[:a] + "\n" + table + s[b:])
+def put(s, tag, text):
+    b = "<!-- %s-begin -->" % tag
+    e = "<!-- %s-end -->" % tag
+    if b not in s:
+        return s
+    a = s.index(b) + len(b)
+    return s[:a] + "\n" + text + s[s.index(e, a):]
+s = put(s, "bench-table %s" % lane, table)
+# the goals side by side: every lane whose verdicts are in build/bench/lanes/
+names = sorted(n for n in os.listdir(lanes)
+               if os.path.isfile(os.path.join(lanes, n, "verdicts.json")))
+names.sort(key=lambda n: (n != "6.1", n))
+if names:
+    vs = {n: json.load(open(os.path.join(lanes, n, "verdicts.json"))) for n in names}
+    hdr = "| goal | " + " | ".join("%s (`%s`)" % (n, vs[n]["kernel"]) for n in names) + " |"
+    rows = [hdr, "| --- |" + " --- |" * len(names)]
+    goals = []
+    for n in names:
+        for g, _, _ in vs[n]["verdicts"]:
+            if g not in goals:
+                goals.append(g)
+    for g in goals:
+        cells = []
+        for n in names:
+            m = [v for v in vs[n]["verdicts"] if v[0] == g]
+            cells.append("%s: %s" % (m[0][1], m[0][2]) if m else "-")
+        rows.append("| %s | %s |" % (g, " | ".join(cells)))
+    s = put(s, "bench-goals", "\n".join(rows) + "\n")
+open(doc, "w").write(s)
 EOF
-		say "updated $DOC and docs/latency.png"
+		say "updated $DOC (lane $LANE, goals side by side) and docs/latency-$LANE.png"
 	else
-		say "$DOC has no bench-table markers: not updated"
+		say "$DOC has no bench-table markers for lane $LANE: not updated"
 	fi
 fi
 [ $prc -eq 0 ] && [ $crc -eq 0 ]
