@@ -2072,15 +2072,31 @@ static int64_t rows_p50(struct diagrow *rows, int nr, int which)
  * an emulated MMIO read and clock_gettime() a system call.
  */
 enum {
-	C_GETPPID, C_CLOCK, C_NULL_IOCTL, C_PT_ENOTTY, C_PT_ENOENT, C_PT_ARMCANCEL,
-	C_PT_STATS, NR_COST
+	C_GETPPID, C_CLOCK, C_NULL_IOCTL, C_PT_ENOTTY, C_PT_ENOTTY_TRACKED, C_PT_ENOENT,
+	C_PT_ARMCANCEL, C_PT_STATS, NR_COST
 };
 
 static const char *const cost_name[NR_COST] = {
 	"getppid", "clock_gettime_monotonic", "devnull_ioctl_enotty",
-	"pendtimer_ioctl_enotty", "pendtimer_cancel_enoent",
-	"pendtimer_arm_plus_cancel", "pendtimer_stats",
+	"pendtimer_ioctl_enotty", "pendtimer_ioctl_enotty_track_holders",
+	"pendtimer_cancel_enoent", "pendtimer_arm_plus_cancel", "pendtimer_stats",
 };
+
+#define PARAM_TRACK	"/sys/module/pendtimer/parameters/track_holders"
+
+/* track_holders as found: 'Y', 'N', or 0 when the module has no such parameter */
+static char track_read(void)
+{
+	char buf[8] = "";
+	int fd = open(PARAM_TRACK, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && (buf[0] == 'Y' || buf[0] == 'N') ? buf[0] : 0;
+}
 
 static void bench_costs(void)
 {
@@ -2092,7 +2108,7 @@ static void bench_costs(void)
 	struct timespec ts;
 	unsigned int r, k, i;
 	uint64_t tag = 1ULL << 40;
-	char cs[64] = "?", buf[1024];
+	char cs[64] = "?", buf[1024], track = track_read();
 	size_t len = 0;
 	FILE *f;
 
@@ -2100,9 +2116,21 @@ static void bench_costs(void)
 		fail("costs: open: %s", strerror(errno));
 		return;
 	}
+	/* the remove lock's fast path: tracking off, and on for one chunk kind */
+	if (track)
+		write_str(PARAM_TRACK, "0");
 	for (r = 0; r < rounds; r++) {
 		for (k = 0; k < NR_COST; k++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0;
+
+			if (k == C_PT_ENOTTY_TRACKED) {
+				if (!track) {
+					v[k][r] = -1;
+					continue;
+				}
+				write_str(PARAM_TRACK, "1");
+			}
+			t0 = now_ns();
 
 			for (i = 0; i < chunk; i++) {
 				switch (k) {
@@ -2116,6 +2144,7 @@ static void bench_costs(void)
 					ioctl(nfd, _IO(PENDTIMER_IOC_MAGIC, 99), NULL);
 					break;
 				case C_PT_ENOTTY:
+				case C_PT_ENOTTY_TRACKED:
 					ioctl(fd, _IO(PENDTIMER_IOC_MAGIC, 99), NULL);
 					break;
 				case C_PT_ENOENT:
@@ -2133,8 +2162,12 @@ static void bench_costs(void)
 				}
 			}
 			v[k][r] = (double)(now_ns() - t0) / chunk;
+			if (k == C_PT_ENOTTY_TRACKED)
+				write_str(PARAM_TRACK, "0");
 		}
 	}
+	if (track)
+		write_str(PARAM_TRACK, track == 'Y' ? "1" : "0");
 	close(fd);
 	close(nfd);
 	close(efd);
@@ -2153,6 +2186,9 @@ static void bench_costs(void)
 	say("  getppid %.0f, clock_gettime %.0f, /dev/null ioctl -ENOTTY %.0f, pendtimer ioctl -ENOTTY %.0f (remove lock enter+exit: +%.0f)",
 	    med[C_GETPPID], med[C_CLOCK], med[C_NULL_IOCTL], med[C_PT_ENOTTY],
 	    med[C_PT_ENOTTY] - med[C_NULL_IOCTL]);
+	if (track)
+		say("  pendtimer ioctl -ENOTTY with track_holders on %.0f (remove lock enter+exit: +%.0f)",
+		    med[C_PT_ENOTTY_TRACKED], med[C_PT_ENOTTY_TRACKED] - med[C_NULL_IOCTL]);
 	say("  CANCEL of an absent tag %.0f, ARM (1 h) + CANCEL %.0f, STATS %.0f",
 	    med[C_PT_ENOENT], med[C_PT_ARMCANCEL], med[C_PT_STATS]);
 	detail("clock.clocksource", "\"%s\"", cs);
