@@ -4,14 +4,14 @@
 #
 #   make                 module/pendtimer.ko for KDIR (default: the 6.1 lane's headers)
 #   make deps            host tools from Debian (idempotent)
-#   make lane LANE=x     fetch or build kernel lane x (6.1, 6.12, 6.12-rt, debug)
-#   make selftests       static test binaries (harness from linux-source-6.1)
+#   make lane LANE=x     fetch or build kernel lane x (see README: Kernel lanes)
+#   make selftests       static test binaries (harness from the newest kernel source)
 #   make check           every lane, every test, in QEMU
 #   make demo            the race demonstration in the default lane
 #   make bench           benchmarks in one lane (LANE=6.1 by default)
 
 LANE	?= 6.1
-LANES	?= 6.1 6.12 6.12-rt debug
+LANES	?= 6.1 6.12 6.12-rt latest latest-rt debug debug-latest kcsan
 BUILD	:= $(CURDIR)/build
 KDIR	?= $(BUILD)/lanes/$(LANE)/kdir
 # Extra kbuild flags (W=1 and C=1 are applied by the lane builds).
