@@ -2,7 +2,8 @@
 #
 # pendtimer top-level build.
 #
-#   make                 module/pendtimer.ko for KDIR (default: the 6.1 lane's headers)
+#   make                 module/pendtimer.ko for KDIR (default: the 6.1 lane's headers;
+#                        LANE=latest: in the lane's Debian 13 build root)
 #   make deps            host tools from Debian (idempotent)
 #   make lane LANE=x     fetch or build kernel lane x (see README: Kernel lanes)
 #   make selftests       static test binaries (harness from the newest kernel source)
@@ -24,8 +25,13 @@ export LANE LANES BUILD
 
 all: module
 
+# Lanes whose headers need the Debian 13 build root (latest, latest-rt:
+# vm/lane.sh writes build/lanes/LANE/buildroot) build the module in it.
+IN_ROOT	= $(if $(wildcard $(BUILD)/lanes/$(LANE)/buildroot),bash vm/buildroot.sh run \
+	  --bind $(CURDIR) --bind $(BUILD)/lanes/$(LANE) --cd $(CURDIR) --)
+
 module modules: $(KDIR)/Makefile
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KFLAGS) modules
+	$(IN_ROOT) $(if $(IN_ROOT),make,$(MAKE)) -C $(KDIR) M=$(CURDIR) $(KFLAGS) modules
 
 # The default KDIR is a lane fetched into build/; any other KDIR must exist.
 $(BUILD)/lanes/%/kdir/Makefile:
