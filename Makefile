@@ -2,16 +2,17 @@
 #
 # pendtimer top-level build.
 #
-#   make                 module/pendtimer.ko for KDIR (default: the 6.1 lane's headers)
+#   make                 module/pendtimer.ko for KDIR (default: the 6.1 lane's headers;
+#                        LANE=latest: in the lane's Debian 13 build root)
 #   make deps            host tools from Debian (idempotent)
-#   make lane LANE=x     fetch or build kernel lane x (6.1, 6.12, 6.12-rt, debug)
-#   make selftests       static test binaries (harness from linux-source-6.1)
+#   make lane LANE=x     fetch or build kernel lane x (see README: Kernel lanes)
+#   make selftests       static test binaries (harness from the newest kernel source)
 #   make check           every lane, every test, in QEMU
 #   make demo            the race demonstration in the default lane
 #   make bench           benchmarks in one lane (LANE=6.1 by default)
 
 LANE	?= 6.1
-LANES	?= 6.1 6.12 6.12-rt debug
+LANES	?= 6.1 6.12 6.12-rt latest latest-rt debug debug-latest kcsan
 BUILD	:= $(CURDIR)/build
 KDIR	?= $(BUILD)/lanes/$(LANE)/kdir
 # Extra kbuild flags (W=1 and C=1 are applied by the lane builds).
@@ -24,8 +25,13 @@ export LANE LANES BUILD
 
 all: module
 
+# Lanes whose headers need the Debian 13 build root (latest, latest-rt:
+# vm/lane.sh writes build/lanes/LANE/buildroot) build the module in it.
+IN_ROOT	= $(if $(wildcard $(BUILD)/lanes/$(LANE)/buildroot),bash vm/buildroot.sh run \
+	  --bind $(CURDIR) --bind $(BUILD)/lanes/$(LANE) --cd $(CURDIR) --)
+
 module modules: $(KDIR)/Makefile
-	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KFLAGS) modules
+	$(IN_ROOT) $(if $(IN_ROOT),make,$(MAKE)) -C $(KDIR) M=$(CURDIR) $(KFLAGS) modules
 
 # The default KDIR is a lane fetched into build/; any other KDIR must exist.
 $(BUILD)/lanes/%/kdir/Makefile:

@@ -295,7 +295,7 @@ TEST_F_TIMEOUT(load, load_unload_20_times_no_leak, 300)
 			       strerror(-ret));
 		}
 		EXPECT_ALL_GONE();
-		ASSERT_TRUE(_metadata->passed) {
+		ASSERT_TRUE(PT_PASSED_SO_FAR()) {
 			TH_LOG("iteration %d left something behind", iter);
 		}
 	}

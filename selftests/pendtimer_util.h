@@ -2,8 +2,9 @@
 /*
  * Shared helpers for the pendtimer selftests.
  *
- * Includes the kernel's kselftest_harness.h (extracted from linux-source-6.1
- * into build/kselftest/ by the Makefile).  Every wrapper returns 0 (or the
+ * Includes the kernel's kselftest_harness.h (extracted from the newest Debian
+ * kernel source, 7.x at the time of writing, into build/kselftest/ by the
+ * Makefile).  Every wrapper returns 0 (or the
  * ioctl's non-negative return value) on success and -errno on failure, so
  * tests can assert the exact result codes of SPEC.md section 2 with
  * ASSERT_EQ(-ECANCELED, pt_wait(...)).
@@ -497,11 +498,15 @@ static inline void pt_waiter_wait_started(struct pt_waiter *w)
 
 /* ------------------------------------------------------------------ */
 /*
- * main(): the harness's, plus line-buffered stdout (the harness forks a
- * child per test, which ends with _exit(): anything it printf()s must not
- * sit in a buffer) and a last-resort restore of the run-time parameters a
- * test may change, for a test child killed by its timeout before its
- * teardown ran.
+ * main(): the harness's test_harness_run() (as TEST_HARNESS_MAIN), plus a
+ * last-resort restore of the run-time parameters a test may change, for a
+ * test child killed by its timeout before its teardown ran.
+ *
+ * The harness itself keeps the tests in source order (its constructors
+ * detect the direction in which they run) and its ksft_print_header()
+ * makes stdout line-buffered (a test child ends with _exit(): what it
+ * printf()s must not sit in a buffer); the setvbuf() here only makes that
+ * hold from the first line of main() on.
  */
 static long long pt_saved_race_delay_us = -1;
 static long long pt_saved_max_pending = -1;
@@ -514,14 +519,15 @@ static inline void pt_restore_params(void)
 		pt_param_write("max_pending", pt_saved_max_pending);
 }
 
+/*
+ * PT_PASSED_SO_FAR(): has the running test passed every EXPECT_* so far?
+ * For a loop that stops at the first iteration leaving something wrong
+ * (ASSERT_TRUE(PT_PASSED_SO_FAR())). The harness keeps that state in
+ * _metadata->exit_code and says so through __test_passed().
+ */
+#define PT_PASSED_SO_FAR()	__test_passed(_metadata)
+
 #define PT_HARNESS_MAIN(_save_params)					\
-	static void __attribute__((constructor))			\
-	__constructor_order_last(void)					\
-	{								\
-		if (!__constructor_order)				\
-			__constructor_order =				\
-				_CONSTRUCTOR_ORDER_BACKWARD;		\
-	}								\
 	int main(int argc, char **argv)					\
 	{								\
 		setvbuf(stdout, NULL, _IOLBF, 0);			\

@@ -4,7 +4,10 @@
 # vm/check.sh [--mode test|demo|bench|soak] [--timeout SEC] LANE...
 #
 # For every lane: prepare it (vm/lane.sh), build the module against it with
-# W=1 C=1 (any warning, error or sparse complaint fails the lane), copy
+# W=1 C=1 (any warning, error or sparse complaint fails the lane, and so
+# does a kbuild that skips sparse), on the host or, for the 7.x lanes
+# (latest, latest-rt), inside the Debian 13 build root of vm/buildroot.sh
+# that build/lanes/LANE/buildroot names; copy
 # module/*.ko to build/lanes/LANE/modules/, build the initramfs and boot it
 # (vm/run.sh). The selftests are built once (make -C selftests) before the
 # first lane. A failing lane does not stop the others.
@@ -13,7 +16,8 @@
 # "N passed, N failed" summed over all lanes (a lane that failed to prepare,
 # build or boot, or had kernel reports, adds at least 1 to failed).
 #
-# In test mode the lanes in PT_RELIABILITY_LANES (default "debug 6.12-rt";
+# In test mode the lanes in PT_RELIABILITY_LANES (default "debug 6.12-rt
+# latest-rt debug-latest kcsan";
 # empty: none) also run the race soak and the fuzzer after the tests, with
 # PT_CHECK_SOAK_CONTESTED (default 200000) contested requests and
 # PT_CHECK_FUZZ_OPS (default 200000) operations; a budget not met fails
@@ -43,13 +47,13 @@ while [ $# -gt 0 ]; do
 	*) LANES_ARG+=("$1"); shift ;;
 	esac
 done
-[ ${#LANES_ARG[@]} -gt 0 ] || LANES_ARG=(6.1 6.12 6.12-rt debug)
+[ ${#LANES_ARG[@]} -gt 0 ] || LANES_ARG=(6.1 6.12 6.12-rt latest latest-rt debug debug-latest kcsan)
 case "$MODE" in test | demo | bench | soak) ;; *) echo "check.sh: bad mode $MODE" >&2; exit 2 ;; esac
 
 LOGDIR=$BUILD/logs
 mkdir -p "$LOGDIR"
 JOBS=${PT_JOBS:-2}
-RELIABILITY_LANES=${PT_RELIABILITY_LANES-debug 6.12-rt}
+RELIABILITY_LANES=${PT_RELIABILITY_LANES-debug 6.12-rt latest-rt debug-latest kcsan}
 FUZZ_OPS=${PT_CHECK_FUZZ_OPS:-200000}
 SOAK_CONTESTED=${PT_CHECK_SOAK_CONTESTED:-200000}
 RELIABILITY_TIMEOUT=${PT_RELIABILITY_TIMEOUT:-2400}
@@ -59,6 +63,44 @@ T_ALL=$(now)
 
 EXTRA_FAILED=0
 RESULTS=()
+
+# in_lane_root LANE CMD...: run CMD where LANE's modules are built: on the
+# host, or in the build root named by build/lanes/LANE/buildroot with the
+# repository and the lane directory at the same paths.
+in_lane_root() {
+	local lane=$1
+	shift
+	if [ -s "$BUILD/lanes/$lane/buildroot" ]; then
+		bash "$TOP/vm/buildroot.sh" run --bind "$TOP" --bind "$BUILD/lanes/$lane" \
+			--cd "$TOP" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# From 6.15 kbuild runs only a sparse that parses __typeof_unqual__ and
+# otherwise skips C=1. For host-built lanes of such kernels (debug-latest,
+# kcsan) whose host sparse (Debian 12: 0.6.4) cannot, CHECK= is vm/sparse.sh:
+# the build root's sparse. Prints the make argument, or nothing.
+host_sparse_ok=
+sparse_arg() { # LANE
+	local rel mm
+	rel=$(cat "$BUILD/lanes/$1/release" 2>/dev/null || true)
+	mm=$(echo "$rel" | awk -F. '/^[0-9]+\.[0-9]+/ { printf "%d", $1 * 1000 + $2 }')
+	[ -n "$mm" ] && [ "$mm" -ge 6015 ] || return 0
+	if [ -z "$host_sparse_ok" ]; then
+		local f out
+		f=$(mktemp --suffix=.c)
+		printf 'static inline int u(const int *q)\n{\n\t__typeof_unqual__(*q) v = *q;\n\treturn v;\n}\n' >"$f"
+		out=$(sparse "$f" 2>&1 || echo error)
+		rm -f "$f"
+		host_sparse_ok=yes
+		echo "$out" | grep -q error && host_sparse_ok=no
+	fi
+	[ "$host_sparse_ok" = no ] || return 0
+	bash "$TOP/vm/buildroot.sh" ensure >/dev/null || return 0
+	echo "CHECK=$TOP/vm/sparse.sh"
+}
 
 # Lane-level failure before the boot: write its result file ourselves.
 lane_fail() { # LANE RESULT REASON
@@ -127,14 +169,20 @@ for LANE in "${LANES_ARG[@]}"; do
 		lane_fail "$LANE" "$RESULT" "no-module-sources"
 		continue
 	fi
-	make -C "$KDIR" M="$TOP" clean >/dev/null 2>&1
+	in_lane_root "$LANE" make -C "$KDIR" M="$TOP" clean >/dev/null 2>&1
 	{
-		echo "+ make -C $KDIR M=$TOP W=1 C=1 modules"
-		make -j"$JOBS" -C "$KDIR" M="$TOP" W=1 C=1 modules 2>&1
+		where=host
+		[ -s "$LDIR/buildroot" ] && where="build root $(cat "$LDIR/buildroot")"
+		check_arg=
+		[ -s "$LDIR/buildroot" ] || check_arg=$(sparse_arg "$LANE")
+		echo "+ make -C $KDIR M=$TOP W=1 C=1 $check_arg modules  (in the $where)"
+		in_lane_root "$LANE" make -j"$JOBS" -C "$KDIR" M="$TOP" W=1 C=1 $check_arg modules 2>&1
 		echo "exit=$?"
 	} >"$BLOG"
 	brc=$(sed -n 's/^exit=//p' "$BLOG" | tail -n 1)
-	complaints=$(grep -Ev '^\+ make ' "$BLOG" | grep -Ei 'warning:|error:|warning: |sparse:|^[^ ]+:[0-9]+:[0-9]+: ' | head -n 40 || true)
+	# "C=1 specified, but sparse is not available or not up to date": kbuild
+	# went on without sparse, which must not pass for sparse-clean.
+	complaints=$(grep -Ev '^\+ make ' "$BLOG" | grep -Ei 'warning:|error:|warning: |sparse:|^[^ ]+:[0-9]+:[0-9]+: |not available or not up to date|No such file or directory' | head -n 40 || true)
 	if [ "$brc" != 0 ] || [ -n "$complaints" ]; then
 		[ -n "$complaints" ] && echo "$complaints"
 		[ "$brc" != 0 ] && tail -n 20 "$BLOG"

@@ -16,6 +16,8 @@ PKGS=(
 	# extra: used by the lane/kernel scripts
 	apt dpkg gzip tar perl make gawk openssl coreutils findutils
 	debian-archive-keyring
+	# the Debian 13 build root of the 7.x lanes (vm/buildroot.sh)
+	debootstrap
 )
 
 missing=()

@@ -14,6 +14,11 @@
 # A lane passes when dkms builds module/pendtimer.ko without a compiler
 # warning and the .ko's vermagic names the lane's release.
 #
+# Lanes whose modules are built in the Debian 13 build root (the 7.x lanes:
+# build/lanes/LANE/buildroot names it, see vm/buildroot.sh) run the root's
+# own dkms there, with the repository, the lane and build/dkms/LANE bound at
+# the same paths; the root's /var/lib/dkms must stay untouched too.
+#
 # Ends with one line per lane, "dkms-check LANE RELEASE: PASS|FAIL (...)",
 # and exits with the number of failed lanes.
 #
@@ -38,6 +43,19 @@ VERSION=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$TOP/dkms.conf")
 # Snapshot of the system DKMS state, to prove we left it alone.
 sys_state() { ls -laR /var/lib/dkms 2>/dev/null; }
 SYS_BEFORE=$(sys_state)
+
+# run_dkms LANE ARG...: the host's dkms, or the lane's build root's.
+run_dkms() {
+	local lane=$1
+	shift
+	local ldir=$BUILD/lanes/$lane
+	if [ -s "$ldir/buildroot" ]; then
+		bash "$TOP/vm/buildroot.sh" run --bind "$TOP" --bind "$ldir" \
+			--bind "$BUILD/dkms/$lane" --cd / -- env sign_file="$sign_file" dkms "$@"
+	else
+		"$DKMS" "$@"
+	fi
+}
 
 # dkms reads sign_file from the environment if framework.conf does not set
 # it: a path that does not exist means "modules won't be signed".
@@ -69,12 +87,19 @@ for lane in "${LANES[@]}"; do
 	opts=(-m pendtimer -v "$VERSION" --dkmstree "$D/tree" --sourcetree "$D/source"
 	      --installtree "$D/install")
 	say "lane $lane: dkms add + build pendtimer/$VERSION for $RELEASE (log $LOG)"
+	where=host
+	root_before=
+	if [ -s "$LDIR/buildroot" ]; then
+		where="build root $(cat "$LDIR/buildroot")"
+		root_before=$(ls -laR "$(cat "$LDIR/buildroot")/var/lib/dkms" 2>/dev/null)
+	fi
 	{
-		echo "+ $DKMS add ${opts[*]}"
-		"$DKMS" add "${opts[@]}"
+		echo "# dkms of the $where"
+		echo "+ dkms add ${opts[*]}"
+		run_dkms "$lane" add "${opts[@]}"
 		echo "exit=$?"
-		echo "+ $DKMS build ${opts[*]} -k $RELEASE --kernelsourcedir $KDIR"
-		"$DKMS" build "${opts[@]}" -k "$RELEASE" --kernelsourcedir "$KDIR"
+		echo "+ dkms build ${opts[*]} -k $RELEASE --kernelsourcedir $KDIR"
+		run_dkms "$lane" build "${opts[@]}" -k "$RELEASE" --kernelsourcedir "$KDIR"
 		echo "exit=$?"
 	} >"$LOG" 2>&1
 	# dkms keeps make.log in build/ when the build fails, in log/ when it works
@@ -87,6 +112,10 @@ for lane in "${LANES[@]}"; do
 	if [ -z "$why" ] && [ -n "$MAKELOG" ] && grep -qiE 'warning:|error:' "$MAKELOG"; then
 		why="compiler complaints in $MAKELOG"
 		grep -iE 'warning:|error:' "$MAKELOG" | head -n 10
+	fi
+	if [ -z "$why" ] && [ -s "$LDIR/buildroot" ] &&
+		[ "$(ls -laR "$(cat "$LDIR/buildroot")/var/lib/dkms" 2>/dev/null)" != "$root_before" ]; then
+		why="the build root's /var/lib/dkms changed: the private tree leaked"
 	fi
 	if [ -z "$why" ]; then
 		vermagic=$(modinfo -F vermagic "$KO" 2>/dev/null)
@@ -101,7 +130,7 @@ for lane in "${LANES[@]}"; do
 		results+=("dkms-check $lane $RELEASE: FAIL ($why)")
 		failed=$((failed + 1))
 	else
-		results+=("dkms-check $lane $RELEASE: PASS (${KO#"$BUILD"/})")
+		results+=("dkms-check $lane $RELEASE: PASS (${KO#"$BUILD"/}, dkms of the $where)")
 	fi
 done
 
