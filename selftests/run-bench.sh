@@ -39,7 +39,7 @@ fail() {
 ARGS=${PT_BENCH_ARGS:-}
 if [ -z "$ARGS" ] && [ -r /proc/cmdline ]; then
 	for a in $(cat /proc/cmdline); do
-		case "$a" in pt.bench=*) ARGS=$(echo "${a#pt.bench=}" | tr ',' ' ') ;; esac
+		case "$a" in pt.bench=*) ARGS=$(printf "%s\n" "${a#pt.bench=}" | tr ',' ' ') ;; esac
 	done
 fi
 
