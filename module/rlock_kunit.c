@@ -76,7 +76,7 @@ static void pendtimer_rlock_test_enter_exit(struct kunit *test)
 }
 
 /* Tracking on: listed with entry point, unlisted on exit, hold timed. */
-static void pendtimer_rlock_test_tracked(struct kunit *test)
+static void pendtimer_rlock_test_show(struct kunit *test)
 {
 	struct pendtimer_rlock rl;
 	struct pendtimer_rlock_holder a, b;
@@ -250,7 +250,7 @@ static void pendtimer_rlock_test_exit(struct kunit *test)
 static struct kunit_case pendtimer_rlock_test_cases[] = {
 	KUNIT_CASE(pendtimer_rlock_test_enter_exit),
 	KUNIT_CASE(pendtimer_rlock_test_enter_after_kill),
-	KUNIT_CASE(pendtimer_rlock_test_tracked),
+	KUNIT_CASE(pendtimer_rlock_test_show),
 	KUNIT_CASE(pendtimer_rlock_test_track_switched),
 	KUNIT_CASE(pendtimer_rlock_test_drain_waits),
 	KUNIT_CASE(pendtimer_rlock_test_drain_waits_untracked),
