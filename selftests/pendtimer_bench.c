@@ -1954,20 +1954,32 @@ static double threads_for(int kind)
 	return n;
 }
 
+/* The io-wq workers of a closed ring exit late: wait for the count to settle. */
+static void threads_settle(int base)
+{
+	unsigned int i;
+
+	for (i = 0; i < 300 && count_threads() > base; i++)
+		usleep(100000);
+}
+
 static void bench_threads(void)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	int k;
+	/* the one with io-wq workers last */
+	static const int order[NR_TH] = { TH_URING, TH_PT_PEND, TH_PT_URING };
+	int k, base = count_threads();
 
 	if (setrlimit(RLIMIT_NPROC, &rl))
 		say("threads: setrlimit(RLIMIT_NPROC): %s", strerror(errno));
 	say("threads: %d pending of each kind, submitted in one go", TH_N);
 	for (k = 0; k < NR_TH; k++) {
-		if (k == TH_PT_PEND && !pend_ok)
+		if (order[k] == TH_PT_PEND && !pend_ok)
 			continue;
-		threads_1k[k] = threads_for(k);
-		usleep(200000);
+		threads_settle(base);
+		threads_1k[order[k]] = threads_for(order[k]);
 	}
+	threads_settle(base);
 }
 
 /* ------------------------------------------------------------------ */
