@@ -169,8 +169,8 @@ apt_setup() { # DIST
 		-o "Debug::NoLocking=1"
 	)
 	# Two lanes of one distribution may refresh the lists at once.
-	exec 7>"$APTDIR/.lock"
-	flock 7
+	exec 5>"$APTDIR/.lock"
+	flock 5
 	local age=${APT_LISTS_MAX_AGE:-21600} stamp=$APTDIR/state/updated
 	if [ ! -f "$stamp" ] || [ $(($(now) - $(stat -c %Y "$stamp"))) -gt "$age" ]; then
 		log "apt-get update (private $dist config in $APTDIR, mirror $main, security $sec)" >&2
@@ -184,7 +184,7 @@ apt_setup() { # DIST
 		touch "$stamp"
 		log "apt-get update took $(($(now) - t)) s" >&2
 	fi
-	exec 7>&-
+	exec 5>&-
 }
 
 # Candidate version record of PKG (honours -t for backports lanes).
