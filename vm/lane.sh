@@ -254,12 +254,13 @@ debian_lane() {
 		APT_T=(-t bookworm-backports)
 		;;
 	latest)
-		# Whatever trixie-backports (else trixie) has: no version named.
-		img_meta=linux-image-amd64 hdr_meta=linux-headers-amd64 want='^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$'
+		# Whatever trixie-backports (else trixie) has: no version named;
+		# not the -rt- flavour ([^t]-amd64).
+		img_meta=linux-image-amd64 hdr_meta=linux-headers-amd64 want='^[0-9]+\.[0-9]+\..*[^t]-amd64$'
 		dist=trixie APT_T=(-t trixie-backports)
 		;;
 	latest-rt)
-		img_meta=linux-image-rt-amd64 hdr_meta=linux-headers-rt-amd64 want='^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-rt-amd64$'
+		img_meta=linux-image-rt-amd64 hdr_meta=linux-headers-rt-amd64 want='^[0-9]+\.[0-9]+\..*-rt-amd64$'
 		dist=trixie APT_T=(-t trixie-backports)
 		;;
 	esac
