@@ -383,8 +383,15 @@ add_checker_valid() { # TREE RELEASE
 	tb=$(latest_source_tarball)
 	[ "$(basename "$tb")" = "linux-source-$xy.tar.xz" ] ||
 		die "scripts/checker-valid.sh: need linux-source-$xy, the newest source is $(basename "$tb")"
-	tar -xJf "$tb" -O "linux-source-$xy/scripts/checker-valid.sh" >"$common/scripts/checker-valid.sh" ||
-		die "no scripts/checker-valid.sh in $tb"
+	# Kept next to the tarball: one xz pass over 150 MB is enough.
+	local kept
+	kept=$(dirname "$tb")/checker-valid.sh
+	if [ ! -s "$kept" ]; then
+		tar -xJf "$tb" -O "linux-source-$xy/scripts/checker-valid.sh" >"$kept.tmp" ||
+			die "no scripts/checker-valid.sh in $tb"
+		mv "$kept.tmp" "$kept"
+	fi
+	cp "$kept" "$common/scripts/checker-valid.sh"
 	chmod 0755 "$common/scripts/checker-valid.sh"
 	log "added scripts/checker-valid.sh from $(basename "$tb")"
 }
