@@ -28,9 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,6 +173,7 @@ static const char *pt_errname(int err)
 		{ ENODEV, "ENODEV" }, { ENOENT, "ENOENT" }, { ECANCELED, "ECANCELED" },
 		{ EINTR, "EINTR" }, { EACCES, "EACCES" }, { EPERM, "EPERM" },
 		{ ENOMEM, "ENOMEM" }, { EALREADY, "EALREADY" }, { EAGAIN, "EAGAIN" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" },
 	};
 	size_t i;
 
@@ -210,6 +213,7 @@ static int pt_exit_code(int err)
 	case ENOENT:
 	case EACCES:
 	case EPERM:
+	case EOPNOTSUPP:
 		return EXIT_REFUSED;
 	default:
 		return EXIT_FAIL;
@@ -469,6 +473,17 @@ static void usage(FILE *f)
 "                                   URING_CMD WAIT, or close() of its descriptor;\n"
 "                                   the cancel succeeds or fails depending on\n"
 "                                   which comes first\n"
+"  pend SECONDS [--tag T] [--cancel-after MS --via ioctl|uring|close|exit|async-cancel]\n"
+"                                   PEND (io_uring URING_CMD PENDTIMER_URING_PEND):\n"
+"                                   the driver parks the command, no thread waits\n"
+"                                   for it; its CQE comes when the timer fires.\n"
+"                                   After MS ms try to cancel it: CANCEL ioctl,\n"
+"                                   URING_CMD CANCEL, close() of its descriptor\n"
+"                                   (flush), exit of the submitting process (io_uring\n"
+"                                   calls the driver's cancel routine), or\n"
+"                                   IORING_OP_ASYNC_CANCEL, which cannot reach a\n"
+"                                   parked command (-ENOENT): CANCEL by tag then does.\n"
+"                                   Needs Linux 6.7+ (before: -EOPNOTSUPP)\n"
 "  arm SECONDS [--count N] [--tag T] [--cancel-after MS --via ioctl|close]\n"
 "                                   ARM ioctl on an eventfd, then loop waiting on\n"
 "                                   the eventfd (event mode, `event <delay> 1`)\n"
@@ -488,13 +503,15 @@ static void usage(FILE *f)
 "  0  the request fired; the command succeeded; race: PASS\n"
 "  1  race: FAIL (a count or invariant did not match); an unexpected error\n"
 "  2  usage error\n"
-"  3  the request was cancelled (CANCEL, close-time flush, io_uring async-cancel)\n"
+"  3  the request was cancelled (CANCEL, close-time flush, io_uring async-cancel;\n"
+"     a PEND also by ring close or the exit of its process)\n"
 "  4  the WAIT was interrupted by a signal (-EINTR); race: stopped by SIGINT\n"
 "     or SIGTERM (its checks passed for the requests made)\n"
 "  5  the device was removed (-ENODEV)\n"
 "  6  the device could not be opened (module not loaded, no such ID, permission)\n"
 "  7  the request or bus write was refused (-EINVAL, -EBADF, -EEXIST, -ENOSPC,\n"
-"     -ENOMEM, -EFAULT, -ENOTTY, -ENOENT, -EACCES)\n"
+"     -ENOMEM, -EFAULT, -ENOTTY, -ENOENT, -EACCES; a PEND before Linux 6.7:\n"
+"     -EOPNOTSUPP)\n"
 "\n"
 "See pendtimer(1) and docs/concepts.md.\n", prog);
 }
@@ -832,6 +849,422 @@ out:
 	close(ctl);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* pend */
+
+#ifndef PENDTIMER_NO_URING
+/* TEMP until the uapi header has it (SPEC.md section 2) */
+#ifndef PENDTIMER_URING_PEND
+#define PENDTIMER_URING_PEND	_IOW(PENDTIMER_IOC_MAGIC, 5, struct pendtimer_wait)
+#endif
+
+enum pvia { PVIA_NONE, PVIA_IOCTL, PVIA_URING, PVIA_CLOSE, PVIA_EXIT, PVIA_ASYNC };
+
+static const char *const pvia_name[] = {
+	[PVIA_NONE] = "none", [PVIA_IOCTL] = "ioctl", [PVIA_URING] = "uring",
+	[PVIA_CLOSE] = "close", [PVIA_EXIT] = "exit", [PVIA_ASYNC] = "async-cancel",
+};
+
+static enum pvia parse_pvia(const char *s)
+{
+	int i;
+
+	for (i = PVIA_IOCTL; i <= PVIA_ASYNC; i++)
+		if (!strcmp(s, pvia_name[i]))
+			return (enum pvia)i;
+	die_usage("pend --via: '%s' is not one of ioctl, uring, close, exit, async-cancel", s);
+	return PVIA_NONE;
+}
+
+/* This process's threads, and how many of them are io-wq workers. */
+static void count_threads(int *total, int *iowq)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	*total = *iowq = 0;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		(*total)++;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "iou-wrk-", 8))
+			(*iowq)++;
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/* A URING_CMD SQE by hand (liburing 2.3 has no io_uring_prep_cmd*). */
+static void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, uint32_t cmd_op,
+			   const void *cmd, size_t len, uint64_t user_data)
+{
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = cmd_op;
+	sqe->__pad1 = 0;
+	memcpy(sqe->cmd, cmd, len);
+	io_uring_sqe_set_data64(sqe, user_data);
+}
+
+static int submit_pend(struct io_uring *ring, int fd, uint64_t timeout_ns, uint64_t tag)
+{
+	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
+	int ret;
+
+	prep_uring_cmd(io_uring_get_sqe(ring), fd, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
+	ret = io_uring_submit(ring);
+	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
+}
+
+/* Wait for a CQE until @deadline (0: forever): 0, or -ETIME. */
+static int pend_reap(struct io_uring *ring, uint64_t deadline, uint64_t *ud, int *res)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	for (;;) {
+		uint64_t now = now_ns();
+
+		if (deadline && now >= deadline)
+			return -ETIME;
+		if (deadline) {
+			struct __kernel_timespec ts = {
+				.tv_sec = (long long)((deadline - now) / NSEC_PER_SEC),
+				.tv_nsec = (long long)((deadline - now) % NSEC_PER_SEC),
+			};
+
+			ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+		} else {
+			ret = io_uring_wait_cqe(ring, &cqe);
+		}
+		if (ret == -EINTR && !user_stop)
+			continue;
+		if (ret)
+			return ret;
+		*ud = cqe->user_data;
+		*res = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+		return 0;
+	}
+}
+
+static void say_pend(uint64_t t0, int res)
+{
+	printf("%8.3f s  ", secs(now_ns() - t0));
+	switch (res) {
+	case 0:
+		printf("the PEND's CQE: 0: its timer fired and completed it "
+		       "(io_uring_cmd_done() from task work: IoCompleteRequest)\n");
+		break;
+	case -ECANCELED:
+		printf("the PEND's CQE: -ECANCELED: it was cancelled (CANCEL by tag, "
+		       "its owner's close(), or io_uring's cancel call at ring close/exit)\n");
+		break;
+	case -ENODEV:
+		printf("the PEND's CQE: -ENODEV: %s\n", pt_explain(OP_WAIT, ENODEV));
+		break;
+	case -EOPNOTSUPP:
+		printf("the PEND's CQE: -EOPNOTSUPP: this kernel has no "
+		       "io_uring_cmd_mark_cancelable() (before 6.7), so the driver cannot "
+		       "park a command (it would hold up ring exit until its timer fired)\n");
+		break;
+	default:
+		printf("the PEND was refused: %s (-%s)%s%s\n", strerror(-res),
+		       pt_errname(-res), pt_explain(OP_WAIT, -res) ? ": " : "",
+		       pt_explain(OP_WAIT, -res) ? pt_explain(OP_WAIT, -res) : "");
+		break;
+	}
+}
+
+static void say_cancel_ret(uint64_t t0, const char *how, uint64_t tag, int ret)
+{
+	if (ret == 0)
+		printf("%8.3f s  %s(tag %" PRIu64 ") -> 0: the PEND was pending: "
+		       "this call cancelled it\n", secs(now_ns() - t0), how, tag);
+	else
+		printf("%8.3f s  %s(tag %" PRIu64 ") -> -%s: %s\n", secs(now_ns() - t0),
+		       how, tag, pt_errname(-ret),
+		       pt_explain(OP_CANCEL, -ret) ? pt_explain(OP_CANCEL, -ret) :
+		       strerror(-ret));
+}
+
+/*
+ * --via exit: a child process submits the PEND and exits with it parked;
+ * io_uring calls the driver's cancel routine (IO_URING_F_CANCEL) on the
+ * way out. Returns the exit code.
+ */
+static int pend_via_exit(const char *dev, int ctl, uint64_t timeout_ns, uint64_t tag,
+			 uint64_t cancel_ns, uint64_t t0)
+{
+	struct pendtimer_stats s;
+	int status, ret, pfd[2];
+	uint64_t t_exit;
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd)) {
+		perror("pipe");
+		return EXIT_FAIL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return EXIT_FAIL;
+	}
+	if (pid == 0) {
+		struct io_uring ring;
+		uint64_t ud;
+		int fd = pt_open(dev), res;
+
+		close(pfd[0]);
+		if (io_uring_queue_init(8, &ring, 0) || submit_pend(&ring, fd, timeout_ns, tag))
+			_exit(EXIT_FAIL);
+		if (write(pfd[1], "s", 1) != 1)
+			_exit(EXIT_FAIL);
+		/* the CQE can only come first if the timer is first */
+		if (!pend_reap(&ring, t0 + cancel_ns, &ud, &res)) {
+			say_pend(t0, res);
+			_exit(pt_exit_code(-res));
+		}
+		printf("%8.3f s  child %d: exiting now, with its PEND parked\n",
+		       secs(now_ns() - t0), (int)getpid());
+		_exit(EXIT_OK);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1) {
+		fprintf(stderr, "%s: the child could not submit its PEND\n", prog);
+		waitpid(pid, &status, 0);
+		return EXIT_FAIL;
+	}
+	close(pfd[0]);
+	printf("%8.3f s  child %d submitted the PEND (tag %" PRIu64 ", due in %.3f s) "
+	       "and keeps it parked\n", secs(now_ns() - t0), (int)pid, tag, secs(timeout_ns));
+	ret = waitpid(pid, &status, 0);
+	t_exit = now_ns();
+	if (ret != pid || !WIFEXITED(status)) {
+		fprintf(stderr, "%s: the child did not exit normally\n", prog);
+		return EXIT_FAIL;
+	}
+	if (t_exit < t0 + cancel_ns || WEXITSTATUS(status) != EXIT_OK)
+		return WEXITSTATUS(status);
+	printf("%8.3f s  the child has exited: a process with a PEND parked exits at once "
+	       "(its timer was due in %.3f s)\n", secs(t_exit - t0),
+	       secs(t0 + timeout_ns > t_exit ? t0 + timeout_ns - t_exit : 0));
+	while (!pt_stats(ctl, &s) && s.pending && now_ns() < t_exit + 5 * NSEC_PER_SEC)
+		sleep_ns(NSEC_PER_MSEC);
+	printf("%8.3f s  on its way out io_uring called the driver's cancel routine "
+	       "(uring_cmd with IO_URING_F_CANCEL): the PEND ended with -ECANCELED, "
+	       "counted as interrupted\n", secs(now_ns() - t0));
+	return EXIT_CANCELLED;
+}
+
+static int cmd_pend(const char *dev, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cancel-after", required_argument, NULL, 'c' },
+		{ "via", required_argument, NULL, 'v' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pendtimer_stats s0, s1, d;
+	uint64_t timeout_ns, tag = 1, cancel_ms = 0, t0, ud = 0;
+	enum pvia via = PVIA_NONE;
+	bool have_cancel = false, have_pend = false;
+	int opt, fd, ctl, ret, res = 1, rc = EXIT_FAIL, threads, iowq;
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "c:v:t:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cancel_ms = parse_u64(optarg, "--cancel-after");
+			have_cancel = true;
+			break;
+		case 'v':
+			via = parse_pvia(optarg);
+			break;
+		case 't':
+			tag = parse_u64(optarg, "--tag");
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			die_usage("pend: bad option");
+		}
+	}
+	if (optind != argc - 1)
+		die_usage("pend: exactly one SECONDS argument expected");
+	timeout_ns = parse_seconds(argv[optind]);
+	if (have_cancel && via == PVIA_NONE)
+		via = PVIA_IOCTL;
+	if (!have_cancel && via != PVIA_NONE)
+		die_usage("pend: --via needs --cancel-after MS");
+
+	ctl = pt_open(dev);	/* STATS only: never flushed by this command */
+	pt_stats(ctl, &s0);
+	install_handler(SIGINT, on_user_stop);
+	t0 = now_ns();
+	if (via != PVIA_NONE)
+		printf("%8.3f s  plan: PEND due in %.3f s (tag %" PRIu64 "), cancel via %s "
+		       "after %" PRIu64 " ms: %s\n", 0.0, secs(timeout_ns), tag, pvia_name[via],
+		       cancel_ms, via == PVIA_ASYNC ?
+		       "io_uring's async-cancel cannot reach it, CANCEL by tag then can" :
+		       cancel_ms * NSEC_PER_MSEC < timeout_ns ?
+		       "the cancel should come first and succeed" :
+		       "the cancel comes after the timer and should fail");
+	if (via == PVIA_EXIT) {
+		rc = pend_via_exit(dev, ctl, timeout_ns, tag, cancel_ms * NSEC_PER_MSEC, t0);
+		goto out_stats;
+	}
+
+	fd = pt_open(dev);
+	ret = io_uring_queue_init(8, &ring, 0);
+	if (ret) {
+		fprintf(stderr, "%s: io_uring_queue_init: %s\n", prog, strerror(-ret));
+		return EXIT_FAIL;
+	}
+	ret = submit_pend(&ring, fd, timeout_ns, tag);
+	if (ret) {
+		fprintf(stderr, "%s: io_uring_submit: %s\n", prog, strerror(-ret));
+		goto out_ring;
+	}
+	count_threads(&threads, &iowq);
+	printf("%8.3f s  PEND submitted on %s (tag %" PRIu64 ", due in %.3f s): io_uring_submit() "
+	       "returned at once\n", secs(now_ns() - t0), dev, tag, secs(timeout_ns));
+	if (!pt_stats(ctl, &s1) && s1.pending > s0.pending)
+		printf("           the driver parked it (-EIOCBQUEUED: STATUS_PENDING); no thread "
+		       "waits for it: this process has %d thread(s), %d io-wq worker(s)\n",
+		       threads, iowq);
+
+	if (via != PVIA_NONE) {
+		ret = pend_reap(&ring, t0 + cancel_ms * NSEC_PER_MSEC, &ud, &res);
+		if (ret == 0 && ud == 1) {
+			have_pend = true;
+			say_pend(t0, res);
+		}
+	}
+	switch (have_pend ? PVIA_NONE : via) {
+	case PVIA_IOCTL:
+		say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+		break;
+	case PVIA_URING: {
+		uint64_t cmd[2] = { tag, 0 };
+
+		prep_uring_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_IOC_CANCEL, cmd,
+			       sizeof(cmd), 2);
+		io_uring_submit(&ring);
+		printf("%8.3f s  URING_CMD CANCEL submitted (cmd_op PENDTIMER_IOC_CANCEL, "
+		       "tag %" PRIu64 " in the command area)\n", secs(now_ns() - t0), tag);
+		break;
+	}
+	case PVIA_CLOSE:
+		printf("%8.3f s  close(%d): the PEND's own descriptor; io_uring still holds "
+		       "the file, so this is the flush: it cancels the requests this process "
+		       "submitted on it\n", secs(now_ns() - t0), fd);
+		close(fd);
+		fd = -1;
+		break;
+	case PVIA_ASYNC:
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_cancel64(sqe, 1, 0);
+		io_uring_sqe_set_data64(sqe, 3);
+		io_uring_submit(&ring);
+		printf("%8.3f s  IORING_OP_ASYNC_CANCEL submitted for the PEND (user_data 1)\n",
+		       secs(now_ns() - t0));
+		for (;;) {
+			int r;
+
+			if (pend_reap(&ring, 0, &ud, &r)) {
+				fprintf(stderr, "%s: no CQE for the async-cancel\n", prog);
+				goto out_ring;
+			}
+			if (ud == 3) {
+				ret = r;
+				break;
+			}
+			have_pend = true;	/* its timer was first */
+			res = r;
+			say_pend(t0, res);
+		}
+		res = have_pend ? res : ret;
+		printf("%8.3f s  the ASYNC_CANCEL's CQE: %s%s\n", secs(now_ns() - t0),
+		       ret ? "-" : "0", ret ? pt_errname(-ret) : "");
+		if (have_pend) {
+			printf("           the PEND had completed already: nothing left to "
+			       "cancel\n");
+			break;
+		}
+		if (ret == -ENOENT && !pt_stats(ctl, &s1) && s1.pending > s0.pending) {
+			printf("           io_uring cannot reach a parked command: async-cancel "
+			       "only finds io_uring's own request types and io-wq work, and the\n"
+			       "           PEND is neither (the driver owns it); it is still "
+			       "pending (STATS pending %llu). IoCancelIrp would reach it on Windows.\n",
+			       (unsigned long long)(s1.pending - s0.pending));
+			printf("           CANCEL by tag can reach it:\n");
+		} else {
+			printf("           unexpected: SPEC.md says -ENOENT with the PEND still "
+			       "pending\n");
+		}
+		say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+		break;
+	default:
+		break;
+	}
+	while (!have_pend) {
+		ret = pend_reap(&ring, 0, &ud, &res);
+		if (ret == -EINTR && user_stop) {
+			user_stop = 0;
+			printf("\n%8.3f s  interrupted: cancelling it by tag\n", secs(now_ns() - t0));
+			say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+			continue;
+		}
+		if (ret) {
+			fprintf(stderr, "%s: io_uring_wait_cqe: %s\n", prog, strerror(-ret));
+			goto out_ring;
+		}
+		if (ud == 1) {
+			have_pend = true;
+			say_pend(t0, res);
+		} else if (ud == 2) {
+			printf("%8.3f s  the URING_CMD CANCEL's CQE: %s%s: %s\n", secs(now_ns() - t0),
+			       res ? "-" : "0", res ? pt_errname(-res) : "",
+			       res == 0 ? "it cancelled the PEND (inline, like the ioctl)" :
+			       res == -ENOENT ? pt_explain(OP_CANCEL, ENOENT) : strerror(-res));
+		}
+	}
+	if (res == -ECANCELED)
+		printf("           (counted as %s)\n", via == PVIA_CLOSE ? "flushed" : "cancelled");
+	rc = pt_exit_code(-res);
+	if (via != PVIA_NONE)
+		printf("  => %s\n", res == 0 ?
+		       "the timer won: the cancel found nothing to cancel (a failed cancel)" :
+		       res == -ECANCELED ? "the cancel won: the PEND completed as cancelled, "
+		       "its timer was stopped" : "the PEND ended otherwise");
+out_ring:
+	io_uring_queue_exit(&ring);
+	if (fd >= 0)
+		close(fd);
+out_stats:
+	if (pt_stats(ctl, &s1) == 0) {
+		pt_stats_delta(&d, &s1, &s0);
+		pt_print_delta("           ", &d);
+	}
+	close(ctl);
+	return rc;
+}
+#endif /* PENDTIMER_NO_URING */
 
 /* ------------------------------------------------------------------ */
 /* arm */
@@ -2022,6 +2455,13 @@ int main(int argc, char **argv)
 		return cmd_wait(dev, argc, argv);
 	if (!strcmp(cmd, "arm"))
 		return cmd_arm(dev, argc, argv);
+	if (!strcmp(cmd, "pend")) {
+#ifndef PENDTIMER_NO_URING
+		return cmd_pend(dev, argc, argv);
+#else
+		die_usage("pend: built without io_uring support");
+#endif
+	}
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(dev, argc, argv);
 	if (!strcmp(cmd, "race"))
