@@ -1569,6 +1569,8 @@ static int cmd_bus(const char *file, enum pt_op op, int argc, char **argv)
 #define RACE_MAX_WAITERS	32
 #define RACE_MAX_CANCELLERS	16
 #define RACE_ARM_SLOTS		16
+#define RACE_PEND_SLOTS		16
+#define RACE_PEND_INFLIGHT	32	/* PENDs parked at once, at most */
 #define RACE_DUE_MAX_US		50
 
 struct race_wctr {		/* one WAIT thread's view */
@@ -1577,7 +1579,7 @@ struct race_wctr {		/* one WAIT thread's view */
 };
 
 struct race_cctr {		/* one CANCEL thread's view */
-	uint64_t ok_wait, ok_arm, enoent, other;
+	uint64_t ok_wait, ok_arm, ok_pend, enoent, other;
 	int other_err;
 };
 
@@ -1595,6 +1597,7 @@ struct race {
 
 	uint64_t wslot[RACE_MAX_WAITERS];	/* live WAIT tag, 0 = none */
 	uint64_t aslot[RACE_ARM_SLOTS];		/* recent ARM tags */
+	uint64_t pslot[RACE_PEND_SLOTS];	/* recent PEND tags */
 	pthread_t wth[RACE_MAX_WAITERS];
 
 	struct race_wctr w[RACE_MAX_WAITERS + 1];	/* the last: forced rounds */
@@ -1603,6 +1606,12 @@ struct race {
 	int efd;
 	uint64_t arm_accepted, arm_refused, arm_fired;
 	int arm_refused_err;
+	/* the PEND thread (when the kernel parks PENDs: 6.7+) */
+	bool pend_on;
+	uint64_t pends_claimed;		/* atomic */
+	uint64_t pend_accepted, pend_fired, pend_ecanceled, pend_enodev;
+	uint64_t pend_refused;
+	int pend_refused_err;
 	/* closer, signaller */
 	uint64_t closes, close_errs, signals;
 };
@@ -1719,20 +1728,131 @@ static void *race_armer(void *arg)
 	return NULL;
 }
 
-/* CANCEL live tags: WAIT slots and recent ARM tags, at random. */
+#ifndef PENDTIMER_NO_URING
+static void race_count_pend(struct race *r, int res)
+{
+	switch (res) {
+	case 0:
+		r->pend_accepted++;
+		r->pend_fired++;
+		break;
+	case -ECANCELED:
+		r->pend_accepted++;
+		r->pend_ecanceled++;
+		break;
+	case -ENODEV:
+		r->pend_accepted++;
+		r->pend_enodev++;
+		break;
+	default:
+		r->pend_refused++;
+		r->pend_refused_err = -res;
+		break;
+	}
+}
+
+/*
+ * PENDs make about a fifth of the requests: parked on one ring (no thread
+ * waits for them), at most RACE_PEND_INFLIGHT at once, their CQEs reaped
+ * as they come.
+ */
+static void *race_pender(void *arg)
+{
+	struct race *r = arg;
+	uint64_t rnd = 0x6a09e667f3bcc909ULL, n = 0;
+	unsigned int inflight = 0;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+
+	if (io_uring_queue_init(2 * RACE_PEND_INFLIGHT, &ring, 0)) {
+		r->pend_refused++;
+		r->pend_refused_err = ENOMEM;
+		__atomic_fetch_sub(&r->submitters_left, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	for (;;) {
+		uint64_t claimed = __atomic_load_n(&r->next_iter, __ATOMIC_RELAXED);
+		uint64_t tag;
+
+		while (!io_uring_peek_cqe(&ring, &cqe)) {
+			race_count_pend(r, cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+			inflight--;
+		}
+		if (claimed >= r->iterations)
+			break;
+		if (inflight >= RACE_PEND_INFLIGHT ||
+		    __atomic_load_n(&r->pends_claimed, __ATOMIC_RELAXED) * 5 > claimed) {
+			if (inflight && !io_uring_wait_cqe(&ring, &cqe)) {
+				race_count_pend(r, cqe->res);
+				io_uring_cqe_seen(&ring, cqe);
+				inflight--;
+			} else if (!inflight) {
+				sleep_ns(50 * NSEC_PER_USEC);
+			}
+			continue;
+		}
+		if (__atomic_fetch_add(&r->next_iter, 1, __ATOMIC_RELAXED) >= r->iterations)
+			break;
+		__atomic_fetch_add(&r->pends_claimed, 1, __ATOMIC_RELAXED);
+		tag = __atomic_add_fetch(&r->next_tag, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->pslot[n++ % RACE_PEND_SLOTS], tag, __ATOMIC_RELEASE);
+		if (submit_pend(&ring, r->fd, race_due_ns(&rnd), tag)) {
+			r->pend_refused++;
+			r->pend_refused_err = EIO;
+			continue;
+		}
+		inflight++;
+	}
+	while (inflight && !io_uring_wait_cqe(&ring, &cqe)) {
+		race_count_pend(r, cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+		inflight--;
+	}
+	io_uring_queue_exit(&ring);
+	__atomic_fetch_sub(&r->submitters_left, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Does this kernel park PENDs? One due at once, on the STATS file. */
+static bool race_pend_probe(int ctl)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	bool ok = false;
+
+	if (io_uring_queue_init(2, &ring, 0))
+		return false;
+	if (!submit_pend(&ring, ctl, 0, UINT64_MAX) && !io_uring_wait_cqe(&ring, &cqe)) {
+		ok = cqe->res == 0;
+		if (!ok)
+			printf("note: a PEND completed with %s: no PENDs in the mix%s\n",
+			       pt_errname(-cqe->res), cqe->res == -EOPNOTSUPP ?
+			       " (Linux before 6.7 cannot park them)" : "");
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+	return ok;
+}
+#endif
+
+/* CANCEL live tags: WAIT slots, recent ARM and PEND tags, at random. */
 static void *race_canceller(void *arg)
 {
 	struct race_arg *a = arg;
 	struct race *r = a->r;
 	struct race_cctr *c = &r->c[a->idx];
 	uint64_t rnd = 0xda942042e4dd58b5ULL * (a->idx + 3);
-	unsigned int nslots = r->nwaiters + RACE_ARM_SLOTS;
+	unsigned int nslots = r->nwaiters + RACE_ARM_SLOTS +
+			      (r->pend_on ? RACE_PEND_SLOTS : 0);
 
 	while (!r->stop_helpers) {
 		unsigned int i = (unsigned int)(xorshift(&rnd) % nslots);
 		bool is_wait = i < r->nwaiters;
-		uint64_t tag = __atomic_load_n(is_wait ? &r->wslot[i] :
-					       &r->aslot[i - r->nwaiters],
+		bool is_arm = !is_wait && i < r->nwaiters + RACE_ARM_SLOTS;
+		uint64_t tag = __atomic_load_n(is_wait ? &r->wslot[i] : is_arm ?
+					       &r->aslot[i - r->nwaiters] :
+					       &r->pslot[i - r->nwaiters - RACE_ARM_SLOTS],
 					       __ATOMIC_ACQUIRE);
 		int ret;
 
@@ -1744,8 +1864,10 @@ static void *race_canceller(void *arg)
 		if (ret == 0) {
 			if (is_wait)
 				c->ok_wait++;
-			else
+			else if (is_arm)
 				c->ok_arm++;
+			else
+				c->ok_pend++;
 		} else if (ret == -ENOENT) {
 			c->enoent++;
 		} else {
@@ -2067,12 +2189,16 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	struct race *r = &race;
 	struct race_arg wargs[RACE_MAX_WAITERS], cargs[RACE_MAX_CANCELLERS];
 	pthread_t armer, closer, signaller, cth[RACE_MAX_CANCELLERS];
+#ifndef PENDTIMER_NO_URING
+	pthread_t pender;
+#endif
 	struct pendtimer_stats s_start, s_mid, s_force, s_end, d, d1, d2, d3;
 	uint64_t delay_us = 30, t0, next_progress, last_pct = 0;
 	uint64_t u_acc = 0, u_fired = 0, u_ecan = 0, u_eintr = 0, u_enodev = 0,
-		 u_refused = 0, c_ok_wait = 0, c_ok_arm = 0, c_enoent = 0, c_other = 0;
+		 u_refused = 0, c_ok_wait = 0, c_ok_arm = 0, c_ok_pend = 0, c_enoent = 0,
+		 c_other = 0;
 	uint64_t u_submitted, u_fired_all, u_cancelled, u_flushed_wait, u_flushed_arm,
-		 u_flushed;
+		 u_flushed_pend, u_flushed;
 	bool tty = stdout_is_terminal(), widened = false, delay_ok = false, settled;
 	bool forced = false, force = false;
 	unsigned int cpus = online_cpus(), i;
@@ -2139,6 +2265,9 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		perror("eventfd");
 		return EXIT_FAIL;
 	}
+#ifndef PENDTIMER_NO_URING
+	r->pend_on = race_pend_probe(ctl);
+#endif
 	ret = pt_stats(ctl, &s_start);
 	if (ret) {
 		pt_report("STATS", OP_STATS, -ret);
@@ -2158,6 +2287,10 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	       "  a dup()'ed descriptor every ~%u us: flush cancels this process's requests),\n"
 	       "  1 signaller (SIGUSR1 to a waiting thread every ~%u us)\n",
 	       r->nwaiters, RACE_DUE_MAX_US, r->ncancellers, r->close_us, r->signal_us);
+	if (r->pend_on)
+		printf("  1 PEND thread (io_uring PENDTIMER_URING_PEND, ~1 request in 5, up to %d\n"
+		       "  parked on one ring with no thread behind them; CANCEL and close reach them too)\n",
+		       RACE_PEND_INFLIGHT);
 	printf("  first half: race_delay_us=%lld (natural timing); second half: "
 	       "race_delay_us=%llu (the timer callback spins before it claims)\n",
 	       ret ? 0LL : race_saved_delay, (unsigned long long)delay_us);
@@ -2179,13 +2312,17 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	r->submitters_left = (int)r->nwaiters + 1;
+	r->submitters_left = (int)r->nwaiters + 1 + (r->pend_on ? 1 : 0);
 	for (i = 0; i < r->nwaiters; i++) {
 		wargs[i].r = r;
 		wargs[i].idx = i;
 		pthread_create(&r->wth[i], NULL, race_waiter, &wargs[i]);
 	}
 	pthread_create(&armer, NULL, race_armer, r);
+#ifndef PENDTIMER_NO_URING
+	if (r->pend_on)
+		pthread_create(&pender, NULL, race_pender, r);
+#endif
 	for (i = 0; i < r->ncancellers; i++) {
 		cargs[i].r = r;
 		cargs[i].idx = i;
@@ -2244,6 +2381,10 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	for (i = 0; i < r->nwaiters; i++)
 		pthread_join(r->wth[i], NULL);
 	pthread_join(armer, NULL);
+#ifndef PENDTIMER_NO_URING
+	if (r->pend_on)
+		pthread_join(pender, NULL);
+#endif
 
 	/* Top up by force a race counter the random mix left at 0. */
 	pt_stats(ctl, &s_force);
@@ -2282,6 +2423,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	for (i = 0; i <= r->ncancellers; i++) {
 		c_ok_wait += r->c[i].ok_wait;
 		c_ok_arm += r->c[i].ok_arm;
+		c_ok_pend += r->c[i].ok_pend;
 		c_enoent += r->c[i].enoent;
 		c_other += r->c[i].other;
 		if (r->c[i].other)
@@ -2289,13 +2431,16 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	}
 	if (r->arm_refused)
 		last_refused_err = r->arm_refused_err;
+	if (r->pend_refused)
+		last_refused_err = r->pend_refused_err;
 
-	u_submitted = u_acc + r->arm_accepted;
-	u_fired_all = u_fired + r->arm_fired;
-	u_cancelled = c_ok_wait + c_ok_arm;
+	u_submitted = u_acc + r->arm_accepted + r->pend_accepted;
+	u_fired_all = u_fired + r->arm_fired + r->pend_fired;
+	u_cancelled = c_ok_wait + c_ok_arm + c_ok_pend;
 	u_flushed_wait = u_ecan - c_ok_wait;
 	u_flushed_arm = r->arm_accepted - r->arm_fired - c_ok_arm;
-	u_flushed = u_flushed_wait + u_flushed_arm;
+	u_flushed_pend = r->pend_ecanceled - c_ok_pend;
+	u_flushed = u_flushed_wait + u_flushed_arm + u_flushed_pend;
 	pt_stats_delta(&d, &s_end, &s_start);
 	pt_stats_delta(&d1, &s_mid, &s_start);
 	pt_stats_delta(&d2, &s_force, &s_mid);
@@ -2303,22 +2448,28 @@ static int cmd_race(const char *dev, int argc, char **argv)
 
 	printf("\n=== outcome of %llu requests (%.1f s) ===\n",
 	       (unsigned long long)u_submitted, secs(now_ns() - t0));
-	printf("  %-32s %12s %12s\n", "", "WAIT", "ARM");
-	printf("  %-32s %12llu %12llu\n", "submitted (accepted)",
-	       (unsigned long long)u_acc, (unsigned long long)r->arm_accepted);
-	printf("  %-32s %12llu %12llu\n", "fired (timer)",
-	       (unsigned long long)u_fired, (unsigned long long)r->arm_fired);
-	printf("  %-32s %12llu %12llu\n", "cancelled by CANCEL",
-	       (unsigned long long)c_ok_wait, (unsigned long long)c_ok_arm);
-	printf("  %-32s %12llu %12llu\n", "cancelled by close-flush",
-	       (unsigned long long)u_flushed_wait, (unsigned long long)u_flushed_arm);
-	printf("  %-32s %12llu %12s\n", "interrupted (signal)",
-	       (unsigned long long)u_eintr, "-");
-	printf("  %-32s %12llu %12s\n", "removed (device gone)",
-	       (unsigned long long)u_enodev, "0");
-	printf("  (WAIT: its return value; ARM: eventfd count for fired; CANCEL: the caller's 0;\n"
-	       "   close-flush: -ECANCELED not claimed by a CANCEL, and ARMs neither fired\n"
-	       "   nor cancelled; the kernel counts flushed independently)\n");
+	printf("  %-32s %12s %12s %12s\n", "", "WAIT", "ARM", "PEND");
+	printf("  %-32s %12llu %12llu %12s\n", "submitted (accepted)",
+	       (unsigned long long)u_acc, (unsigned long long)r->arm_accepted,
+	       r->pend_on ? u64str(r->pend_accepted) : "-");
+	printf("  %-32s %12llu %12llu %12s\n", "fired (timer)",
+	       (unsigned long long)u_fired, (unsigned long long)r->arm_fired,
+	       r->pend_on ? u64str(r->pend_fired) : "-");
+	printf("  %-32s %12llu %12llu %12s\n", "cancelled by CANCEL",
+	       (unsigned long long)c_ok_wait, (unsigned long long)c_ok_arm,
+	       r->pend_on ? u64str(c_ok_pend) : "-");
+	printf("  %-32s %12llu %12llu %12s\n", "cancelled by close-flush",
+	       (unsigned long long)u_flushed_wait, (unsigned long long)u_flushed_arm,
+	       r->pend_on ? u64str(u_flushed_pend) : "-");
+	printf("  %-32s %12llu %12s %12s\n", "interrupted (signal)",
+	       (unsigned long long)u_eintr, "-", r->pend_on ? "0" : "-");
+	printf("  %-32s %12llu %12s %12s\n", "removed (device gone)",
+	       (unsigned long long)u_enodev, "0", r->pend_on ? u64str(r->pend_enodev) : "-");
+	printf("  (WAIT: its return value; ARM: eventfd count for fired; PEND: its CQE;\n"
+	       "   CANCEL: the caller's 0; close-flush: -ECANCELED not claimed by a CANCEL,\n"
+	       "   and ARMs neither fired nor cancelled; the kernel counts flushed independently)\n");
+	if (!r->pend_on)
+		printf("  (PEND: not in the mix: this kernel completes PENDs with -EOPNOTSUPP)\n");
 	printf("  other: %llu CANCEL(s) found nothing (-ENOENT: too early or too late), "
 	       "%llu close(s), %llu signal(s) sent\n",
 	       (unsigned long long)c_enoent, (unsigned long long)r->closes,
@@ -2346,7 +2497,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	check_eq(&ck, "cancelled (CANCEL)", u_cancelled, d.cancelled, NULL);
 	check_eq(&ck, "interrupted (signal)", u_eintr, d.interrupted, NULL);
 	check_eq(&ck, "flushed (close)", u_flushed, d.flushed, NULL);
-	check_eq(&ck, "removed", u_enodev, d.removed, NULL);
+	check_eq(&ck, "removed", u_enodev + r->pend_enodev, d.removed, NULL);
 	check_eq(&ck, "pending at the end", 0, s_end.pending, NULL);
 	check_true(&ck, settled, "the device settled (pending 0, counters stable)");
 	check_true(&ck, pt_invariant_ok(&s_end),
@@ -2363,9 +2514,13 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		   "no eventfd signal for a cancelled ARM (%llu >= %llu fired + %llu cancelled)",
 		   (unsigned long long)r->arm_accepted, (unsigned long long)r->arm_fired,
 		   (unsigned long long)c_ok_arm);
-	check_true(&ck, !u_refused && !r->arm_refused,
+	if (r->pend_on)
+		check_true(&ck, r->pend_ecanceled >= c_ok_pend,
+			   "every PEND a CANCEL claimed got CQE -ECANCELED (%llu >= %llu)",
+			   (unsigned long long)r->pend_ecanceled, (unsigned long long)c_ok_pend);
+	check_true(&ck, !u_refused && !r->arm_refused && !r->pend_refused,
 		   "no request refused (%llu%s%s)",
-		   (unsigned long long)(u_refused + r->arm_refused),
+		   (unsigned long long)(u_refused + r->arm_refused + r->pend_refused),
 		   last_refused_err ? ", last: " : "",
 		   last_refused_err ? strerror(last_refused_err) : "");
 	check_true(&ck, !c_other, "no CANCEL failed other than -ENOENT (%llu%s%s)",
