@@ -2939,6 +2939,9 @@ static void child_reaped_locked(struct agent *a, int status)
 		if (r->owner == a->owner && RK_ON_RING(r->kind) && r->state == RS_INFLIGHT &&
 		    !r->orphan) {
 			ev_add(r, EV_EXIT, te);
+			/* a PEND: the exit's close of its file may flush it first */
+			if (r->kind == RK_PEND)
+				ev_add(r, EV_FLUSH, te);
 			r->orphan = 1;
 		}
 	}

@@ -925,6 +925,19 @@ static int submit_pend(struct io_uring *ring, int fd, uint64_t timeout_ns, uint6
 	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
 }
 
+/* The same through file @idx registered with the ring. */
+static int submit_pend_fixed(struct io_uring *ring, int idx, uint64_t timeout_ns, uint64_t tag)
+{
+	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	int ret;
+
+	prep_uring_cmd(sqe, idx, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	ret = io_uring_submit(ring);
+	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
+}
+
 /* Wait for a CQE until @deadline (0: forever): 0, or -ETIME. */
 static int pend_reap(struct io_uring *ring, uint64_t deadline, uint64_t *ud, int *res)
 {
@@ -998,12 +1011,15 @@ static void say_cancel_ret(uint64_t t0, const char *how, uint64_t tag, int ret)
 }
 
 /*
- * --via exit: a child process submits the PEND and exits with it parked;
- * io_uring calls the driver's cancel routine (IO_URING_F_CANCEL) on the
- * way out. Returns the exit code.
+ * --via exit: a child process submits the PEND and exits with it parked.
+ * The child registers the device file with its ring and closes its own
+ * descriptor first (the PEND goes through the registered file): had it
+ * kept the descriptor, its exit would close it first, a flush. So on the
+ * way out io_uring calls the driver's cancel routine (IO_URING_F_CANCEL).
+ * Returns the exit code.
  */
-static int pend_via_exit(const char *dev, int ctl, uint64_t timeout_ns, uint64_t tag,
-			 uint64_t cancel_ns, uint64_t t0)
+static int pend_via_exit(const char *dev, int ctl, const struct pendtimer_stats *s0,
+			 uint64_t timeout_ns, uint64_t tag, uint64_t cancel_ns, uint64_t t0)
 {
 	struct pendtimer_stats s;
 	int status, ret, pfd[2];
@@ -1026,7 +1042,8 @@ static int pend_via_exit(const char *dev, int ctl, uint64_t timeout_ns, uint64_t
 		int fd = pt_open(dev), res;
 
 		close(pfd[0]);
-		if (io_uring_queue_init(8, &ring, 0) || submit_pend(&ring, fd, timeout_ns, tag))
+		if (io_uring_queue_init(8, &ring, 0) || io_uring_register_files(&ring, &fd, 1) ||
+		    close(fd) || submit_pend_fixed(&ring, 0, timeout_ns, tag))
 			_exit(EXIT_FAIL);
 		if (write(pfd[1], "s", 1) != 1)
 			_exit(EXIT_FAIL);
@@ -1046,8 +1063,9 @@ static int pend_via_exit(const char *dev, int ctl, uint64_t timeout_ns, uint64_t
 		return EXIT_FAIL;
 	}
 	close(pfd[0]);
-	printf("%8.3f s  child %d submitted the PEND (tag %" PRIu64 ", due in %.3f s) "
-	       "and keeps it parked\n", secs(now_ns() - t0), (int)pid, tag, secs(timeout_ns));
+	printf("%8.3f s  child %d submitted the PEND (tag %" PRIu64 ", due in %.3f s) through "
+	       "a file registered with its ring (its own descriptor closed), and keeps it parked\n",
+	       secs(now_ns() - t0), (int)pid, tag, secs(timeout_ns));
 	ret = waitpid(pid, &status, 0);
 	t_exit = now_ns();
 	if (ret != pid || !WIFEXITED(status)) {
@@ -1059,11 +1077,17 @@ static int pend_via_exit(const char *dev, int ctl, uint64_t timeout_ns, uint64_t
 	printf("%8.3f s  the child has exited: a process with a PEND parked exits at once "
 	       "(its timer was due in %.3f s)\n", secs(t_exit - t0),
 	       secs(t0 + timeout_ns > t_exit ? t0 + timeout_ns - t_exit : 0));
-	while (!pt_stats(ctl, &s) && s.pending && now_ns() < t_exit + 5 * NSEC_PER_SEC)
+	while (!pt_stats(ctl, &s) && s.pending > s0->pending &&
+	       now_ns() < t_exit + 5 * NSEC_PER_SEC)
 		sleep_ns(NSEC_PER_MSEC);
-	printf("%8.3f s  on its way out io_uring called the driver's cancel routine "
-	       "(uring_cmd with IO_URING_F_CANCEL): the PEND ended with -ECANCELED, "
-	       "counted as interrupted\n", secs(now_ns() - t0));
+	if (s.interrupted > s0->interrupted)
+		printf("%8.3f s  on its way out its ring was closed and io_uring called the "
+		       "driver's cancel routine (uring_cmd with IO_URING_F_CANCEL): the PEND "
+		       "ended with -ECANCELED, counted as interrupted\n", secs(now_ns() - t0));
+	else
+		printf("%8.3f s  the PEND ended otherwise: %s\n", secs(now_ns() - t0),
+		       s.pending > s0->pending ? "still pending 5 s after the exit" :
+		       s.flushed > s0->flushed ? "flushed" : "fired or removed");
 	return EXIT_CANCELLED;
 }
 
@@ -1125,7 +1149,7 @@ static int cmd_pend(const char *dev, int argc, char **argv)
 		       "the cancel should come first and succeed" :
 		       "the cancel comes after the timer and should fail");
 	if (via == PVIA_EXIT) {
-		rc = pend_via_exit(dev, ctl, timeout_ns, tag, cancel_ms * NSEC_PER_MSEC, t0);
+		rc = pend_via_exit(dev, ctl, &s0, timeout_ns, tag, cancel_ms * NSEC_PER_MSEC, t0);
 		goto out_stats;
 	}
 
