@@ -27,10 +27,6 @@
 #include <sys/utsname.h>
 #include <linux/pendtimer.h>
 
-#ifndef PENDTIMER_URING_PEND	/* TEMP until the uapi header has it */
-#define PENDTIMER_URING_PEND	_IOW(PENDTIMER_IOC_MAGIC, 5, struct pendtimer_wait)
-#endif
-
 #if defined(__i386__)
 #define PT_HAVE_URING	0
 #else

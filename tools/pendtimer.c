@@ -854,11 +854,6 @@ out:
 /* pend */
 
 #ifndef PENDTIMER_NO_URING
-/* TEMP until the uapi header has it (SPEC.md section 2) */
-#ifndef PENDTIMER_URING_PEND
-#define PENDTIMER_URING_PEND	_IOW(PENDTIMER_IOC_MAGIC, 5, struct pendtimer_wait)
-#endif
-
 enum pvia { PVIA_NONE, PVIA_IOCTL, PVIA_URING, PVIA_CLOSE, PVIA_EXIT, PVIA_ASYNC };
 
 static const char *const pvia_name[] = {
