@@ -1098,7 +1098,7 @@ static int cmd_pend(const char *dev, int argc, char **argv)
 	struct pendtimer_stats s0, s1, d;
 	uint64_t timeout_ns, tag = 1, cancel_ms = 0, t0, ud = 0;
 	enum pvia via = PVIA_NONE;
-	bool have_cancel = false, have_pend = false;
+	bool have_cancel = false, have_pend = false, want_ucancel = false;
 	int opt, fd, ctl, ret, res = 1, rc = EXIT_FAIL, threads, iowq;
 	struct io_uring ring;
 	struct io_uring_sqe *sqe;
@@ -1174,7 +1174,10 @@ static int cmd_pend(const char *dev, int argc, char **argv)
 			say_pend(t0, res);
 		}
 	}
-	switch (have_pend ? PVIA_NONE : via) {
+	/* the timer first: try the cancel all the same, it must fail */
+	if (have_pend && via != PVIA_NONE)
+		sleep_until(t0 + cancel_ms * NSEC_PER_MSEC, NULL);
+	switch (via) {
 	case PVIA_IOCTL:
 		say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
 		break;
@@ -1184,14 +1187,16 @@ static int cmd_pend(const char *dev, int argc, char **argv)
 		prep_uring_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_IOC_CANCEL, cmd,
 			       sizeof(cmd), 2);
 		io_uring_submit(&ring);
+		want_ucancel = true;
 		printf("%8.3f s  URING_CMD CANCEL submitted (cmd_op PENDTIMER_IOC_CANCEL, "
 		       "tag %" PRIu64 " in the command area)\n", secs(now_ns() - t0), tag);
 		break;
 	}
 	case PVIA_CLOSE:
-		printf("%8.3f s  close(%d): the PEND's own descriptor; io_uring still holds "
-		       "the file, so this is the flush: it cancels the requests this process "
-		       "submitted on it\n", secs(now_ns() - t0), fd);
+		printf("%8.3f s  close(%d): the PEND's own descriptor; %s\n", secs(now_ns() - t0),
+		       fd, have_pend ? "nothing of this process is pending on it any more" :
+		       "io_uring still holds the file, so this is the flush: it cancels the "
+		       "requests this process submitted on it");
 		close(fd);
 		fd = -1;
 		break;
@@ -1241,8 +1246,10 @@ static int cmd_pend(const char *dev, int argc, char **argv)
 	default:
 		break;
 	}
-	while (!have_pend) {
-		ret = pend_reap(&ring, 0, &ud, &res);
+	while (!have_pend || want_ucancel) {
+		int r;
+
+		ret = pend_reap(&ring, 0, &ud, &r);
 		if (ret == -EINTR && user_stop) {
 			user_stop = 0;
 			printf("\n%8.3f s  interrupted: cancelling it by tag\n", secs(now_ns() - t0));
@@ -1255,12 +1262,14 @@ static int cmd_pend(const char *dev, int argc, char **argv)
 		}
 		if (ud == 1) {
 			have_pend = true;
+			res = r;
 			say_pend(t0, res);
 		} else if (ud == 2) {
+			want_ucancel = false;
 			printf("%8.3f s  the URING_CMD CANCEL's CQE: %s%s: %s\n", secs(now_ns() - t0),
-			       res ? "-" : "0", res ? pt_errname(-res) : "",
-			       res == 0 ? "it cancelled the PEND (inline, like the ioctl)" :
-			       res == -ENOENT ? pt_explain(OP_CANCEL, ENOENT) : strerror(-res));
+			       r ? "-" : "0", r ? pt_errname(-r) : "",
+			       r == 0 ? "it cancelled the PEND (inline, like the ioctl)" :
+			       r == -ENOENT ? pt_explain(OP_CANCEL, ENOENT) : strerror(-r));
 		}
 	}
 	if (res == -ECANCELED)
