@@ -3019,7 +3019,8 @@ static void op_debugfs(void)
 			continue;
 		if (!strncmp(p, "holder: pid ", 12)) {
 			if (!strstr(p, " entry open ") && !strstr(p, " entry ioctl ") &&
-			    !strstr(p, " entry uring_cmd wait ") && !strstr(p, " entry uring_cmd cancel "))
+			    !strstr(p, " entry uring_cmd wait ") && !strstr(p, " entry uring_cmd cancel ") &&
+			    !strstr(p, " entry uring_cmd pend "))
 				fail(F_RESULT, "%s: bad holder line '%s'", path, p);
 			lines++;
 			continue;
