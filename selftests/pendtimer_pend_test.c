@@ -898,14 +898,6 @@ TEST_F_TIMEOUT(pend, parks_100k_on_one_ring_without_a_thread, 600)
 	EXPECT_OUTCOMES(&d, n, 0, n, 0, 0, 0);
 }
 
-/* One WAIT ioctl in a thread: for the tag space test. */
-static void *waiter_thread(void *arg)
-{
-	struct pt_waiter *w = arg;
-
-	return pt_waiter_fn(w);
-}
-
 /*
  * SPEC.md section 2, "Bad input", with PEND: timeout above the maximum
  * -EINVAL; a tag pending in the same open file -EEXIST, one tag space with
@@ -981,7 +973,6 @@ TEST_F_TIMEOUT(pend, bad_input_exact_errors, 60)
 	/* accepted: PEND 1 (max timeout), ARM 10, WAIT 11, fd2's PEND, 3 PENDs */
 	DELTA(&d);
 	EXPECT_OUTCOMES(&d, 7, 0, 7, 0, 0, 0);
-	(void)waiter_thread;
 }
 
 /*
@@ -1040,7 +1031,8 @@ struct pender {
 	int fd, cpu;
 	__u64 timeout_ns, tag;
 	uint64_t t_start;
-	volatile int started;
+	volatile int started;		/* t_start set, about to submit */
+	volatile int submitted;		/* io_uring_submit() returned */
 	int ret;		/* setup error, or 0 */
 	int res;		/* the PEND's CQE res; 1: none */
 };
@@ -1060,6 +1052,7 @@ static void *pender_fn(void *arg)
 	p->t_start = pt_now_ns();
 	__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
 	p->ret = pt_submit_pend(&ring, p->fd, p->timeout_ns, p->tag, p->tag);
+	__atomic_store_n(&p->submitted, 1, __ATOMIC_RELEASE);
 	if (!p->ret)
 		p->ret = pt_reap(&ring, JOIN_MS, &ud, &p->res);
 	io_uring_queue_exit(&ring);
@@ -1168,6 +1161,9 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 		ASSERT_EQ(0, pt_stats(self->fd, &b));
 		ASSERT_EQ(0, pender_start(&p, fd2, self->cpu_timer,
 					  RULE2_DUE_US * NSEC_PER_USEC, 1));
+		/* close() after the submission, or the PEND would get -EBADF */
+		while (!__atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE))
+			;
 		pt_spin_until(p.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
 		ASSERT_EQ(0, close(fd2));
 		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
@@ -1200,6 +1196,157 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
+	}
+}
+
+/*
+ * A thread pinned to the timer's CPU sets up a ring, submits one PEND due
+ * at once and then only waits (it must live on: its exit would cancel the
+ * PEND); the test thread closes that ring in the window.
+ */
+struct ringpender {
+	pthread_t th;
+	int fd, cpu, go[2];
+	struct io_uring ring;
+	uint64_t t_start;
+	volatile int started;
+	int ret;
+};
+
+static void *ringpender_fn(void *arg)
+{
+	struct ringpender *p = arg;
+	char c;
+
+	pt_pin_self(p->cpu);
+	p->ret = io_uring_queue_init(4, &p->ring, 0);
+	p->t_start = pt_now_ns();
+	__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
+	if (!p->ret)
+		p->ret = pt_submit_pend(&p->ring, p->fd, 0, 1, 1);
+	while (read(p->go[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/*
+ * SPEC.md section 3, rule 1, with io_uring's cancel call: a ring closed
+ * while the PEND's callback runs but before it claimed still claims through
+ * the cancel routine (IO_URING_F_CANCEL): interrupted +1,
+ * race_timer_late +1, nothing fired.
+ */
+TEST_F_TIMEOUT(pend, rule1_ring_exit_cancel_outranks_running_timer_pend, 180)
+{
+	unsigned int off = OFFSET_START_US;
+	enum outcome o = BROKEN;
+	int attempt;
+
+	RACE_SETUP();
+	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct pendtimer_stats b, a, d;
+		struct ringpender p = { .fd = self->fd, .cpu = self->cpu_timer };
+
+		ASSERT_EQ(0, pipe(p.go));
+		ASSERT_EQ(0, pt_stats(self->fd, &b));
+		ASSERT_EQ(0, pthread_create(&p.th, NULL, ringpender_fn, &p));
+		while (!__atomic_load_n(&p.started, __ATOMIC_ACQUIRE))
+			sched_yield();
+		pt_spin_until(p.t_start + off * NSEC_PER_USEC);
+		if (!p.ret)
+			io_uring_queue_exit(&p.ring);
+		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
+		close(p.go[1]);
+		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS));
+		close(p.go[0]);
+		ASSERT_EQ(0, p.ret);
+		pt_stats_delta(&d, &a, &b);
+
+		if (d.interrupted == 1 && d.fired == 0)
+			o = d.race_timer_late == 1 ? HIT :
+			    d.race_timer_late == 0 ? MISS_EARLY : BROKEN;
+		else if (d.fired == 1 && d.interrupted == 0 && d.race_timer_late == 0)
+			o = MISS_LATE;
+		else
+			o = BROKEN;
+		TH_LOG("attempt %d at +%u us: ring closed; interrupted +%llu fired +%llu timer_late +%llu: %s",
+		       attempt, off, (unsigned long long)d.interrupted,
+		       (unsigned long long)d.fired,
+		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		ASSERT_NE((int)BROKEN, (int)o);
+		EXPECT_EQ(1ULL, d.submitted);
+		EXPECT_EQ(0ULL, d.cancelled + d.flushed + d.removed);
+		if (o == HIT)
+			break;
+		off = next_offset(off, o == MISS_EARLY);
+	}
+	ASSERT_EQ((int)HIT, (int)o) {
+		TH_LOG("the ring exit never landed inside the %d us window", WINDOW_US);
+	}
+}
+
+/*
+ * SPEC.md section 3, rule 2, with removal: unbind while the PEND's callback
+ * runs leaves it to the callback: CQE 0, fired +1, removed 0,
+ * race_cleanup_deferred +1 (the counters survive unbind).
+ */
+TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
+{
+	unsigned int off = OFFSET_START_US;
+	enum outcome o = BROKEN;
+	int attempt, fd;
+
+	RACE_SETUP();
+	fd = make_dev_open(_metadata, self);
+	ASSERT_LE(0, fd);
+	close(fd);
+	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
+		struct pendtimer_stats b, a, d;
+		struct pender p;
+
+		ASSERT_TRUE(wait_dev_node(PEND_DEV_ID, true));
+		fd = pt_open_id(PEND_DEV_ID);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, pt_stats(fd, &b));
+		ASSERT_EQ(0, pender_start(&p, fd, self->cpu_timer,
+					  RULE2_DUE_US * NSEC_PER_USEC, 1));
+		while (!__atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE))
+			;
+		pt_spin_until(p.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
+		ASSERT_EQ(0, drv_write("unbind", PEND_DEV_ID));
+		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
+			TH_LOG("the PEND's CQE did not come");
+		}
+		ASSERT_EQ(0, p.ret);
+		close(fd);
+		ASSERT_EQ(0, drv_write("bind", PEND_DEV_ID));
+		ASSERT_TRUE(wait_dev_node(PEND_DEV_ID, true));
+		fd = pt_open_id(PEND_DEV_ID);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, pt_settle(fd, 5000, &a));
+		close(fd);
+		pt_stats_delta(&d, &a, &b);
+
+		if (p.res == 0 && d.fired == 1 && d.removed == 0)
+			o = d.race_cleanup_deferred == 1 ? HIT :
+			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
+		else if (p.res == -ENODEV && d.removed == 1 && d.fired == 0 &&
+			 d.race_cleanup_deferred == 0)
+			o = MISS_EARLY;
+		else
+			o = BROKEN;
+		TH_LOG("attempt %d at due+%u us: unbind; PEND CQE %d, fired +%llu removed +%llu cleanup_deferred +%llu: %s",
+		       attempt, off, p.res, (unsigned long long)d.fired,
+		       (unsigned long long)d.removed,
+		       (unsigned long long)d.race_cleanup_deferred, outcome_name[o]);
+		ASSERT_NE((int)BROKEN, (int)o);
+		EXPECT_EQ(1ULL, d.submitted);
+		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed);
+		if (o == HIT)
+			break;
+		off = next_offset(off, o == MISS_EARLY);
+	}
+	ASSERT_EQ((int)HIT, (int)o) {
+		TH_LOG("the unbind never landed inside the %d us window", WINDOW_US);
 	}
 }
 
