@@ -23,6 +23,7 @@
 #include "pendtimer_util.h"
 #include "pendtimer_pend.h"
 
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <liburing.h>
@@ -1199,66 +1200,82 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 	}
 }
 
-/*
- * A thread pinned to the timer's CPU sets up a ring, submits one PEND due
- * at once and then only waits (it must live on: its exit would cancel the
- * PEND); the test thread closes that ring in the window.
- */
-struct ringpender {
-	pthread_t th;
-	int fd, cpu, go[2];
-	struct io_uring ring;
+/* Shared with the child of the rule 1 test with io_uring's task cancel. */
+struct execpend {
 	uint64_t t_start;
-	volatile int started;
+	int submitted;
 	int ret;
 };
 
-static void *ringpender_fn(void *arg)
+/*
+ * The child: on the timer's CPU, a PEND due after RULE2_DUE_US; then on the
+ * other CPU, into the window, execve(): io_uring cancels the task's
+ * requests there (io_uring_task_cancel(), the same cancel call as at exit,
+ * but run synchronously in the task, so it can be placed in the window).
+ */
+static void execpend_child(struct execpend *e, int cpu_timer, int cpu_main,
+			   unsigned int off_us)
 {
-	struct ringpender *p = arg;
-	char c;
+	struct io_uring ring;
+	cpu_set_t set;
+	int fd;
 
-	pt_pin_self(p->cpu);
-	p->ret = io_uring_queue_init(4, &p->ring, 0);
-	p->t_start = pt_now_ns();
-	__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
-	if (!p->ret)
-		p->ret = pt_submit_pend(&p->ring, p->fd, 0, 1, 1);
-	while (read(p->go[0], &c, 1) < 0 && errno == EINTR)
-		;
-	return NULL;
+	CPU_ZERO(&set);
+	CPU_SET(cpu_timer, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		_exit(1);
+	fd = open(PT_DEV0, O_RDWR);
+	if (fd < 0 || io_uring_queue_init(4, &ring, 0))
+		_exit(2);
+	e->t_start = pt_now_ns();
+	e->ret = pt_submit_pend(&ring, fd, RULE2_DUE_US * NSEC_PER_USEC, 1, 1);
+	__atomic_store_n(&e->submitted, 1, __ATOMIC_RELEASE);
+	if (e->ret)
+		_exit(3);
+	CPU_ZERO(&set);
+	CPU_SET(cpu_main, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		_exit(4);
+	pt_spin_until(e->t_start + (RULE2_DUE_US + off_us) * NSEC_PER_USEC);
+	execl("/bin/busybox", "true", (char *)NULL);
+	_exit(5);
 }
 
 /*
- * SPEC.md section 3, rule 1, with io_uring's cancel call: a ring closed
- * while the PEND's callback runs but before it claimed still claims through
- * the cancel routine (IO_URING_F_CANCEL): interrupted +1,
+ * SPEC.md section 3, rule 1, with io_uring's cancel call (the PEND's
+ * cancel routine, uring_cmd with IO_URING_F_CANCEL): arriving while the
+ * callback runs but before it claimed, it still claims: interrupted +1,
  * race_timer_late +1, nothing fired.
  */
-TEST_F_TIMEOUT(pend, rule1_ring_exit_cancel_outranks_running_timer_pend, 180)
+TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
 {
 	unsigned int off = OFFSET_START_US;
 	enum outcome o = BROKEN;
+	struct execpend *e;
 	int attempt;
 
 	RACE_SETUP();
+	if (!pt_path_exists("/bin/busybox"))
+		SKIP(return, "no /bin/busybox to execve()");
+	e = mmap(NULL, sizeof(*e), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, e);
 	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
 		struct pendtimer_stats b, a, d;
-		struct ringpender p = { .fd = self->fd, .cpu = self->cpu_timer };
+		int status;
+		pid_t pid;
 
-		ASSERT_EQ(0, pipe(p.go));
+		memset(e, 0, sizeof(*e));
 		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pthread_create(&p.th, NULL, ringpender_fn, &p));
-		while (!__atomic_load_n(&p.started, __ATOMIC_ACQUIRE))
-			sched_yield();
-		pt_spin_until(p.t_start + off * NSEC_PER_USEC);
-		if (!p.ret)
-			io_uring_queue_exit(&p.ring);
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			execpend_child(e, self->cpu_timer, self->cpu_main, off);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			TH_LOG("the child failed: status %#x, PEND submission %d",
+			       status, e->ret);
+		}
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		close(p.go[1]);
-		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS));
-		close(p.go[0]);
-		ASSERT_EQ(0, p.ret);
 		pt_stats_delta(&d, &a, &b);
 
 		if (d.interrupted == 1 && d.fired == 0)
@@ -1268,9 +1285,9 @@ TEST_F_TIMEOUT(pend, rule1_ring_exit_cancel_outranks_running_timer_pend, 180)
 			o = MISS_LATE;
 		else
 			o = BROKEN;
-		TH_LOG("attempt %d at +%u us: ring closed; interrupted +%llu fired +%llu timer_late +%llu: %s",
+		TH_LOG("attempt %d at due+%u us: execve(); interrupted +%llu fired +%llu flushed +%llu timer_late +%llu: %s",
 		       attempt, off, (unsigned long long)d.interrupted,
-		       (unsigned long long)d.fired,
+		       (unsigned long long)d.fired, (unsigned long long)d.flushed,
 		       (unsigned long long)d.race_timer_late, outcome_name[o]);
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
@@ -1279,8 +1296,9 @@ TEST_F_TIMEOUT(pend, rule1_ring_exit_cancel_outranks_running_timer_pend, 180)
 			break;
 		off = next_offset(off, o == MISS_EARLY);
 	}
+	munmap(e, sizeof(*e));
 	ASSERT_EQ((int)HIT, (int)o) {
-		TH_LOG("the ring exit never landed inside the %d us window", WINDOW_US);
+		TH_LOG("io_uring's cancel never landed inside the %d us window", WINDOW_US);
 	}
 }
 
