@@ -14,6 +14,10 @@
 #   - `pendtimer --help`  prints the usage with the race command
 #   - `cat /sys/module/pendtimer/parameters/max_pending` prints a number
 #   - `pendtimer wait 1 --cancel-after 100 --via ioctl`: -ECANCELED, status 3
+#   - `pendtimer race --show --iterations 2000`: RESULT: PASS, and a timeline
+#     of each rule whose events come in the rule's order at times that do
+#     not go back: rule 1 submit, timer_enter, complete, timer_late; rule 2
+#     submit, timer_enter, cleanup_deferred, complete
 #   - `exit` powers the guest off (QEMU exits, run.sh judges the kernel log)
 # and rewrites build/logs/LANE-shell.result as one result for vm/check.sh's
 # summary: passed=1 failed=0, or passed=0 failed=1 with the reasons.
@@ -52,6 +56,7 @@ CMDS=(
 	"pendtimer --help"
 	"cat /sys/module/pendtimer/parameters/max_pending"
 	"pendtimer wait 1 --cancel-after 100 --via ioctl"
+	"pendtimer race --show --iterations 2000"
 )
 
 FIFO=$(mktemp -u "${TMPDIR:-/tmp}/pt-shell.XXXXXX")
@@ -129,6 +134,26 @@ expect() { # I REGEX WHAT
 		output_of "$1" | head -n 8 | sed 's/^/    /'
 	fi
 }
+# The event names of rule N's timeline, in the order printed, as long as
+# their times (first column, us) do not go back; "time-goes-back" if they do.
+timeline_order() { # N
+	awk -v want="rule $1:" '
+	index($0, want) == 1 { on = 1; next }
+	on && /^rule [0-9]:/ { exit }
+	on && /^  the user saw:/ { exit }
+	on && $1 ~ /^[+-][0-9]+$/ && $2 == "us" {
+		t = $1 + 0
+		if (n && t < last) { print "time-goes-back"; bad = 1; exit }
+		last = t
+		names = names (n++ ? " " : "") $(NF_EVENT($0))
+	}
+	function NF_EVENT(l,   i) {
+		for (i = 3; i <= NF; i++) if ($i ~ /^(submit|timer_enter|timer_late|complete|cleanup_deferred)$/) return i
+		return NF
+	}
+	END { if (!bad) print names }'
+}
+
 if [ ${#REASONS[@]} -eq 0 ]; then
 	grep -q 'pendtimer shell: .*pendtimer.ko loaded' <<<"$S" || REASONS+=("banner:not-loaded")
 	for w in 'pendtimer wait 2' 'pendtimer race' 'pendtimer --help' 'ls /pendtimer/tests' 'exit'; do
@@ -145,6 +170,17 @@ if [ ${#REASONS[@]} -eq 0 ]; then
 	expect 4 '^status=0$' "max_pending:status"
 	expect 5 'WAIT returned -ECANCELED' "cancel:ecanceled"
 	expect 5 '^status=3$' "cancel:status"
+	expect 6 '^RESULT: PASS' "race-show:result"
+	expect 6 '^status=0$' "race-show:status"
+	for rule in 1 2; do
+		order=$(output_of 6 | timeline_order $rule)
+		want="submit timer_enter complete timer_late"
+		[ $rule = 2 ] && want="submit timer_enter cleanup_deferred complete"
+		if [ "$order" != "$want" ]; then
+			REASONS+=("race-show:rule$rule-timeline")
+			say "race --show, rule $rule: events '$order', expected '$want' at rising times"
+		fi
+	done
 fi
 
 # --- the result ------------------------------------------------------------------
