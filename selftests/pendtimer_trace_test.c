@@ -627,19 +627,23 @@ TEST_F(trace, removed_names_its_device)
 	}								\
 } while (0)
 
-/* race_delay_us = WINDOW_US until the teardown; this thread on CPU 1. */
+/*
+ * race_delay_us = WINDOW_US until the teardown, this thread on the second
+ * CPU; returns the first, for the timer, or -1 with one CPU.
+ */
 static int widen_window(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
 {
-	int cpu_main = pt_nth_cpu(1);
+	int cpu_timer = pt_nth_cpu(0), cpu_main = pt_nth_cpu(1);
 
-	if (cpu_main < 0)
+	/* both before pinning: then this thread has one CPU */
+	if (cpu_timer < 0 || cpu_main < 0)
 		return -1;
 	ASSERT_EQ(0, pt_param_read("race_delay_us", &self->saved_delay)) {
 		self->saved_delay = -1;
 	}
 	ASSERT_EQ(0, pt_pin_self(cpu_main));
 	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
-	return pt_nth_cpu(0);
+	return cpu_timer;
 }
 
 /* Where in the window to act next: later if early, earlier if late. */
