@@ -12,7 +12,9 @@
 # --mode shell (make shell): the kernel console goes to the log on a second
 # serial port (ttyS1); the first (ttyS0) is this terminal, an interactive
 # shell in the guest with pendtimer.ko loaded (session copy in
-# LANE-shell.session); no timeout unless --timeout is given. Judged:
+# LANE-shell.session); no timeout on a terminal unless --timeout is given.
+# Input that is not a terminal goes to the shell once its prompt is up;
+# its end types `exit`. Judged:
 #   - guest header "PENDTIMER-GUEST ... cpus=2" and "smp: Brought up ... 2 CPUs"
 #   - KTAP blocks (TAP version 13 / 1..N / ok N / not ok N / # SKIP)
 #   - PENDTIMER-DONE rc=0 present
@@ -96,13 +98,42 @@ console_args() {
 	fi
 }
 
-# Shell mode: QEMU in the foreground on this terminal.
+# Shell mode: QEMU in the foreground on this terminal. Input that is not a
+# terminal (a pipe, a file, /dev/null) is passed on only once the guest's
+# prompt is there (what comes earlier the serial port would drop), and its
+# end types `exit`, as Ctrl-D would.
 shell_run() {
-	local to=()
+	local to=() fifo relay rc
 	[ "$TIMEOUT" -gt 0 ] && to=(timeout --foreground -k 10 "$TIMEOUT")
-	say "the guest's shell comes up in this terminal in about a minute;" \
-		"\`exit\` or Ctrl-D powers it off (Ctrl-A x quits QEMU if it hangs)"
-	"${to[@]}" "$QEMU" "${QARGS[@]}"
+	if [ -t 0 ]; then
+		say "the guest's shell comes up in this terminal in about a minute;" \
+			"\`exit\` or Ctrl-D powers it off (Ctrl-A x quits QEMU if it hangs)"
+		"${to[@]}" "$QEMU" "${QARGS[@]}"
+		return
+	fi
+	say "input is not a terminal: it goes to the guest's shell once its prompt is up"
+	fifo=$(mktemp -u "${TMPDIR:-/tmp}/pt-shell-in.XXXXXX")
+	mkfifo "$fifo" || return 1
+	exec 8<>"$fifo" 9<&0
+	rm -f "$fifo"
+	(
+		cpid=
+		trap '[ -n "$cpid" ] && kill $cpid 2>/dev/null; exit 0' TERM
+		until grep -q 'pendtimer-guest:' "$SESSION" 2>/dev/null; do
+			sleep 1
+		done
+		cat <&9 >&8 &
+		cpid=$!
+		wait $cpid
+		printf 'exit\r' >&8
+	) &
+	relay=$!
+	"${to[@]}" "$QEMU" "${QARGS[@]}" <&8
+	rc=$?
+	kill $relay 2>/dev/null
+	wait $relay 2>/dev/null
+	exec 8>&- 9<&-
+	return $rc
 }
 
 # Follow $LOG while QEMU ($QPID) runs and print what a person wants to read:
@@ -198,7 +229,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$LANE" ] || { echo "usage: $0 LANE [--mode test|demo|bench|soak] [--timeout SEC]" >&2; exit 2; }
 case "$MODE" in test | demo | bench | soak | shell) ;; *) echo "run.sh: bad mode $MODE" >&2; exit 2 ;; esac
-[ -n "$TIMEOUT" ] || { [ "$MODE" = shell ] && TIMEOUT=0 || TIMEOUT=900; }
+# A shell on a terminal has no timeout; one fed by a pipe or a file has.
+[ -n "$TIMEOUT" ] || { [ "$MODE" = shell ] && [ -t 0 ] && TIMEOUT=0 || TIMEOUT=900; }
 case "$TIMEOUT" in '' | *[!0-9]*) echo "run.sh: bad timeout $TIMEOUT" >&2; exit 2 ;; esac
 
 LDIR=$BUILD/lanes/$LANE
