@@ -592,7 +592,7 @@ static const char *claimer(const char *outcome)
 	if (!strcmp(outcome, "cancelled"))
 		return "CANCEL claims it: cancelled";
 	if (!strcmp(outcome, "interrupted"))
-		return "its signalled waiter claims it: interrupted";
+		return "a signal (or io_uring exit) claims it: interrupted";
 	if (!strcmp(outcome, "fired"))
 		return "the callback claims it: fired";
 	return "claimed";
@@ -600,15 +600,28 @@ static const char *claimer(const char *outcome)
 
 static const char *user_saw(const char *kind, const char *outcome)
 {
-	bool wait = strcmp(kind, "arm") != 0;
+	bool fired = !strcmp(outcome, "fired");
 
-	if (!strcmp(outcome, "cancelled"))
-		return wait ? "the WAIT returned -ECANCELED" : "the ARM's eventfd was never signalled";
-	if (!strcmp(outcome, "interrupted"))
-		return "the WAIT returned -EINTR";
-	if (!strcmp(outcome, "fired"))
-		return wait ? "the WAIT returned 0 (fired)" : "the ARM's eventfd was signalled";
-	return "";
+	if (!strcmp(kind, "arm"))
+		return fired ? "the ARM's eventfd was signalled" :
+		       "the ARM's eventfd was never signalled";
+	if (!strcmp(kind, "wait"))
+		return fired ? "the WAIT returned 0 (fired)" :
+		       !strcmp(outcome, "interrupted") ? "the WAIT returned -EINTR" :
+		       "the WAIT returned -ECANCELED";
+	return fired ? "its io_uring completion said fired" :
+	       "its io_uring completion said it did not fire";
+}
+
+/* WAIT, ARM, URING_CMD, PEND */
+static const char *kind_name(const char *kind, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; kind[i] && i + 1 < len; i++)
+		buf[i] = kind[i] >= 'a' && kind[i] <= 'z' ? (char)(kind[i] - 'a' + 'A') : kind[i];
+	buf[i] = '\0';
+	return buf;
 }
 
 static void print_instance(const struct evlist *l, int rule, const struct instance *in)
@@ -616,7 +629,7 @@ static void print_instance(const struct evlist *l, int rule, const struct instan
 	const struct ev *s = &l->ev[in->submit], *en = &l->ev[in->enter];
 	const struct ev *c = &l->ev[in->claim], *x = &l->ev[in->loser];
 	long long due_rel = (s->due_ns - (long long)s->ts_ns) / 1000;
-	char what[96];
+	char what[96], kbuf[16];
 
 	if (rule == 1)
 		printf("\nrule 1: a cancel claims a request while its timer callback runs\n"
@@ -626,8 +639,7 @@ static void print_instance(const struct evlist *l, int rule, const struct instan
 		printf("\nrule 2: a cleanup meets a running timer callback and leaves the request to it\n"
 		       "  WDK sample, seed 000 case C1: cleanup holds the lock when the timer\n"
 		       "  fires; KeCancelTimer fails, so cleanup leaves the IRP to the DPC.\n");
-	printf("  %s dev=%d tag=%llu", !strcmp(s->kind, "wait") ? "WAIT" :
-	       !strcmp(s->kind, "arm") ? "ARM" : s->kind, s->dev, s->tag);
+	printf("  %s dev=%d tag=%llu", kind_name(s->kind, kbuf, sizeof(kbuf)), s->dev, s->tag);
 	if (show.mono)
 		printf(", due %s%lld us after its submission", due_rel > 0 ? "" : "at once, ",
 		       due_rel > 0 ? due_rel : 0);
