@@ -278,7 +278,7 @@ esac
 
 QARGS=("${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM" $(console_args) -no-reboot -nic none
 	-kernel "$LDIR/vmlinuz" -initrd "$INITRD" -append "$APPEND")
-say "booting $RELEASE ($ACCEL, -smp $SMP, -m $MEM, timeout ${TIMEOUT}s), log $LOG"
+say "booting $RELEASE ($ACCEL, -smp $SMP, -m $MEM, $([ "$TIMEOUT" -gt 0 ] && echo "timeout ${TIMEOUT}s" || echo "no timeout")), log $LOG"
 echo "# $QEMU ${QARGS[*]}" >"$LOG.cmd"
 
 T0=$(date +%s)
