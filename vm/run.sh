@@ -169,7 +169,8 @@ live_view() {
 		next
 	}
 	/PENDTIMER-GUEST / { h = $0; sub(/^.*PENDTIMER-GUEST /, "", h); printf "run %s:   guest up: %s\n", tag, h; fflush() }
-	/^# (m32: )?pendtimer_[a-z0-9_]+$/ { cur = $0; sub(/^# /, "", cur) }
+	/^# m32: pendtimer_[a-z0-9_]+$/ { cur = $0; sub(/^# /, "", cur) }
+	/^# pendtimer_[a-z0-9_]+$/ { n = $0; sub(/^# /, "", n); if (cur != "m32: " n) cur = n }
 	/^(TAP|KTAP) version / { endblock(); inblk = 1; nb++; p = f = s = 0; plan = ""; name = cur; cur = ""; next }
 	inblk && /^1\.\.[0-9]+/ { plan = $1; sub(/^1\.\./, "", plan); next }
 	inblk && /^not ok [0-9]+/ { f++; print "run " tag ":   " $0; fflush(); next }
