@@ -111,8 +111,9 @@ shell_check() { # LANE
 	local lane=$1 r=$LOGDIR/$1-shell.result v MODE=shell
 	RESULTS+=("$r")
 	rm -f "$r"
-	v=$(sed -n 's/.*\bverdict=\([A-Z]*\).*/\1/p' "$LOGDIR/$lane.result" 2>/dev/null)
-	if [ ! -d "$BUILD/lanes/$lane/modules" ] || [ "$v" = "" ]; then
+	# Booted in this run (not stopped at its build): its module is fresh.
+	v=$(sed -n 's/.*\blog=\([^ ]*\).*/\1/p' "$LOGDIR/$lane.result" 2>/dev/null)
+	if [ ! -d "$BUILD/lanes/$lane/modules" ] || [ "$v" != "$LOGDIR/$lane.log" ]; then
 		lane_fail "$lane" "$r" "shell-check:lane-not-built"
 		return
 	fi
