@@ -348,9 +348,13 @@ static bool same_req(const struct ev *a, const struct ev *b)
 /*
  * The events of the request that @x (a timer_late or cleanup_deferred)
  * belongs to: the last submit of its dev/tag before it, the callback's
- * entry and the claim, in the order the rule has them.
+ * entry and the claim, in the order the rule has them. The hrtimer core
+ * marks a callback running before the callback's first line (where
+ * timer_enter fires) runs, so a cancel or a cleanup can see it running
+ * before timer_enter: @strict asks for the callback's entry first as well.
  */
-static bool find_around(const struct evlist *l, size_t x, int rule, struct instance *in)
+static bool find_around(const struct evlist *l, size_t x, int rule, bool strict,
+			struct instance *in)
 {
 	const struct ev *ex = &l->ev[x];
 	size_t i, s = (size_t)-1;
@@ -384,30 +388,36 @@ static bool find_around(const struct evlist *l, size_t x, int rule, struct insta
 	}
 	if (!have_enter || !have_claim)
 		return false;
-	if (rule == 1)	/* enter < claim (cancel, signal) < late */
-		return in->enter < in->claim && in->claim < x &&
+	if (rule == 1)	/* (enter <) claim (cancel, signal) < late, enter < late */
+		return (!strict || in->enter < in->claim) && in->claim < x && in->enter < x &&
 		       (!strcmp(l->ev[in->claim].outcome, "cancelled") ||
 			!strcmp(l->ev[in->claim].outcome, "interrupted"));
-	/* enter < deferred < claim (fired) */
-	return in->enter < x && x < in->claim &&
+	/* (enter <) deferred < claim (fired), enter < claim */
+	return (!strict || in->enter < x) && x < in->claim && in->enter < in->claim &&
 	       !strcmp(l->ev[in->claim].outcome, "fired");
 }
 
-/* The first complete instance of @rule, a WAIT if there is one. */
+/*
+ * The first complete instance of @rule: the callback's entry first if
+ * there is one, then a WAIT if there is one.
+ */
 static struct instance find_rule(const struct evlist *l, int rule)
 {
 	enum ev_type t = rule == 1 ? EV_LATE : EV_DEFERRED;
 	struct instance best = { .found = false }, in;
+	int strict;
 	size_t i;
 
-	for (i = 0; i < l->n; i++) {
-		if (l->ev[i].type != t || !find_around(l, i, rule, &in))
-			continue;
-		in.found = true;
-		if (!strcmp(l->ev[in.submit].kind, "wait"))
-			return in;
-		if (!best.found)
-			best = in;
+	for (strict = 1; strict >= 0 && !best.found; strict--) {
+		for (i = 0; i < l->n; i++) {
+			if (l->ev[i].type != t || !find_around(l, i, rule, strict, &in))
+				continue;
+			in.found = true;
+			if (!strcmp(l->ev[in.submit].kind, "wait"))
+				return in;
+			if (!best.found)
+				best = in;
+		}
 	}
 	return best;
 }
@@ -646,15 +656,23 @@ static void print_instance(const struct evlist *l, int rule, const struct instan
 	printf(":\n  %12s  %3s  %-9s  %-17s %s\n", "time", "CPU", "context", "event",
 	       "what happened");
 	row(s, s, "submit", "the request is pending, its timer started");
-	row(s, en, "timer_enter", "the timer callback starts, not yet holding the lock");
+	/* the callback's entry where it happened: see find_around() */
+	if (in->enter < (rule == 1 ? in->claim : in->loser))
+		row(s, en, "timer_enter", "the timer callback starts, not yet holding the lock");
 	if (rule == 1) {
 		snprintf(what, sizeof(what), "%s   <- wins", claimer(c->outcome));
 		row(s, c, "complete", what);
-		row(s, x, "timer_late", "the callback finds it claimed, leaves   <- loses");
 	} else {
 		snprintf(what, sizeof(what), "%s finds the callback running, defers   <- loses",
 			 !strcmp(x->outcome, "removed") ? "removal" : "close() (flush)");
 		row(s, x, "cleanup_deferred", what);
+	}
+	if (in->enter > (rule == 1 ? in->claim : in->loser))
+		row(s, en, "timer_enter", "the callback's first line (the timer core had "
+		    "already marked it running)");
+	if (rule == 1) {
+		row(s, x, "timer_late", "the callback finds it claimed, leaves   <- loses");
+	} else {
 		snprintf(what, sizeof(what), "%s   <- wins", claimer(c->outcome));
 		row(s, c, "complete", what);
 	}

@@ -17,7 +17,8 @@
 #   - `pendtimer race --show --iterations 2000`: RESULT: PASS, and a timeline
 #     of each rule whose events come in the rule's order at times that do
 #     not go back: rule 1 submit, timer_enter, complete, timer_late; rule 2
-#     submit, timer_enter, cleanup_deferred, complete
+#     submit, timer_enter, cleanup_deferred, complete (timer_enter may also
+#     come right after complete, resp. cleanup_deferred)
 #   - `exit` powers the guest off (QEMU exits, run.sh judges the kernel log)
 # and rewrites build/logs/LANE-shell.result as one result for vm/check.sh's
 # summary: passed=1 failed=0, or passed=0 failed=1 with the reasons.
@@ -172,13 +173,15 @@ if [ ${#REASONS[@]} -eq 0 ]; then
 	expect 5 '^status=3$' "cancel:status"
 	expect 6 '^RESULT: PASS' "race-show:result"
 	expect 6 '^status=0$' "race-show:status"
+	# timer_enter may follow the other path's event: the hrtimer core marks
+	# the callback running before its first line (race_show.c).
 	for rule in 1 2; do
 		order=$(output_of 6 | timeline_order $rule)
-		want="submit timer_enter complete timer_late"
-		[ $rule = 2 ] && want="submit timer_enter cleanup_deferred complete"
-		if [ "$order" != "$want" ]; then
+		want="submit timer_enter complete timer_late|submit complete timer_enter timer_late"
+		[ $rule = 2 ] && want="submit timer_enter cleanup_deferred complete|submit cleanup_deferred timer_enter complete"
+		if [ "$order" != "${want%|*}" ] && [ "$order" != "${want#*|}" ]; then
 			REASONS+=("race-show:rule$rule-timeline")
-			say "race --show, rule $rule: events '$order', expected '$want' at rising times"
+			say "race --show, rule $rule: events '$order', expected '${want%|*}' (or '${want#*|}') at rising times"
 		fi
 	done
 fi
