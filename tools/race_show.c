@@ -650,9 +650,10 @@ static void print_instance(const struct evlist *l, int rule, const struct instan
 		       "  WDK sample, seed 000 case C1: cleanup holds the lock when the timer\n"
 		       "  fires; KeCancelTimer fails, so cleanup leaves the IRP to the DPC.\n");
 	printf("  %s dev=%d tag=%llu", kind_name(s->kind, kbuf, sizeof(kbuf)), s->dev, s->tag);
-	if (show.mono)
-		printf(", due %s%lld us after its submission", due_rel > 0 ? "" : "at once, ",
-		       due_rel > 0 ? due_rel : 0);
+	if (show.mono && due_rel > 0)
+		printf(", due %lld us after its submission", due_rel);
+	else if (show.mono)
+		printf(", due at once");
 	printf(":\n  %12s  %3s  %-9s  %-17s %s\n", "time", "CPU", "context", "event",
 	       "what happened");
 	row(s, s, "submit", "the request is pending, its timer started");
