@@ -116,9 +116,14 @@ struct pendtimer_req {
 	unsigned long sink;
 };
 
+/*
+ * The timer callback reads the sink before it takes pf->lock, while a sweep
+ * may be setting DEFERRED under it: both sides are marked, and the pointer
+ * part never changes.
+ */
 static struct pendtimer_sink *pendtimer_req_sink(const struct pendtimer_req *req)
 {
-	return (struct pendtimer_sink *)(req->sink & ~PENDTIMER_REQ_DEFERRED);
+	return (struct pendtimer_sink *)(READ_ONCE(req->sink) & ~PENDTIMER_REQ_DEFERRED);
 }
 
 /* ---- the pending set: a hash of singly linked chains, under pf->lock ---- */
@@ -186,9 +191,13 @@ static struct pendtimer_req *pendtimer_set_take(struct pendtimer_file *pf, u64 t
 static noinline struct pendtimer_req **
 pendtimer_set_grow_prepare(struct pendtimer_file *pf, unsigned int *bits)
 {
-	unsigned int cur = READ_ONCE(pf->hash_bits);
+	/*
+	 * A hint read without pf->lock (data_race(): the writers hold it);
+	 * pendtimer_set_grow() decides again under the lock.
+	 */
+	unsigned int cur = data_race(pf->hash_bits);
 
-	if (READ_ONCE(pf->nr_pending) < (2U << cur) || cur >= PENDTIMER_HASH_MAX_BITS)
+	if (data_race(pf->nr_pending) < (2U << cur) || cur >= PENDTIMER_HASH_MAX_BITS)
 		return NULL;
 	*bits = cur + 1;
 	return kvcalloc(1U << *bits, sizeof(*pf->buckets), GFP_KERNEL_ACCOUNT);
@@ -884,8 +893,12 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 					continue;
 				}
 				if (hrtimer_try_to_cancel(&req->timer) < 0) {
-					/* Rule 2: the running callback claims it. */
-					req->sink |= PENDTIMER_REQ_DEFERRED;
+					/*
+					 * Rule 2: the running callback claims it
+					 * (and may be reading req->sink now).
+					 */
+					WRITE_ONCE(req->sink,
+						   req->sink | PENDTIMER_REQ_DEFERRED);
 					pf->nr_deferred++;
 					atomic64_inc(&c->race_cleanup_deferred);
 					trace_pendtimer_cleanup_deferred(pf->pd->bdev->dev.id,
