@@ -38,6 +38,8 @@
 
 #include <linux/pendtimer.h>
 
+#include "race_show.h"
+
 #ifndef PENDTIMER_NO_URING
 #include <liburing.h>
 #endif
@@ -489,10 +491,12 @@ static void usage(FILE *f)
 "                                   the eventfd (event mode, `event <delay> 1`)\n"
 "  stats [--json]                   the device's counters and the invariant\n"
 "  race [--iterations N] [--delay-us US] [--waiters N] [--cancellers N]\n"
-"       [--close-us US] [--signal-us US] [--force]\n"
+"       [--close-us US] [--signal-us US] [--force] [--show]\n"
 "                                   the three-way race demonstration: timers vs\n"
 "                                   CANCEL vs close-time flush (plus signals and\n"
-"                                   ARMs), with an outcome table and checks\n"
+"                                   ARMs), with an outcome table and checks;\n"
+"                                   --show: the kernel's timeline (tracefs) of\n"
+"                                   one caught instance of each race rule\n"
 "  new-device ID | del-device ID    create / remove /dev/pendtimer<ID> (root)\n"
 "\n"
 "Options:\n"
@@ -2210,6 +2214,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		{ "close-us", required_argument, NULL, 'C' },
 		{ "signal-us", required_argument, NULL, 'S' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "show", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2242,7 +2247,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	r->close_us = 2000;
 	r->signal_us = 5000;
 	optind = 0;	/* glibc: full re-initialisation (ordering too) */
-	while ((opt = getopt_long(argc, argv, "n:D:w:c:C:S:Fh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:D:w:c:C:S:Fsh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			r->iterations = parse_u64(optarg, "--iterations");
@@ -2275,6 +2280,10 @@ static int cmd_race(const char *dev, int argc, char **argv)
 			break;
 		case 'F':
 			force = true;
+			break;
+		case 's':
+			if (race_show_begin())
+				return EXIT_FAIL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -2571,6 +2580,8 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		       user_stop ? "interrupted" : cpus < 2 ? "one CPU" :
 		       "race_delay_us could not be set");
 	}
+	if (race_show_active())
+		check_true(&ck, race_show_end(dev), "race --show: a timeline of each rule");
 	printf("\nRESULT: %s%s\n", ck.failed ? "FAIL" : "PASS",
 	       user_stop ? " (interrupted)" : "");
 	close(ctl);
