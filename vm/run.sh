@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vm/run.sh LANE [--mode test|demo|bench|soak] [--timeout SEC] [--initrd FILE]
+# vm/run.sh LANE [--mode test|demo|bench|soak|shell] [--timeout SEC] [--initrd FILE]
 #
 # Boots build/lanes/LANE/vmlinuz in QEMU (TCG; VM_ACCEL=kvm to opt in to KVM)
 # with an initramfs (built by vm/mkinitramfs.sh unless --initrd is given),
-# captures the serial console to build/logs/LANE[-MODE].log and judges it:
+# captures the serial console to build/logs/LANE[-MODE].log and judges it.
+# The console goes to that file only: the terminal shows progress (test,
+# soak), pendtimer race's lines (demo) or the guest's own output (bench),
+# and on a failure a short excerpt of the log.
+# --mode shell (make shell): the kernel console goes to the log on a second
+# serial port (ttyS1); the first (ttyS0) is this terminal, an interactive
+# shell in the guest with pendtimer.ko loaded (session copy in
+# LANE-shell.session); no timeout on a terminal unless --timeout is given.
+# Input that is not a terminal goes to the shell once its prompt is up;
+# its end types `exit`. Judged:
 #   - guest header "PENDTIMER-GUEST ... cpus=2" and "smp: Brought up ... 2 CPUs"
 #   - KTAP blocks (TAP version 13 / 1..N / ok N / not ok N / # SKIP)
 #   - PENDTIMER-DONE rc=0 present
@@ -57,11 +66,151 @@ if [ "${1:-}" = --table ]; then
 	exit 0
 fi
 
+# --- console handling: what reaches the terminal ------------------------------
+# Carriage returns and the firmware's terminal escapes (ESC c resets the
+# terminal) stay out of the live view and the parser.
+STRIP='s/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'
+
+# The guest's kernel console: ttyS0 (the log file), ttyS1 in shell mode.
+console_dev() {
+	if [ "$MODE" = shell ]; then echo ttyS1; else echo ttyS0; fi
+}
+
+# Shell mode: the terminal's size for the guest's tty.
+shell_append() {
+	local size
+	[ "$MODE" = shell ] && [ -t 0 ] || return 0
+	size=$(stty size 2>/dev/null) || return 0
+	set -- $size
+	[ $# -eq 2 ] && [ "$1" -gt 0 ] && [ "$2" -gt 0 ] && echo " pt.rows=$1 pt.cols=$2"
+}
+
+# QEMU's display and serial ports. Not shell: ttyS0 -> stdout (the log).
+# Shell: ttyS0 <-> this terminal (signal=off: Ctrl-C goes to the guest;
+# mux: Ctrl-A x still quits QEMU), copied to the session file; ttyS1 ->
+# the log; no firmware screen on the terminal (it has a VGA of its own).
+console_args() {
+	if [ "$MODE" = shell ]; then
+		echo "-display none -chardev stdio,id=term,mux=on,signal=off,logfile=$SESSION" \
+			"-serial chardev:term -serial file:$LOG"
+	else
+		echo -nographic
+	fi
+}
+
+# Shell mode: QEMU in the foreground on this terminal. Input that is not a
+# terminal (a pipe, a file, /dev/null) is passed on only once the guest's
+# prompt is there (what comes earlier the serial port would drop), and its
+# end types `exit`, as Ctrl-D would.
+shell_run() {
+	local to=() fifo relay rc
+	[ "$TIMEOUT" -gt 0 ] && to=(timeout --foreground -k 10 "$TIMEOUT")
+	if [ -t 0 ]; then
+		say "the guest's shell comes up in this terminal in about a minute;" \
+			"\`exit\` or Ctrl-D powers it off (Ctrl-A x quits QEMU if it hangs)"
+		"${to[@]}" "$QEMU" "${QARGS[@]}"
+		return
+	fi
+	say "input is not a terminal: it goes to the guest's shell once its prompt is up"
+	fifo=$(mktemp -u "${TMPDIR:-/tmp}/pt-shell-in.XXXXXX")
+	mkfifo "$fifo" || return 1
+	exec 8<>"$fifo" 9<&0
+	rm -f "$fifo"
+	(
+		cpid=
+		trap '[ -n "$cpid" ] && kill $cpid 2>/dev/null; exit 0' TERM
+		until grep -q 'pendtimer-guest:' "$SESSION" 2>/dev/null; do
+			sleep 1
+		done
+		cat <&9 >&8 &
+		cpid=$!
+		wait $cpid
+		printf 'exit\r' >&8
+	) &
+	relay=$!
+	"${to[@]}" "$QEMU" "${QARGS[@]}" <&8
+	rc=$?
+	kill $relay 2>/dev/null
+	wait $relay 2>/dev/null
+	exec 8>&- 9<&-
+	return $rc
+}
+
+# Follow $LOG while QEMU ($QPID) runs and print what a person wants to read:
+#   test, soak: the guest header, a line per test binary with its results,
+#               each failing test line, PENDTIMER-DONE
+#   demo:       pendtimer race's own lines (its RESULT line is left to
+#               vm/check.sh's verdict), failures of run-tests.sh
+#   bench:      the guest's user-space output: no kernel log, no dmesg dump
+live_view() {
+	tail -n +1 -f --pid="$QPID" "$LOG" 2>/dev/null | sed -u -e "$STRIP" |
+		awk -v tag="$SUFFIX" -v mode="$MODE" '
+	function endblock() {
+		if (inblk)
+			printf "run %s:   %s: %d ok, %d not ok, %d skipped (plan %s)\n",
+				tag, (name == "" ? "test block " nb : name), p, f, s,
+				(plan == "" ? "none" : plan)
+		inblk = 0; name = ""
+		fflush()
+	}
+	/=== PENDTIMER DMESG BEGIN ===/ { dump = 1 }
+	/=== PENDTIMER DMESG END ===/ { dump = 0; next }
+	dump { next }
+	/PENDTIMER-GUEST / { up = 1 }
+	mode == "demo" {
+		if ($0 ~ /^# FAIL/) { print; fflush() }
+		if ($0 ~ /^pendtimer race: /) race = 1
+		if (race && $0 !~ /^\[ *[0-9]+\.[0-9]+\] / && $0 !~ /^RESULT: /) { print; fflush() }
+		if ($0 ~ /^RESULT: /) race = 0
+		next
+	}
+	mode == "bench" {
+		if (up && $0 !~ /^\[ *[0-9]+\.[0-9]+\] / && $0 !~ /PENDTIMER-GUEST /) { print; fflush() }
+		next
+	}
+	/PENDTIMER-GUEST / { h = $0; sub(/^.*PENDTIMER-GUEST /, "", h); printf "run %s:   guest up: %s\n", tag, h; fflush() }
+	/^# m32: pendtimer_[a-z0-9_]+$/ { cur = $0; sub(/^# /, "", cur) }
+	/^# pendtimer_[a-z0-9_]+$/ { n = $0; sub(/^# /, "", n); if (cur != "m32: " n) cur = n }
+	/^(TAP|KTAP) version / { endblock(); inblk = 1; nb++; p = f = s = 0; plan = ""; name = cur; cur = ""; next }
+	inblk && /^1\.\.[0-9]+/ { plan = $1; sub(/^1\.\./, "", plan); next }
+	inblk && /^not ok [0-9]+/ { f++; print "run " tag ":   " $0; fflush(); next }
+	inblk && /^ok [0-9]+/ { if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) s++; else p++; next }
+	/^# FAIL/ { print "run " tag ":   " $0; fflush() }
+	/PENDTIMER-DONE/ { endblock(); sub(/^.*PENDTIMER-DONE/, "PENDTIMER-DONE"); printf "run %s:   %s\n", tag, $0; fflush() }
+	'
+}
+
+# On a failure: a short excerpt of the log (each failing test with the
+# diagnostics just before it, the kernel reports, the last console lines
+# before the dmesg dump) and where the whole log is.
+failure_excerpt() {
+	say "FAILED ($REASON); excerpt of the guest log:"
+	echo "$PARSE" | grep -E '^BLOCK ' | sed 's/^/    /' | head -n 10
+	awk '
+	/=== PENDTIMER DMESG BEGIN ===/ { exit }
+	/^#/ || /^ +#/ { ctx[n++ % 4] = $0; next }
+	/^(not ok [0-9]+|# FAIL)/ {
+		for (i = (n > 4 ? n - 4 : 0); i < n; i++) print "    " ctx[i % 4]
+		print "    " $0; n = 0; shown++
+		if (shown >= 8) exit
+		next
+	}
+	{ n = 0 }' "$CLEAN" | head -n 40
+	if [ "${P_nrep:-0}" -gt 0 ]; then
+		say "kernel reports ($P_nrep distinct lines, all in $REPORTS):"
+		head -n 12 "$REPORTS" | sed 's/^/    /'
+	fi
+	say "last console lines:"
+	sed -n '/=== PENDTIMER DMESG BEGIN ===/q; p' "$CLEAN" | grep -v '^[[:space:]]*$' |
+		tail -n 12 | sed 's/^/    /'
+	say "full log: $LOG"
+}
+
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 LANE=
 MODE=test
-TIMEOUT=900
+TIMEOUT=
 INITRD=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -80,7 +229,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$LANE" ] || { echo "usage: $0 LANE [--mode test|demo|bench|soak] [--timeout SEC]" >&2; exit 2; }
-case "$MODE" in test | demo | bench | soak) ;; *) echo "run.sh: bad mode $MODE" >&2; exit 2 ;; esac
+case "$MODE" in test | demo | bench | soak | shell) ;; *) echo "run.sh: bad mode $MODE" >&2; exit 2 ;; esac
+# A shell on a terminal has no timeout; one fed by a pipe or a file has.
+[ -n "$TIMEOUT" ] || { [ "$MODE" = shell ] && [ -t 0 ] && TIMEOUT=0 || TIMEOUT=900; }
 case "$TIMEOUT" in '' | *[!0-9]*) echo "run.sh: bad timeout $TIMEOUT" >&2; exit 2 ;; esac
 
 LDIR=$BUILD/lanes/$LANE
@@ -90,6 +241,7 @@ SUFFIX=$LANE
 LOG=$LOGDIR/$SUFFIX.log
 RESULT=$LOGDIR/$SUFFIX.result
 REPORTS=$LOGDIR/$SUFFIX.reports
+SESSION=$LOGDIR/$SUFFIX.session
 mkdir -p "$LOGDIR"
 rm -f "$RESULT" "$REPORTS"
 
@@ -114,9 +266,10 @@ if [ -z "$INITRD" ]; then
 fi
 [ -s "$INITRD" ] || fail_early "no-initrd:$INITRD"
 
-APPEND="console=ttyS0 panic=-1 slab_nomerge printk.time=1 pt.mode=$MODE pt.lane=$LANE"
+APPEND="console=$(console_dev) panic=-1 slab_nomerge printk.time=1 pt.mode=$MODE pt.lane=$LANE"
 [ "$LANE" = debug ] && APPEND+=" kmemleak=on"
 [ -n "${VM_EXTRA_APPEND:-}" ] && APPEND+=" $VM_EXTRA_APPEND"
+APPEND+=$(shell_append)
 
 case "$ACCEL" in
 kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
@@ -124,44 +277,26 @@ tcg) ACCEL_ARGS=(-accel tcg,thread=multi -cpu max) ;;
 *) fail_early "bad-VM_ACCEL:$ACCEL" ;;
 esac
 
-QARGS=("${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM" -nographic -no-reboot -nic none
+QARGS=("${ACCEL_ARGS[@]}" -smp "$SMP" -m "$MEM" $(console_args) -no-reboot -nic none
 	-kernel "$LDIR/vmlinuz" -initrd "$INITRD" -append "$APPEND")
-say "booting $RELEASE ($ACCEL, -smp $SMP, -m $MEM, timeout ${TIMEOUT}s), log $LOG"
+say "booting $RELEASE ($ACCEL, -smp $SMP, -m $MEM, $([ "$TIMEOUT" -gt 0 ] && echo "timeout ${TIMEOUT}s" || echo "no timeout")), log $LOG"
 echo "# $QEMU ${QARGS[*]}" >"$LOG.cmd"
 
 T0=$(date +%s)
 : >"$LOG"
-timeout -k 10 "$TIMEOUT" "$QEMU" "${QARGS[@]}" </dev/null >>"$LOG" 2>&1 &
-QPID=$!
-
-# Carriage returns and the firmware's terminal escapes (ESC c resets the
-# terminal) stay out of the live view and the parser.
-STRIP='s/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'
-# Live view: everything in demo/bench mode; a few progress lines otherwise.
-if [ "$MODE" = demo ] || [ "$MODE" = bench ]; then
-	tail -n +1 -f --pid=$QPID "$LOG" 2>/dev/null | sed -u -e "$STRIP" &
+if [ "$MODE" = shell ]; then
+	shell_run
+	QRC=$?
 else
-	tail -n +1 -f --pid=$QPID "$LOG" 2>/dev/null | sed -u -e "$STRIP" | awk -v tag="$SUFFIX" '
-	function endblock() {
-		if (inblk)
-			printf "run %s:   test block %d: %d ok, %d not ok, %d skipped (plan %s)\n",
-				tag, nb, p, f, s, (plan == "" ? "none" : plan)
-		inblk = 0
-	}
-	/PENDTIMER-GUEST / { sub(/^.*PENDTIMER-GUEST /, ""); printf "run %s:   guest up: %s\n", tag, $0; fflush() }
-	/^(TAP|KTAP) version / { endblock(); inblk = 1; nb++; p = f = s = 0; plan = ""; next }
-	inblk && /^1\.\.[0-9]+/ { plan = $1; sub(/^1\.\./, "", plan); next }
-	inblk && /^not ok [0-9]+/ { f++; print "run " tag ":   " $0; fflush(); next }
-	inblk && /^ok [0-9]+/ { if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) s++; else p++; next }
-	/PENDTIMER-DONE/ { endblock(); sub(/^.*PENDTIMER-DONE/, "PENDTIMER-DONE"); printf "run %s:   %s\n", tag, $0; fflush() }
-	' &
+	timeout -k 10 "$TIMEOUT" "$QEMU" "${QARGS[@]}" </dev/null >>"$LOG" 2>&1 &
+	QPID=$!
+	live_view &
+	FOLLOW=$!
+	wait $QPID
+	QRC=$?
+	wait $FOLLOW 2>/dev/null
 fi
-FOLLOW=$!
-
-wait $QPID
-QRC=$?
 T1=$(date +%s)
-wait $FOLLOW 2>/dev/null
 SECS=$((T1 - T0))
 TIMED_OUT=0
 [ $QRC -eq 124 ] || [ $QRC -eq 137 ] && TIMED_OUT=1
@@ -328,24 +463,24 @@ CPUS=$P_cpus
 
 echo "lane=$LANE mode=$MODE release=$RELEASE cpus=$CPUS passed=$P_tp failed=$FAILED skipped=$P_ts reports=$P_nrep verdict=$VERDICT seconds=$SECS log=$LOG reason=$REASON" >"$RESULT"
 
-# Details, then the table.
-echo "$PARSE" | grep -E '^(FAILED|BLOCK) ' | sed "s/^/run $SUFFIX: /" | head -n 50
-if [ "$P_nrep" -gt 0 ]; then
-	say "kernel reports ($P_nrep distinct lines; full log $LOG):"
-	head -n 40 "$REPORTS" | sed 's/^/    /'
-	[ "$P_nrep" -le 40 ] || echo "    ... ($((P_nrep - 40)) more in $REPORTS)"
-fi
-if [ $TIMED_OUT -eq 1 ]; then
-	say "timed out after ${TIMEOUT}s; last console lines:"
-	tail -n 15 "$CLEAN" | sed 's/^/    /'
-elif [ "$P_done" != 1 ]; then
-	say "no PENDTIMER-DONE (qemu exit $QRC); last console lines:"
-	tail -n 15 "$CLEAN" | sed 's/^/    /'
-fi
+rm -f "$CLEAN.tail"
+[ "$VERDICT" = PASS ] || failure_excerpt
 rm -f "$CLEAN"
 
-print_table "$RESULT"
-say "$VERDICT in ${SECS}s${REASONS:+ (${REASON})}"
+case "$MODE" in
+demo)
+	# The demo's one PASS/FAIL line is vm/check.sh's last line.
+	say "guest done in ${SECS}s: $([ "$VERDICT" = PASS ] && echo "log clean" ||
+		echo "problems: $REASON"); full log $LOG"
+	;;
+shell)
+	say "guest powered off after ${SECS}s: $VERDICT${REASONS:+ (${REASON})}; kernel log $LOG"
+	;;
+*)
+	print_table "$RESULT"
+	say "$VERDICT in ${SECS}s${REASONS:+ (${REASON})}"
+	;;
+esac
 [ "$VERDICT" = PASS ]
 exit
 }
