@@ -827,8 +827,8 @@ TEST_F_TIMEOUT(pend, parks_100k_on_one_ring_without_a_thread, 600)
 	struct io_uring ring;
 	unsigned int i, j, k, bad = 0, good = 0;
 	uint64_t ts;
-	__u64 ud;
-	int ret, res;
+	__u64 ud = 0;
+	int ret, res = 0;
 
 	REQUIRE_PEND();
 	ASSERT_EQ(0, raise_max_pending(self, 131072));
