@@ -191,13 +191,12 @@ static struct pendtimer_req *pendtimer_set_take(struct pendtimer_file *pf, u64 t
 static noinline struct pendtimer_req **
 pendtimer_set_grow_prepare(struct pendtimer_file *pf, unsigned int *bits)
 {
-	/*
-	 * A hint read without pf->lock (data_race(): the writers hold it);
-	 * pendtimer_set_grow() decides again under the lock.
-	 */
+	/* A hint without pf->lock: pendtimer_set_grow() decides under it. */
 	unsigned int cur = data_race(pf->hash_bits);
+	/* Same hint: the writers hold pf->lock, this reader does not. */
+	unsigned int nr = data_race(pf->nr_pending);
 
-	if (data_race(pf->nr_pending) < (2U << cur) || cur >= PENDTIMER_HASH_MAX_BITS)
+	if (nr < (2U << cur) || cur >= PENDTIMER_HASH_MAX_BITS)
 		return NULL;
 	*bits = cur + 1;
 	return kvcalloc(1U << *bits, sizeof(*pf->buckets), GFP_KERNEL_ACCOUNT);
