@@ -420,11 +420,13 @@ static void pendtimer_req_release(struct pendtimer_req *req,
 				  struct pendtimer_evbind *dead)
 {
 	struct pendtimer_sink *sink = pendtimer_req_sink(req);
+	/* Read before the free: an ARM's sink lives in @dead. */
+	bool pend = sink->kind == PENDTIMER_KIND_PEND;
 
 	kmem_cache_free(pendtimer_req_cache, req);
 	if (dead)
 		pendtimer_evbind_free(dead);
-	if (sink->kind == PENDTIMER_KIND_PEND)
+	if (pend)
 		pendtimer_pend_finish(container_of(sink, struct pendtimer_pend, sink));
 }
 
