@@ -70,6 +70,11 @@ soak: deps
 checkpatch: deps
 	bash vm/checkpatch.sh
 
+# Every link of README.md and docs/*.md resolves inside the repository.
+.PHONY: linkcheck
+linkcheck:
+	bash vm/linkcheck.sh
+
 clean:
 	-[ -f $(KDIR)/Makefile ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C selftests clean

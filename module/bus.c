@@ -23,15 +23,19 @@
 
 #include "pendtimer.h"
 
-/* Protects pendtimer_bdevs; held across device registration and removal. */
+/*
+ * Protects pendtimer_bdevs and pendtimer_bus_enabled; held across device
+ * registration and removal.
+ */
 static DEFINE_MUTEX(pendtimer_bus_lock);
 static LIST_HEAD(pendtimer_bdevs);
-
-#if KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
-#define pendtimer_bus_type_t const struct bus_type
-#else
-#define pendtimer_bus_type_t struct bus_type
-#endif
+/*
+ * new_device works only while set: from the end of module init to the
+ * start of module exit, which deletes every device in the same critical
+ * section that clears it, so that no device is added behind its back
+ * (the netdevsim enable gate).
+ */
+static bool pendtimer_bus_enabled;
 
 static struct pendtimer_bdev *to_pendtimer_bdev(struct device *dev)
 {
@@ -136,7 +140,7 @@ static struct pendtimer_bdev *pendtimer_bdev_find(unsigned int id)
 	return NULL;
 }
 
-static struct bus_type pendtimer_bus;
+static pendtimer_bus_type_t pendtimer_bus;
 
 /* Context: process, pendtimer_bus_lock held. */
 static int pendtimer_bdev_new(unsigned int id)
@@ -194,7 +198,8 @@ static ssize_t new_device_store(pendtimer_bus_type_t *bus, const char *buf,
 	if (ret)
 		return ret;
 	mutex_lock(&pendtimer_bus_lock);
-	ret = pendtimer_bdev_new(id);
+	/* The module is loading or unloading: no new devices. */
+	ret = pendtimer_bus_enabled ? pendtimer_bdev_new(id) : -ENODEV;
 	mutex_unlock(&pendtimer_bus_lock);
 	return ret ? ret : count;
 }
@@ -226,7 +231,7 @@ static struct attribute *pendtimer_bus_attrs[] = {
 };
 ATTRIBUTE_GROUPS(pendtimer_bus);
 
-static struct bus_type pendtimer_bus = {
+static pendtimer_bus_type_t pendtimer_bus = {
 	.name		= "pendtimer",
 	.bus_groups	= pendtimer_bus_groups,
 	.probe		= pendtimer_bus_probe,
@@ -239,11 +244,13 @@ static struct device_driver pendtimer_driver = {
 	.owner		= THIS_MODULE,
 };
 
+/* Disable new_device and delete every device, in one critical section. */
 static void pendtimer_bdev_del_all(void)
 {
 	struct pendtimer_bdev *bdev, *tmp;
 
 	mutex_lock(&pendtimer_bus_lock);
+	pendtimer_bus_enabled = false;
 	list_for_each_entry_safe_reverse(bdev, tmp, &pendtimer_bdevs, node)
 		pendtimer_bdev_del(bdev);
 	mutex_unlock(&pendtimer_bus_lock);
@@ -271,6 +278,7 @@ int pendtimer_bus_init(unsigned int nr_devices)
 	mutex_lock(&pendtimer_bus_lock);
 	for (id = 0; id < nr_devices && !ret; id++)
 		ret = pendtimer_bdev_new(id);
+	pendtimer_bus_enabled = !ret;
 	mutex_unlock(&pendtimer_bus_lock);
 	if (ret)
 		goto err_del_devices;
@@ -287,7 +295,11 @@ err_bus_unregister:
 /**
  * pendtimer_bus_exit() - remove every device, unregister driver and bus
  *
- * Context: module exit (no file is open: each would pin the module).
+ * new_device is disabled first, under the same lock as the deletion, so
+ * no device outlives the module. Files still open on deleted devices
+ * cannot exist: each pins the module.
+ *
+ * Context: module exit.
  */
 void pendtimer_bus_exit(void)
 {

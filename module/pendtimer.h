@@ -31,10 +31,10 @@
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
-#include <linux/version.h>
 #include <linux/wait.h>
 #include <linux/pendtimer.h>
 
+#include "compat.h"
 #include "rlock.h"
 
 /* Module parameters (main.c). */
@@ -55,6 +55,39 @@ enum pendtimer_kind {
 	PENDTIMER_KIND_WAIT,	/* a thread in the WAIT ioctl */
 	PENDTIMER_KIND_URING,	/* an io-wq worker in URING_CMD WAIT */
 	PENDTIMER_KIND_ARM,	/* an ARM request's eventfd */
+	PENDTIMER_KIND_PEND,	/* a parked PEND command (no thread waits) */
+};
+
+struct pendtimer_file;
+struct pendtimer_req;
+
+/**
+ * struct pendtimer_sink - whom a request reports to
+ * @pf: the open file the request belongs to
+ * @owner: the submitter's files_struct, for flush (the fl_owner_t rule)
+ * @kind: what the sink is embedded in
+ * @result: the request's result, written by the path that claims it
+ *	(WAIT's return value, PEND's CQE result; unused for ARM)
+ */
+struct pendtimer_sink {
+	struct pendtimer_file *pf;
+	fl_owner_t owner;
+	enum pendtimer_kind kind;
+	int result;
+};
+
+/**
+ * struct pendtimer_pend - a PEND command's state, in its io_uring_cmd's pdu
+ * @sink: pf, owner, kind, and the CQE result once claimed
+ * @req: the pending request; NULL before it is submitted and once a path
+ *	has claimed it. Read and written under @sink.pf->lock.
+ *
+ * The command pins its file (and so the open file and the device) until
+ * io_uring_cmd_done(), so @sink.pf stays valid for io_uring's cancel call.
+ */
+struct pendtimer_pend {
+	struct pendtimer_sink sink;
+	struct pendtimer_req *req;
 };
 
 /*
@@ -143,6 +176,9 @@ void pendtimer_file_destroy(struct pendtimer_file *pf);
 int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *w);
 int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *a);
 int pendtimer_cancel(struct pendtimer_file *pf, u64 tag);
+int pendtimer_pend(struct pendtimer_file *pf, struct pendtimer_pend *pend,
+		   const struct pendtimer_wait *args);
+bool pendtimer_pend_cancel(struct pendtimer_pend *pend);
 void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 		     enum pendtimer_outcome outcome);
 void pendtimer_read_stats(const struct pendtimer_counters *c,
@@ -153,6 +189,7 @@ extern const struct file_operations pendtimer_fops;
 
 /* uring.c: URING_CMD */
 int pendtimer_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags);
+void pendtimer_pend_finish(struct pendtimer_pend *pend);
 
 /* bus.c: bus, devices, probe and remove */
 int pendtimer_bus_init(unsigned int nr_devices);

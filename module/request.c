@@ -6,7 +6,8 @@
  * Born: a WAIT request lives on its waiter's stack, like nanosleep's
  * hrtimer_sleeper (it cannot outlive the call, and the kernel stack is
  * charged to the caller's memory cgroup); an ARM request, which outlives
- * the call, comes from the pendtimer_req slab cache (SLAB_ACCOUNT).
+ * the call, comes from the pendtimer_req slab cache (SLAB_ACCOUNT), and so
+ * does a PEND's, whose sink lives in its io_uring command (uring.c).
  * pendtimer_submit() puts either into its open file's pending set and
  * starts its hrtimer, both under the file's lock.
  *
@@ -27,10 +28,12 @@
  *     deferred request of the file has been claimed.
  *
  * Freed: a WAIT request goes with its waiter's stack frame, after
- * hrtimer_cancel() has waited out any callback still running; an ARM
- * request is freed by the callback that
- * fired it (allowed: it returns HRTIMER_NORESTART and touches nothing
- * after the free), or by the claimer once the timer is known stopped.
+ * hrtimer_cancel() has waited out any callback still running; an ARM or
+ * PEND request is freed by the callback that fired it (allowed: it returns
+ * HRTIMER_NORESTART and touches nothing after the free), or by the claimer
+ * once the timer is known stopped. A claimed PEND's command is finished
+ * (pendtimer_pend_finish(): io_uring task work, then io_uring_cmd_done())
+ * only after that too, since the callback reads the sink in the command.
  *
  * So no memory is freed while a callback or waiter can touch it: a waiter
  * (and its stack) lives until its request is claimed and its callback has
@@ -61,28 +64,15 @@
 static struct kmem_cache *pendtimer_req_cache;
 
 /**
- * struct pendtimer_sink - whom a request reports to
- * @pf: the open file the request belongs to
- * @owner: the submitter's files_struct, for flush (the fl_owner_t rule)
- * @kind: what the sink is embedded in
- */
-struct pendtimer_sink {
-	struct pendtimer_file *pf;
-	fl_owner_t owner;
-	enum pendtimer_kind kind;
-};
-
-/**
  * struct pendtimer_waiter - a thread sleeping in WAIT (on its stack)
- * @sink: pf, owner and kind
+ * @sink: pf, owner, kind, and WAIT's return value written by the claimer
  * @task: the sleeping thread
- * @result: WAIT's return value, written by the claimer
- * @done: set with release semantics by the claimer, as its last access
+ * @done: set with release semantics by the claimer, as its last access;
+ *	read with acquire by the waiter while the claimer may write it
  */
 struct pendtimer_waiter {
 	struct pendtimer_sink sink;
 	struct task_struct *task;
-	int result;
 	bool done;
 };
 
@@ -316,15 +306,6 @@ static noinline struct pendtimer_evbind *pendtimer_evbind_alloc(void)
 
 ALLOW_ERROR_INJECTION(pendtimer_evbind_alloc, NULL);
 
-static void pendtimer_eventfd_signal(struct eventfd_ctx *efd)
-{
-#if KERNEL_VERSION(6, 8, 0) <= LINUX_VERSION_CODE
-	eventfd_signal(efd);
-#else
-	eventfd_signal(efd, 1);
-#endif
-}
-
 /* ---- claim and completion ---- */
 
 static int pendtimer_result(enum pendtimer_outcome outcome, enum pendtimer_kind kind)
@@ -333,8 +314,12 @@ static int pendtimer_result(enum pendtimer_outcome outcome, enum pendtimer_kind 
 	case PENDTIMER_FIRED:
 		return 0;
 	case PENDTIMER_INTERRUPTED:
-		/* io_uring async-cancel reaches an io-wq worker as a signal. */
-		return kind == PENDTIMER_KIND_URING ? -ECANCELED : -EINTR;
+		/*
+		 * Only a thread in the WAIT ioctl sees a signal. io_uring's
+		 * async-cancel reaches an io-wq worker as one, and ring or task
+		 * exit cancels a PEND: both are cancellations for the CQE.
+		 */
+		return kind == PENDTIMER_KIND_WAIT ? -EINTR : -ECANCELED;
 	case PENDTIMER_REMOVED:
 		return -ENODEV;
 	default:
@@ -357,9 +342,11 @@ static void pendtimer_claimed(struct pendtimer_file *pf, struct pendtimer_req *r
 
 /*
  * Report @outcome to the sink of a claimed request. For a waiter this is
- * the claimer's last access to the request and to the waiter's stack.
- * Returns an eventfd binding whose last request this was, to be freed by
- * the caller after the request.
+ * the claimer's last access to the request and to the waiter's stack. A
+ * PEND only records its result here: the caller finishes its command
+ * (pendtimer_req_release()) once the timer is known stopped and the lock
+ * is dropped. Returns an eventfd binding whose last request this was, to
+ * be freed by the caller after the request.
  * Context: any (hard irq in the timer callback), pf->lock held.
  */
 static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
@@ -367,18 +354,21 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 						   enum pendtimer_outcome outcome)
 {
 	struct pendtimer_sink *sink = pendtimer_req_sink(req);
+	struct pendtimer_waiter *w;
 	struct pendtimer_evbind *b;
+	struct task_struct *task;
 
 	lockdep_assert_held(&pf->lock);
 	atomic64_inc(&pf->pd->counters->completed[outcome]);
 	trace_pendtimer_complete(pf->pd->bdev->dev.id, req->tag, sink->kind, outcome,
 				 hrtimer_get_expires(&req->timer));
+	sink->result = pendtimer_result(outcome, sink->kind);
 
-	if (sink->kind != PENDTIMER_KIND_ARM) {
-		struct pendtimer_waiter *w = container_of(sink, struct pendtimer_waiter, sink);
-		struct task_struct *task = w->task;
-
-		w->result = pendtimer_result(outcome, sink->kind);
+	switch (sink->kind) {
+	case PENDTIMER_KIND_WAIT:
+	case PENDTIMER_KIND_URING:
+		w = container_of(sink, struct pendtimer_waiter, sink);
+		task = w->task;
 		/*
 		 * Once done is seen, the waiter may return and its task exit:
 		 * the RCU read section keeps the task_struct valid for the
@@ -390,12 +380,44 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 		wake_up_process(task);
 		rcu_read_unlock();
 		return NULL;
+	case PENDTIMER_KIND_PEND:
+		container_of(sink, struct pendtimer_pend, sink)->req = NULL;
+		return NULL;
+	case PENDTIMER_KIND_ARM:
+		break;
 	}
 
 	b = container_of(sink, struct pendtimer_evbind, sink);
 	if (outcome == PENDTIMER_FIRED)
 		pendtimer_eventfd_signal(b->efd);
 	return pendtimer_evbind_unuse(pf, b);
+}
+
+/* Does the claimer free the request (else it is on a waiter's stack)? */
+static bool pendtimer_req_on_heap(const struct pendtimer_req *req)
+{
+	enum pendtimer_kind kind = pendtimer_req_sink(req)->kind;
+
+	return kind == PENDTIMER_KIND_ARM || kind == PENDTIMER_KIND_PEND;
+}
+
+/*
+ * After the claim of an ARM or PEND request, with pf->lock dropped and the
+ * timer known stopped (or this being its callback): free the request and a
+ * dead eventfd binding, then finish a PEND's command. The command goes
+ * last: once finished, io_uring may free the sink with it.
+ * Context: any (hard irq in the timer callback).
+ */
+static void pendtimer_req_release(struct pendtimer_req *req,
+				  struct pendtimer_evbind *dead)
+{
+	struct pendtimer_sink *sink = pendtimer_req_sink(req);
+
+	kmem_cache_free(pendtimer_req_cache, req);
+	if (dead)
+		pendtimer_evbind_free(dead);
+	if (sink->kind == PENDTIMER_KIND_PEND)
+		pendtimer_pend_finish(container_of(sink, struct pendtimer_pend, sink));
 }
 
 /*
@@ -409,9 +431,10 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 	struct pendtimer_file *pf = sink->pf;
 	struct pendtimer_evbind *dead = NULL;
 	unsigned int delay_us = READ_ONCE(pendtimer_race_delay_us);
-	bool eventfd = sink->kind == PENDTIMER_KIND_ARM;
+	bool on_heap = pendtimer_req_on_heap(req);
 	unsigned long flags;
 
+	trace_pendtimer_timer_enter(pf->pd->bdev->dev.id, req->tag);
 	if (unlikely(delay_us)) {
 		/* Test knob: widen "running but not yet claimed". */
 		ktime_t end = ktime_add_us(ktime_get(), delay_us);
@@ -422,8 +445,12 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 
 	spin_lock_irqsave(&pf->lock, flags);
 	if (!pendtimer_set_del(pf, req)) {
-		/* Rule 1: a cancel claimed it while we were starting. */
+		/*
+		 * Rule 1: a cancel claimed it while we were starting; it waits
+		 * for this callback to return before it frees anything.
+		 */
 		atomic64_inc(&pf->pd->counters->race_timer_late);
+		trace_pendtimer_timer_late(pf->pd->bdev->dev.id, req->tag);
 		spin_unlock_irqrestore(&pf->lock, flags);
 		return HRTIMER_NORESTART;
 	}
@@ -431,27 +458,23 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 	dead = pendtimer_complete(pf, req, PENDTIMER_FIRED);
 	spin_unlock_irqrestore(&pf->lock, flags);
 
-	if (eventfd) {
-		kmem_cache_free(pendtimer_req_cache, req);
-		if (dead)
-			pendtimer_evbind_free(dead);
-	}
+	if (on_heap)
+		pendtimer_req_release(req, dead);
 	return HRTIMER_NORESTART;
 }
 
 /* ---- birth ---- */
 
-/* Everything but the hrtimer's own initialisation. */
+/* Everything but the hrtimer. */
 static void pendtimer_req_init(struct pendtimer_req *req, u64 tag,
 			       struct pendtimer_sink *sink)
 {
-	req->timer.function = pendtimer_timer_fn;
 	req->tag = tag;
 	req->hnext = NULL;
 	req->sink = (unsigned long)sink;
 }
 
-/* An ARM request. Fault injection: fail_function may make this return NULL. */
+/* An ARM or PEND request. Fault injection: fail_function may make this return NULL. */
 static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 {
 	struct pendtimer_req *req;
@@ -459,7 +482,8 @@ static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 	req = kmem_cache_alloc(pendtimer_req_cache, GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
-	hrtimer_init(&req->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	pendtimer_hrtimer_setup(&req->timer, pendtimer_timer_fn, CLOCK_MONOTONIC,
+				HRTIMER_MODE_ABS);
 	pendtimer_req_init(req, tag, NULL);
 	return req;
 }
@@ -522,30 +546,42 @@ static void pendtimer_interrupt(struct pendtimer_file *pf, struct pendtimer_req 
 }
 
 /*
- * Should the waiter stop sleeping and claim its request as interrupted?
+ * Sleep until the request is claimed, or claim it as interrupted.
  *
  * In an io-wq worker, TIF_NOTIFY_SIGNAL is how IORING_OP_ASYNC_CANCEL and
  * ring exit arrive: any signal_pending() interrupts. In the WAIT ioctl only
- * a signal does (SPEC.md: -EINTR when the thread was signalled).
- * TIF_NOTIFY_SIGNAL there means task work, queued by io_uring for a ring
- * this thread uses (a completion, a new io-wq worker, a ring exit); it
- * would keep schedule() from sleeping, so it is cleared here, noted in
- * @notify, and set again by the caller before returning, so that the task
- * work runs on the way back to user space, as after any other syscall.
- * The kernel's no_notify_signal guard (6.1.192, 6.12.117) does the same;
- * 6.12.95 lacks it. Context: process (the waiter), no locks.
+ * a signal does (-EINTR when the thread was signalled): TIF_NOTIFY_SIGNAL
+ * there means task work, queued by io_uring for a ring this thread uses (a
+ * completion, a new io-wq worker, a ring exit), which runs on the way back
+ * to user space as after any other system call (compat.h, nosig).
+ * Context: process (the waiter), no locks.
  */
-static bool pendtimer_wait_interrupted(bool *notify)
+static void pendtimer_wait_sleep(struct pendtimer_file *pf,
+				 struct pendtimer_waiter *w,
+				 struct pendtimer_req *req)
 {
-	if (current->flags & PF_IO_WORKER)
-		return signal_pending(current);
-	if (task_sigpending(current))
-		return true;
-	if (test_thread_flag(TIF_NOTIFY_SIGNAL)) {
-		clear_notify_signal();
-		*notify = true;
+	bool worker = current->flags & PF_IO_WORKER;
+	struct pendtimer_nosig ns;
+
+	if (!worker)
+		pendtimer_nosig_begin(&ns);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		/* Pairs with the release in pendtimer_complete(): see result. */
+		if (smp_load_acquire(&w->done))
+			break;
+		if (!worker)
+			pendtimer_nosig_poll(&ns);
+		if (signal_pending(current)) {
+			__set_current_state(TASK_RUNNING);
+			pendtimer_interrupt(pf, req);
+			break;
+		}
+		schedule();
 	}
-	return false;
+	__set_current_state(TASK_RUNNING);
+	if (!worker)
+		pendtimer_nosig_end(&ns);
 }
 
 /**
@@ -571,7 +607,6 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 		.task = current,
 	};
 	struct pendtimer_req req, **table;
-	bool notify = false;
 	unsigned int bits;
 	ktime_t due;
 	int ret;
@@ -579,7 +614,8 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS)
 		return -EINVAL;
 	due = pendtimer_due(args->timeout_ns);
-	hrtimer_init_on_stack(&req.timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	pendtimer_hrtimer_setup_on_stack(&req.timer, pendtimer_timer_fn,
+					 CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
 	pendtimer_req_init(&req, args->tag, &w.sink);
 
 	table = pendtimer_set_grow_prepare(pf, &bits);
@@ -593,28 +629,13 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 	if (ret)
 		goto out_destroy_timer;
 
-	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		/* Pairs with the release in pendtimer_complete(): see result. */
-		if (smp_load_acquire(&w.done))
-			break;
-		if (pendtimer_wait_interrupted(&notify)) {
-			__set_current_state(TASK_RUNNING);
-			pendtimer_interrupt(pf, &req);
-			break;
-		}
-		schedule();
-	}
-	__set_current_state(TASK_RUNNING);
-	/* Task work that arrived while sleeping runs on the way out. */
-	if (notify)
-		set_thread_flag(TIF_NOTIFY_SIGNAL);
+	pendtimer_wait_sleep(pf, &w, &req);
 	/* Claimed by now, by us or under the lock we took after the claimer. */
 	WARN_ON_ONCE(!smp_load_acquire(&w.done));
 
 	/* The claimer may have beaten a running callback: let it return. */
 	hrtimer_cancel(&req.timer);
-	ret = w.result;
+	ret = w.sink.result;
 out_destroy_timer:
 	destroy_hrtimer_on_stack(&req.timer);
 	return ret;
@@ -697,12 +718,99 @@ out_put_efd:
 }
 
 /**
+ * pendtimer_pend() - submit a PEND: a request that no thread waits for
+ * @pf: the open file
+ * @pend: the command's state in its pdu; @pend->sink and @pend->req set up
+ *	by the caller (req NULL)
+ * @args: timeout and tag, read from the command area
+ *
+ * On success the request is in the pending set and @pend->req points to
+ * it; the caller parks the command (-EIOCBQUEUED). Whoever claims the
+ * request later finishes the command through pendtimer_pend_finish().
+ *
+ * Context: process (the submitter, or an io-wq worker for IOSQE_ASYNC),
+ * with the device's remove lock entered.
+ * Return: 0 accepted, or -EINVAL, -ENOMEM, -ENOSPC, -EEXIST, -ENODEV.
+ */
+int pendtimer_pend(struct pendtimer_file *pf, struct pendtimer_pend *pend,
+		   const struct pendtimer_wait *args)
+{
+	struct pendtimer_req *req, **table;
+	unsigned int bits;
+	ktime_t due;
+	int ret;
+
+	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS)
+		return -EINVAL;
+	due = pendtimer_due(args->timeout_ns);
+	req = pendtimer_req_alloc(args->tag);
+	if (!req)
+		return -ENOMEM;
+	req->sink = (unsigned long)&pend->sink;
+
+	table = pendtimer_set_grow_prepare(pf, &bits);
+	down_read(&pf->rundown);
+	spin_lock_irq(&pf->lock);
+	table = pendtimer_set_grow(pf, table, bits);
+	ret = pendtimer_submit(pf, req, due);
+	if (!ret)
+		pend->req = req;
+	spin_unlock_irq(&pf->lock);
+	up_read(&pf->rundown);
+	kvfree(table);
+	if (ret)
+		kmem_cache_free(pendtimer_req_cache, req);
+	return ret;
+}
+
+/**
+ * pendtimer_pend_cancel() - io_uring's cancel of a parked PEND (ring or
+ *	task exit): the PEND's cancel routine
+ * @pend: the command's state
+ *
+ * Claims the request as interrupted unless another path claimed it first,
+ * also when its timer callback is already running (rule 1: the callback
+ * then finds nothing to do); waits for such a callback before it frees
+ * the request.
+ *
+ * Context: process (io_uring's cancel, under the ring's lock); never fails.
+ * Return: true if this call claimed it: the caller completes the command
+ * with @pend->sink.result. False if the request was claimed (or not yet
+ * submitted) and whoever did completes the command.
+ */
+bool pendtimer_pend_cancel(struct pendtimer_pend *pend)
+{
+	struct pendtimer_file *pf = pend->sink.pf;
+	struct pendtimer_req *req;
+	bool running;
+
+	spin_lock_irq(&pf->lock);
+	req = pend->req;
+	if (!req) {
+		spin_unlock_irq(&pf->lock);
+		return false;
+	}
+	/* In the set while pend->req is set: both change under pf->lock. */
+	WARN_ON_ONCE(!pendtimer_set_del(pf, req));
+	pendtimer_claimed(pf, req);
+	running = hrtimer_try_to_cancel(&req->timer) < 0;
+	pendtimer_complete(pf, req, PENDTIMER_INTERRUPTED);
+	spin_unlock_irq(&pf->lock);
+
+	if (running)
+		hrtimer_cancel(&req->timer);
+	kmem_cache_free(pendtimer_req_cache, req);
+	return true;
+}
+
+/**
  * pendtimer_cancel() - cancel a pending request of this open file by tag
  * @pf: the open file
  * @tag: the request's tag
  *
  * Claims the request even if its timer callback is already running
- * (rule 1); an ARM request is then freed only after that callback returned.
+ * (rule 1); an ARM or PEND request is then freed, and a PEND's command
+ * finished, only after that callback returned.
  *
  * Context: process (system call, or io_uring issue without blocking except
  * for the rule-1 wait on a running callback).
@@ -712,7 +820,7 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 {
 	struct pendtimer_evbind *dead;
 	struct pendtimer_req *req;
-	bool eventfd, running;
+	bool on_heap, running;
 
 	spin_lock_irq(&pf->lock);
 	req = pendtimer_set_take(pf, tag);
@@ -722,16 +830,14 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 	}
 	pendtimer_claimed(pf, req);
 	running = hrtimer_try_to_cancel(&req->timer) < 0;
-	eventfd = pendtimer_req_sink(req)->kind == PENDTIMER_KIND_ARM;
+	on_heap = pendtimer_req_on_heap(req);
 	dead = pendtimer_complete(pf, req, PENDTIMER_CANCELLED);
 	spin_unlock_irq(&pf->lock);
 
-	if (eventfd) {
+	if (on_heap) {
 		if (running)
 			hrtimer_cancel(&req->timer);
-		kmem_cache_free(pendtimer_req_cache, req);
-		if (dead)
-			pendtimer_evbind_free(dead);
+		pendtimer_req_release(req, dead);
 	}
 	return 0;
 }
@@ -782,13 +888,15 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 					req->sink |= PENDTIMER_REQ_DEFERRED;
 					pf->nr_deferred++;
 					atomic64_inc(&c->race_cleanup_deferred);
+					trace_pendtimer_cleanup_deferred(pf->pd->bdev->dev.id,
+									 req->tag, outcome);
 					pp = &req->hnext;
 					continue;
 				}
 				*pp = req->hnext;
 				pendtimer_claimed(pf, req);
 				n++;
-				if (sink->kind != PENDTIMER_KIND_ARM) {
+				if (!pendtimer_req_on_heap(req)) {
 					/* the waiter frees it: hands off from here */
 					pendtimer_complete(pf, req, outcome);
 					continue;
@@ -807,7 +915,7 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 
 		while ((req = reqs)) {
 			reqs = req->hnext;
-			kmem_cache_free(pendtimer_req_cache, req);
+			pendtimer_req_release(req, NULL);
 		}
 		while ((b = binds)) {
 			binds = b->next_free;

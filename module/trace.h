@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pendtimer tracepoints: pendtimer:pendtimer_submit when a request joins
- * its file's pending set, pendtimer:pendtimer_complete when a path claims
- * it. Both fire under the file's lock, in the context of that path.
+ * pendtimer tracepoints, each in the context of the path that hits it:
+ *
+ *  pendtimer_submit            a request joins its file's pending set
+ *  pendtimer_timer_enter       its timer callback starts (before the
+ *                              race_delay_us window and the lock)
+ *  pendtimer_timer_late        the callback found its request claimed by a
+ *                              cancel (rule 1; race_timer_late)
+ *  pendtimer_cleanup_deferred  flush, release or removal left the request
+ *                              to its running callback (rule 2;
+ *                              race_cleanup_deferred)
+ *  pendtimer_complete          a path claimed it (the claimer's context)
+ *
+ * All but timer_enter fire under the file's lock.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM pendtimer
@@ -17,6 +27,7 @@
 TRACE_DEFINE_ENUM(PENDTIMER_KIND_WAIT);
 TRACE_DEFINE_ENUM(PENDTIMER_KIND_URING);
 TRACE_DEFINE_ENUM(PENDTIMER_KIND_ARM);
+TRACE_DEFINE_ENUM(PENDTIMER_KIND_PEND);
 TRACE_DEFINE_ENUM(PENDTIMER_FIRED);
 TRACE_DEFINE_ENUM(PENDTIMER_CANCELLED);
 TRACE_DEFINE_ENUM(PENDTIMER_INTERRUPTED);
@@ -27,7 +38,8 @@ TRACE_DEFINE_ENUM(PENDTIMER_REMOVED);
 	__print_symbolic(kind,						\
 			 { PENDTIMER_KIND_WAIT, "wait" },		\
 			 { PENDTIMER_KIND_URING, "uring_cmd" },		\
-			 { PENDTIMER_KIND_ARM, "arm" })
+			 { PENDTIMER_KIND_ARM, "arm" },			\
+			 { PENDTIMER_KIND_PEND, "pend" })
 
 #define pendtimer_show_outcome(outcome)					\
 	__print_symbolic(outcome,					\
@@ -79,6 +91,39 @@ TRACE_EVENT(pendtimer_complete,
 		      pendtimer_show_kind(__entry->kind),
 		      pendtimer_show_outcome(__entry->outcome),
 		      __entry->due_ns, __entry->latency_ns)
+);
+
+DECLARE_EVENT_CLASS(pendtimer_timer,
+		    TP_PROTO(int dev, u64 tag),
+		    TP_ARGS(dev, tag),
+		    TP_STRUCT__entry(__field(int, dev)
+				     __field(u64, tag)),
+		    TP_fast_assign(__entry->dev = dev;
+				   __entry->tag = tag;),
+		    TP_printk("dev=%d tag=%llu", __entry->dev, __entry->tag)
+);
+
+DEFINE_EVENT(pendtimer_timer, pendtimer_timer_enter,
+	     TP_PROTO(int dev, u64 tag),
+	     TP_ARGS(dev, tag)
+);
+
+DEFINE_EVENT(pendtimer_timer, pendtimer_timer_late,
+	     TP_PROTO(int dev, u64 tag),
+	     TP_ARGS(dev, tag)
+);
+
+TRACE_EVENT(pendtimer_cleanup_deferred,
+	    TP_PROTO(int dev, u64 tag, int outcome),
+	    TP_ARGS(dev, tag, outcome),
+	    TP_STRUCT__entry(__field(int, dev)
+			     __field(int, outcome)
+			     __field(u64, tag)),
+	    TP_fast_assign(__entry->dev = dev;
+			   __entry->outcome = outcome;
+			   __entry->tag = tag;),
+	    TP_printk("dev=%d tag=%llu outcome=%s", __entry->dev, __entry->tag,
+		      pendtimer_show_outcome(__entry->outcome))
 );
 
 #endif /* _PENDTIMER_TRACE_H */

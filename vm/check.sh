@@ -82,6 +82,15 @@ if [ -f "$TOP/selftests/Makefile" ]; then
 else
 	say "selftests/Makefile not there yet: skipping the selftests build"
 fi
+# Documentation links stay inside the repository (vm/linkcheck.sh).
+if [ "$MODE" = test ]; then
+	if bash "$TOP/vm/linkcheck.sh" >"$LOGDIR/linkcheck.log" 2>&1; then
+		say "$(tail -n 1 "$LOGDIR/linkcheck.log")"
+	else
+		cat "$LOGDIR/linkcheck.log"
+		EXTRA_FAILED=$((EXTRA_FAILED + 1))
+	fi
+fi
 # The CLI runs in the guest too (demo mode: pendtimer race).
 if make -C "$TOP/tools" OUTPUT="$BUILD/tools" SELFTESTS_OUTPUT="$BUILD/selftests" \
 	>"$LOGDIR/tools-build.log" 2>&1; then

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * pendtimer: pending requests completed by hrtimers, cancelled by tag,
- * by signals, by io_uring async-cancel, by close and by device removal.
+ * by signals, by io_uring (async-cancel, ring and task exit), by close and
+ * by device removal.
  *
  * The ioctl magic 0xC4 is not claimed in the kernel's
  * Documentation/userspace-api/ioctl/ioctl-number.rst.
@@ -45,11 +46,11 @@ struct pendtimer_arm {
 
 /**
  * struct pendtimer_stats - device-wide counters
- * @submitted: requests accepted (WAIT, URING_CMD WAIT, ARM)
+ * @submitted: requests accepted (WAIT, URING_CMD WAIT, PEND, ARM)
  * @fired: completed by their timer
  * @cancelled: completed by PENDTIMER_IOC_CANCEL
- * @interrupted: completed because the waiter was signalled
- *	(including io_uring async-cancel)
+ * @interrupted: completed because the waiter was signalled (including
+ *	io_uring async-cancel), or a PEND cancelled by ring or task exit
  * @flushed: completed by close-time flush or release
  * @removed: completed because the device was removed
  * @pending: accepted and not yet completed
@@ -80,5 +81,15 @@ struct pendtimer_stats {
 #define PENDTIMER_IOC_ARM	_IOW(PENDTIMER_IOC_MAGIC, 2, struct pendtimer_arm)
 #define PENDTIMER_IOC_CANCEL	_IOW(PENDTIMER_IOC_MAGIC, 3, __u64)
 #define PENDTIMER_IOC_STATS	_IOR(PENDTIMER_IOC_MAGIC, 4, struct pendtimer_stats)
+
+/*
+ * IORING_OP_URING_CMD only (sqe->cmd_op), a struct pendtimer_wait in the
+ * command area: the driver parks the command, and its CQE arrives when the
+ * request completes (0 fired, -ECANCELED cancelled, flushed or cancelled
+ * by ring or task exit, -ENODEV removed). IORING_OP_ASYNC_CANCEL cannot
+ * reach it (-ENOENT): cancel it by tag. -EOPNOTSUPP on kernels before 6.7.
+ * Through ioctl(): -ENOTTY.
+ */
+#define PENDTIMER_URING_PEND	_IOW(PENDTIMER_IOC_MAGIC, 5, struct pendtimer_wait)
 
 #endif /* _UAPI_LINUX_PENDTIMER_H */
