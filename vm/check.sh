@@ -13,12 +13,12 @@
 # "N passed, N failed" summed over all lanes (a lane that failed to prepare,
 # build or boot, or had kernel reports, adds at least 1 to failed).
 #
-# In test mode the lanes in PT_RELIABILITY_LANES (default "debug 6.12-rt";
-# empty: none) also run the race soak and the fuzzer after the tests, with
-# PT_CHECK_SOAK_CONTESTED (default 200000) contested requests and
-# PT_CHECK_FUZZ_OPS (default 200000) operations; a budget not met fails
-# the lane. Their boot timeout is PT_RELIABILITY_TIMEOUT (default 2400 s)
-# unless --timeout is given.
+# In test mode the lanes in PT_RELIABILITY_LANES (default "debug debug-latest
+# kcsan 6.12-rt latest-rt"; empty: none) also run the race soak and the
+# fuzzer after the tests, with PT_CHECK_SOAK_CONTESTED (default 200000)
+# contested requests and PT_CHECK_FUZZ_OPS (default 200000) operations; a
+# budget not met fails the lane. Their boot timeout is
+# PT_RELIABILITY_TIMEOUT (default 2400 s) unless --timeout is given.
 #
 # Environment: BUILD, PT_JOBS (make -j for the module, default 2), and
 # everything vm/run.sh and vm/lane.sh read.
@@ -49,7 +49,7 @@ case "$MODE" in test | demo | bench | soak) ;; *) echo "check.sh: bad mode $MODE
 LOGDIR=$BUILD/logs
 mkdir -p "$LOGDIR"
 JOBS=${PT_JOBS:-2}
-RELIABILITY_LANES=${PT_RELIABILITY_LANES-debug 6.12-rt}
+RELIABILITY_LANES=${PT_RELIABILITY_LANES-debug debug-latest kcsan 6.12-rt latest-rt}
 FUZZ_OPS=${PT_CHECK_FUZZ_OPS:-200000}
 SOAK_CONTESTED=${PT_CHECK_SOAK_CONTESTED:-200000}
 RELIABILITY_TIMEOUT=${PT_RELIABILITY_TIMEOUT:-2400}
@@ -170,8 +170,9 @@ for LANE in "${LANES_ARG[@]}"; do
 	RUNARGS=("$LANE" --mode "$MODE" --initrd "$INITRD")
 	[ -n "$TIMEOUT" ] && RUNARGS+=(--timeout "$TIMEOUT")
 	# The reliability budgets (issue 7): race soak and fuzzer after the
-	# tests, on the lanes that prove the race rules (debug: KASAN, lockdep,
-	# kmemleak...; 6.12-rt: the callback in a thread).
+	# tests, on the lanes that prove the race rules (debug, debug-latest:
+	# KASAN, lockdep, kmemleak...; kcsan: data races; 6.12-rt, latest-rt:
+	# the callback in a thread).
 	APPEND=${VM_EXTRA_APPEND:-}
 	if [ "$MODE" = test ] && [[ " $RELIABILITY_LANES " == *" $LANE "* ]]; then
 		APPEND+=" pt.fuzz_ops=$FUZZ_OPS pt.soak_contested=$SOAK_CONTESTED"
