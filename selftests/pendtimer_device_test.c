@@ -2040,7 +2040,7 @@ static bool debug_lane(void)
 {
 	const char *lane = getenv("LANE");
 
-	return lane && !strcmp(lane, "debug");
+	return lane && (!strcmp(lane, "debug") || !strcmp(lane, "debug-latest"));
 }
 
 /*

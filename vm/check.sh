@@ -272,8 +272,9 @@ for LANE in "${LANES_ARG[@]}"; do
 	RUNARGS=("$LANE" --mode "$MODE" --initrd "$INITRD")
 	[ -n "$TIMEOUT" ] && RUNARGS+=(--timeout "$TIMEOUT")
 	# The reliability budgets (issue 7): race soak and fuzzer after the
-	# tests, on the lanes that prove the race rules (debug: KASAN, lockdep,
-	# kmemleak...; 6.12-rt: the callback in a thread).
+	# tests, on the lanes that prove the race rules (debug, debug-latest:
+	# KASAN, lockdep, kmemleak...; kcsan: data races; 6.12-rt, latest-rt:
+	# the callback in a thread).
 	APPEND=${VM_EXTRA_APPEND:-}
 	if [ "$MODE" = test ] && [[ " $RELIABILITY_LANES " == *" $LANE "* ]]; then
 		APPEND+=" pt.fuzz_ops=$FUZZ_OPS pt.soak_contested=$SOAK_CONTESTED"

@@ -19,10 +19,16 @@
 #   - KTAP blocks (TAP version 13 / 1..N / ok N / not ok N / # SKIP)
 #   - PENDTIMER-DONE rc=0 present
 #   - no kernel reports (BUG/WARNING/KASAN/UBSAN/lockdep/ODEBUG/kmemleak/...)
-#   - debug lane: KASAN, lockdep and kmemleak are active
+#   - debug lanes (debug, debug-latest): KASAN, lockdep and kmemleak are active
+#   - kcsan lane: KCSAN is active (strict mode, selftest passed, debugfs
+#     "enabled: 1" at the end). A KCSAN report ("BUG: KCSAN: ...") with
+#     pendtimer code in it (a pendtimer_* frame or a [pendtimer*] module
+#     frame before "Reported by") is a kernel report and fails the lane; a
+#     report entirely inside the core kernel is counted (kcsan_core=N) and
+#     listed, not failed. Every KCSAN report, whole, goes to LANE.kcsan.
 # Writes one line to build/logs/LANE[-MODE].result:
 #   lane=L mode=M release=R cpus=N passed=N failed=N skipped=N reports=N
-#   verdict=PASS|FAIL seconds=N log=PATH reason=a,b,c
+#   kcsan_core=N verdict=PASS|FAIL seconds=N log=PATH reason=a,b,c
 # `failed` counts failed KTAP results, plus blocks that stopped short of their
 # plan, plus 1 if the lane failed for any other reason while that sum was 0.
 # Exits 0 only when the verdict is PASS.
@@ -242,8 +248,9 @@ LOG=$LOGDIR/$SUFFIX.log
 RESULT=$LOGDIR/$SUFFIX.result
 REPORTS=$LOGDIR/$SUFFIX.reports
 SESSION=$LOGDIR/$SUFFIX.session
+KCSAN=$LOGDIR/$SUFFIX.kcsan
 mkdir -p "$LOGDIR"
-rm -f "$RESULT" "$REPORTS"
+rm -f "$RESULT" "$REPORTS" "$KCSAN"
 
 SMP=${VM_SMP:-2}
 MEM=${VM_MEM:-2048}
@@ -267,7 +274,7 @@ fi
 [ -s "$INITRD" ] || fail_early "no-initrd:$INITRD"
 
 APPEND="console=$(console_dev) panic=-1 slab_nomerge printk.time=1 pt.mode=$MODE pt.lane=$LANE"
-[ "$LANE" = debug ] && APPEND+=" kmemleak=on"
+case "$LANE" in debug | debug-latest) APPEND+=" kmemleak=on" ;; esac
 [ -n "${VM_EXTRA_APPEND:-}" ] && APPEND+=" $VM_EXTRA_APPEND"
 APPEND+=$(shell_append)
 
@@ -307,7 +314,7 @@ TIMED_OUT=0
 CLEAN=$LOGDIR/.$SUFFIX.clean
 sed -e "$STRIP" "$LOG" >"$CLEAN"
 
-PARSE=$(awk -v lane="$LANE" -v reports="$REPORTS" '
+PARSE=$(awk -v lane="$LANE" -v reports="$REPORTS" -v kcsanf="$KCSAN" '
 BEGIN {
 	# Kernel reports: matched in kernel log lines (after the printk
 	# timestamp), in the console stream and in the dmesg dump.
@@ -326,9 +333,13 @@ BEGIN {
 	nbenign = split("loading out-of-tree module taints kernel|" \
 		"module verification failed|" \
 		"tainting kernel", bn, "|")
-	sect = "console"; nblk = 0; inblk = 0; kmlclear = (lane != "debug")
+	# Lanes whose guest enables kmemleak (vm/init clears the boot objects).
+	kml = (lane == "debug" || lane == "debug-latest")
+	sect = "console"; nblk = 0; inblk = 0; kmlclear = !kml
 	cpus = ""; rel = ""; done = 0; donerc = ""; smp = ""
 	kasan = 0; lockdep = 0; kmemleak = 0; dumpend = 0
+	kcsan_early = kcsan_strict = kcsan_self = kcsan_dbg = 0; kcsan_races = "?"
+	inkc = 0; nkcore = 0
 	tp = tf = ts = 0; mism = 0; nrep = 0
 }
 function endblock() {
@@ -344,6 +355,27 @@ function endblock() {
 		mism++
 	}
 }
+# A KCSAN report runs from its "BUG: KCSAN:" line to the closing line of
+# "=" signs. Ours if pendtimer code is in it before "Reported by" (after
+# that come the CPU and Comm lines, and a test binary is called pendtimer_*).
+function kcsan_line(k) {
+	kctext = kctext "\n" k
+	if (++kcn > 400) { kcsan_end(); return }
+	if (k ~ /Reported by Kernel Concurrency Sanitizer/) kcfoot = 1
+	if (!kcfoot && (k ~ /\[pendtimer[A-Za-z0-9_]*\]/ || k ~ /(^|[^A-Za-z0-9_])pendtimer_[A-Za-z0-9_]*(\+0x| \[| \/|$)/))
+		kcours = 1
+}
+function kcsan_end() {
+	if (!inkc) return
+	inkc = 0
+	if (kcours) {
+		print "[pendtimer] " kctext "\n" > kcsanf
+		report(kchead " (pendtimer code on the stack: see " kcsanf ")")
+	} else {
+		print "[core] " kctext "\n" > kcsanf
+		if (!(kchead in kcore)) { kcore[kchead] = 1; nkcore++; print "KCSANCORE " kchead }
+	}
+}
 function report(text, key) {
 	key = text
 	if (key in seen) return
@@ -354,10 +386,17 @@ function report(text, key) {
 {
 	line = $0
 }
-line ~ /=== PENDTIMER DMESG BEGIN ===/ { endblock(); sect = "dmesg"; kmlclear = (lane != "debug"); next }
+line ~ /=== PENDTIMER DMESG BEGIN ===/ { endblock(); kcsan_end(); sect = "dmesg"; kmlclear = !kml; next }
 line ~ /=== PENDTIMER DMESG END ===/ { sect = "after"; dumpend = 1; next }
 line ~ /=== PENDTIMER KMEMLEAK BEGIN ===/ { endblock(); sect = "kmemleak"; next }
 line ~ /=== PENDTIMER KMEMLEAK END ===/ { sect = "console"; next }
+line ~ /=== PENDTIMER KCSAN BEGIN ===/ { endblock(); kcsan_end(); sect = "kcsan"; next }
+line ~ /=== PENDTIMER KCSAN END ===/ { sect = "console"; next }
+sect == "kcsan" {
+	if (line ~ /^enabled: 1/) kcsan_dbg = 1
+	if (line ~ /^data_races: [0-9]+/) { kcsan_races = line; sub(/^data_races: /, "", kcsan_races) }
+	next
+}
 {
 	# Kernel log line? Take what follows the printk timestamp.
 	k = ""
@@ -365,7 +404,25 @@ line ~ /=== PENDTIMER KMEMLEAK END ===/ { sect = "console"; next }
 		k = substr(line, RSTART + RLENGTH)
 	else if (sect == "kmemleak")
 		k = line
+	if (k != "" && inkc) {
+		if (k ~ /^=+$/) { kcsan_end(); next }
+		if (k !~ /BUG: KCSAN:/) { kcsan_line(k); next }
+		kcsan_end()
+	}
+	if (k != "" && k ~ /BUG: KCSAN:/) {
+		inkc = 1; kcn = 0; kcfoot = 0; kcours = 0
+		kchead = k; sub(/^.*BUG: KCSAN:/, "BUG: KCSAN:", kchead)
+		kctext = k
+		kcsan_line("")
+		if (kchead ~ /pendtimer/) kcours = 1
+		next
+	}
 	if (k != "") {
+		if (k ~ /kcsan: enabled early/) kcsan_early = 1
+		if (k ~ /kcsan: strict mode configured/) kcsan_strict = 1
+		if (k ~ /kcsan: selftest: [0-9]+\/[0-9]+ tests passed/) {
+			s = k; sub(/^.*selftest: /, "", s); split(s, st, "[/ ]"); kcsan_self = (st[1] == st[2] && st[1] > 0)
+		}
 		if (k ~ /smp: Brought up [0-9]+ nodes?, [0-9]+ CPUs?/) {
 			s = k; sub(/^.*smp: Brought up [0-9]+ nodes?, /, "", s); sub(/ CPU.*$/, "", s); smp = s
 		}
@@ -418,9 +475,11 @@ inblk && line ~ /^(not )?ok [0-9]+/ {
 }
 END {
 	endblock()
-	printf "VARS cpus=%s rel=%s done=%d donerc=%s smp=%s kasan=%d lockdep=%d kmemleak=%d dumpend=%d tp=%d tf=%d ts=%d mism=%d nrep=%d nblk=%d\n",
+	kcsan_end()
+	printf "VARS cpus=%s rel=%s done=%d donerc=%s smp=%s kasan=%d lockdep=%d kmemleak=%d dumpend=%d tp=%d tf=%d ts=%d mism=%d nrep=%d nblk=%d kcsan_early=%d kcsan_strict=%d kcsan_self=%d kcsan_dbg=%d kcsan_races=%s nkcore=%d\n",
 		(cpus == "" ? "?" : cpus), (rel == "" ? "?" : rel), done, (donerc == "" ? "?" : donerc),
-		(smp == "" ? "?" : smp), kasan, lockdep, kmemleak, dumpend, tp, tf, ts, mism, nrep, nblk
+		(smp == "" ? "?" : smp), kasan, lockdep, kmemleak, dumpend, tp, tf, ts, mism, nrep, nblk,
+		kcsan_early, kcsan_strict, kcsan_self, kcsan_dbg, kcsan_races, nkcore
 }' "$CLEAN")
 
 VARS=$(echo "$PARSE" | sed -n 's/^VARS //p')
@@ -444,11 +503,19 @@ REASONS=()
 if [ "$MODE" = test ] && [ $((P_tp + P_tf + P_ts + P_mism)) -eq 0 ]; then
 	REASONS+=("no-test-results")
 fi
-if [ "$LANE" = debug ]; then
+case "$LANE" in
+debug | debug-latest)
 	[ "$P_kasan" = 1 ] || REASONS+=("KASAN-not-active")
 	[ "$P_lockdep" = 1 ] || REASONS+=("lockdep-not-active")
 	[ "$P_kmemleak" = 1 ] || REASONS+=("kmemleak-not-active")
-fi
+	;;
+kcsan)
+	[ "$P_kcsan_early" = 1 ] || REASONS+=("KCSAN-not-enabled-early")
+	[ "$P_kcsan_strict" = 1 ] || REASONS+=("KCSAN-not-strict")
+	[ "$P_kcsan_self" = 1 ] || REASONS+=("KCSAN-selftest-not-passed")
+	[ "$P_kcsan_dbg" = 1 ] || REASONS+=("KCSAN-not-enabled-at-end")
+	;;
+esac
 
 FAILED=$((P_tf + P_mism))
 if [ ${#REASONS[@]} -eq 0 ]; then
@@ -461,10 +528,15 @@ REASON=$(IFS=,; echo "${REASONS[*]:-}")
 [ -n "$REASON" ] || REASON=none
 CPUS=$P_cpus
 
-echo "lane=$LANE mode=$MODE release=$RELEASE cpus=$CPUS passed=$P_tp failed=$FAILED skipped=$P_ts reports=$P_nrep verdict=$VERDICT seconds=$SECS log=$LOG reason=$REASON" >"$RESULT"
+echo "lane=$LANE mode=$MODE release=$RELEASE cpus=$CPUS passed=$P_tp failed=$FAILED skipped=$P_ts reports=$P_nrep kcsan_core=$P_nkcore verdict=$VERDICT seconds=$SECS log=$LOG reason=$REASON" >"$RESULT"
 
 rm -f "$CLEAN.tail"
 [ "$VERDICT" = PASS ] || failure_excerpt
+if [ "${P_nkcore:-0}" -gt 0 ]; then
+	say "KCSAN reports inside the core kernel (counted, not failed; whole reports in $KCSAN):"
+	echo "$PARSE" | sed -n 's/^KCSANCORE /    /p' | head -n 40
+fi
+[ "$LANE" != kcsan ] || say "KCSAN: data_races counter at the end: $P_kcsan_races"
 rm -f "$CLEAN"
 
 case "$MODE" in
