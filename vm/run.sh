@@ -383,9 +383,11 @@ function kcsan_known_core() {
 function kcsan_end() {
 	if (!inkc) return
 	inkc = 0
-	if (kcours && kcsan_known_core())
+	if (kcours && kcsan_known_core()) {
 		kchead = kchead " (no_notify_signal_save() vs. the signal code: core kernel)"
-	if (kcours && !kcsan_known_core()) {
+		kcours = 0
+	}
+	if (kcours) {
 		print "[pendtimer] " kctext "\n" > kcsanf
 		report(kchead " (pendtimer code on the stack: see " kcsanf ")")
 	} else {
