@@ -380,7 +380,9 @@ debian_lane() {
 # same X.Y (the newest, see latest_source_tarball).
 add_checker_valid() { # TREE RELEASE
 	local tree=$1 rel=$2 common
-	common=$(ls -d "$tree"/usr/src/linux-headers-*-common 2>/dev/null | head -n 1)
+	# -common, or -common-rt for Debian 12's rt flavour; none is no error.
+	common=$(ls -d "$tree"/usr/src/linux-headers-*-common "$tree"/usr/src/linux-headers-*-common-rt \
+		2>/dev/null | head -n 1 || true)
 	[ -n "$common" ] && grep -q 'scripts/checker-valid\.sh' "$common/Makefile" || return 0
 	[ ! -e "$common/scripts/checker-valid.sh" ] || return 0
 	local xy tb
