@@ -21,10 +21,10 @@
 #   - no kernel reports (BUG/WARNING/KASAN/UBSAN/lockdep/ODEBUG/kmemleak/...)
 #   - debug lanes (debug, debug-latest): KASAN, lockdep and kmemleak are active
 #   - kcsan lane: KCSAN is active (strict mode, selftest passed, debugfs
-#     "enabled: 1" at the end). A KCSAN report ("BUG: KCSAN: ...") with
-#     pendtimer code in it (a pendtimer_* frame or a [pendtimer*] module
-#     frame before "Reported by") is a kernel report and fails the lane; a
-#     report entirely inside the core kernel is counted (kcsan_core=N) and
+#     "enabled: 1" at the end). A KCSAN report ("BUG: KCSAN: data-race in
+#     A / B") naming a pendtimer function as A or B is a kernel report and
+#     fails the lane; a race between core functions (even one reached from
+#     a pendtimer call) is counted (kcsan_core=N) and
 #     listed, not failed; so is the one race of the kernel's own
 #     no_notify_signal_save() inlined into pendtimer_wait (see
 #     kcsan_known_core). Every KCSAN report, whole, goes to LANE.kcsan.
@@ -364,8 +364,8 @@ function kcsan_line(k) {
 	kctext = kctext "\n" k
 	if (++kcn > 400) { kcsan_end(); return }
 	if (k ~ /Reported by Kernel Concurrency Sanitizer/) kcfoot = 1
-	if (!kcfoot && (k ~ /\[pendtimer[A-Za-z0-9_]*\]/ || k ~ /(^|[^A-Za-z0-9_])pendtimer_[A-Za-z0-9_]*(\+0x| \[| \/|$)/))
-		kcours = 1
+	# Stacks are kept for the report file; which side is ours is decided
+	# by the report title (kcsan_end()).
 }
 # One race with pendtimer on the stack belongs to the core kernel: the WAIT
 # ioctl asks not to be woken by TIF_NOTIFY_SIGNAL with the kernel helpers
@@ -383,6 +383,11 @@ function kcsan_known_core() {
 function kcsan_end() {
 	if (!inkc) return
 	inkc = 0
+	# Ours: a pendtimer function is one of the two racing accesses named in
+	# the title ("data-race in A / B"). A race between two core functions
+	# that a pendtimer call led into (ktime_get() vs. the timekeeping
+	# update, say) belongs to the core kernel.
+	kcours = kchead ~ /(in |\/ )pendtimer_[A-Za-z0-9_]*( \[pendtimer[A-Za-z0-9_]*\])?( |$)/
 	if (kcours && kcsan_known_core()) {
 		kchead = kchead " (no_notify_signal_save() vs. the signal code: core kernel)"
 		kcours = 0
