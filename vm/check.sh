@@ -24,7 +24,7 @@
 # table; --mode shell (make shell) hands the guest's shell to this terminal
 # and prints no summary.
 #
-# In test mode the lanes in PT_RELIABILITY_LANES (default "debug 6.12-rt
+# In test mode the lanes in PT_RELIABILITY_LANES (default "6.12-rt
 # latest-rt kcsan"; debug-latest is not a default lane yet, see README;
 # empty: none) also run the race soak and the fuzzer after the tests, with
 # PT_CHECK_SOAK_CONTESTED (default 200000) contested requests and
@@ -61,7 +61,7 @@ case "$MODE" in test | demo | bench | soak | shell) ;; *) echo "check.sh: bad mo
 LOGDIR=$BUILD/logs
 mkdir -p "$LOGDIR"
 JOBS=${PT_JOBS:-2}
-RELIABILITY_LANES=${PT_RELIABILITY_LANES-debug 6.12-rt latest-rt kcsan}
+RELIABILITY_LANES=${PT_RELIABILITY_LANES-6.12-rt latest-rt kcsan}
 FUZZ_OPS=${PT_CHECK_FUZZ_OPS:-200000}
 SOAK_CONTESTED=${PT_CHECK_SOAK_CONTESTED:-200000}
 RELIABILITY_TIMEOUT=${PT_RELIABILITY_TIMEOUT:-2400}
