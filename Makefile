@@ -9,10 +9,12 @@
 #   make selftests       static test binaries (harness from the newest kernel source)
 #   make check           every lane, every test, in QEMU
 #   make demo            the race demonstration in the default lane
+#   make shell           a shell in a guest of LANE (default 6.1) with the
+#                        module loaded and the CLI and tests on PATH
 #   make bench           benchmarks in one lane (LANE=6.1 by default)
 
 LANE	?= 6.1
-LANES	?= 6.1 6.12 6.12-rt latest latest-rt debug debug-latest kcsan
+LANES	?= 6.1 6.12 6.12-rt latest latest-rt debug kcsan
 BUILD	:= $(CURDIR)/build
 KDIR	?= $(BUILD)/lanes/$(LANE)/kdir
 # Extra kbuild flags (W=1 and C=1 are applied by the lane builds).
@@ -21,7 +23,7 @@ KFLAGS	?=
 export LANE LANES BUILD
 
 .PHONY: all module modules clean deps lane selftests tools check demo bench \
-	soak checkpatch install dkms-check
+	soak checkpatch install dkms-check shell
 
 all: module
 
@@ -62,6 +64,10 @@ check: deps
 
 demo: deps
 	bash vm/check.sh --mode demo $(LANE)
+
+# Interactive: the guest's serial console is this terminal; exit powers it off.
+shell: deps
+	bash vm/check.sh --mode shell $(LANE)
 
 bench: deps
 	bash vm/bench.sh $(LANE)

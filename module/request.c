@@ -107,18 +107,28 @@ struct pendtimer_evbind {
  * @tag: the caller's id, unique in the pending set of its file
  * @hnext: next in the pending set's bucket, or in a free batch; pf->lock
  * @sink: struct pendtimer_sink pointer, ORed with PENDTIMER_REQ_DEFERRED;
- *	the flag is changed under pf->lock
+ *	the flag is changed under pf->lock; an ARM's is cleared when
+ *	its claim drops its use of the eventfd binding (which may then go)
+ * @pf: its open file, set at submission: the timer callback finds the lock
+ *	through it without touching the sink, which another path may already
+ *	have claimed (and an ARM's binding freed) when the callback starts
  */
 struct pendtimer_req {
 	struct hrtimer timer;
 	u64 tag;
 	struct pendtimer_req *hnext;
 	unsigned long sink;
+	struct pendtimer_file *pf;
 };
 
+/*
+ * The timer callback reads the sink before it takes pf->lock, while a sweep
+ * may be setting DEFERRED under it: both sides are marked, and the pointer
+ * part never changes.
+ */
 static struct pendtimer_sink *pendtimer_req_sink(const struct pendtimer_req *req)
 {
-	return (struct pendtimer_sink *)(req->sink & ~PENDTIMER_REQ_DEFERRED);
+	return (struct pendtimer_sink *)(READ_ONCE(req->sink) & ~PENDTIMER_REQ_DEFERRED);
 }
 
 /* ---- the pending set: a hash of singly linked chains, under pf->lock ---- */
@@ -186,9 +196,12 @@ static struct pendtimer_req *pendtimer_set_take(struct pendtimer_file *pf, u64 t
 static noinline struct pendtimer_req **
 pendtimer_set_grow_prepare(struct pendtimer_file *pf, unsigned int *bits)
 {
-	unsigned int cur = READ_ONCE(pf->hash_bits);
+	/* A hint without pf->lock: pendtimer_set_grow() decides under it. */
+	unsigned int cur = data_race(pf->hash_bits);
+	/* Same hint: the writers hold pf->lock, this reader does not. */
+	unsigned int nr = data_race(pf->nr_pending);
 
-	if (READ_ONCE(pf->nr_pending) < (2U << cur) || cur >= PENDTIMER_HASH_MAX_BITS)
+	if (nr < (2U << cur) || cur >= PENDTIMER_HASH_MAX_BITS)
 		return NULL;
 	*bits = cur + 1;
 	return kvcalloc(1U << *bits, sizeof(*pf->buckets), GFP_KERNEL_ACCOUNT);
@@ -390,6 +403,8 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 	b = container_of(sink, struct pendtimer_evbind, sink);
 	if (outcome == PENDTIMER_FIRED)
 		pendtimer_eventfd_signal(b->efd);
+	/* Once its use is dropped the binding may go: forget it. */
+	req->sink = 0;
 	return pendtimer_evbind_unuse(pf, b);
 }
 
@@ -411,14 +426,13 @@ static bool pendtimer_req_on_heap(const struct pendtimer_req *req)
 static void pendtimer_req_release(struct pendtimer_req *req,
 				  struct pendtimer_evbind *dead)
 {
+	/* NULL for an ARM (cleared at its claim), a PEND's sink otherwise */
 	struct pendtimer_sink *sink = pendtimer_req_sink(req);
-	/* Read before the free: an ARM's sink lives in @dead. */
-	bool pend = sink->kind == PENDTIMER_KIND_PEND;
 
 	kmem_cache_free(pendtimer_req_cache, req);
 	if (dead)
 		pendtimer_evbind_free(dead);
-	if (pend)
+	if (sink)
 		pendtimer_pend_finish(container_of(sink, struct pendtimer_pend, sink));
 }
 
@@ -429,12 +443,11 @@ static void pendtimer_req_release(struct pendtimer_req *req,
 static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 {
 	struct pendtimer_req *req = container_of(timer, struct pendtimer_req, timer);
-	struct pendtimer_sink *sink = pendtimer_req_sink(req);
-	struct pendtimer_file *pf = sink->pf;
+	struct pendtimer_file *pf = req->pf;
 	struct pendtimer_evbind *dead = NULL;
 	unsigned int delay_us = READ_ONCE(pendtimer_race_delay_us);
-	bool on_heap = pendtimer_req_on_heap(req);
 	unsigned long flags;
+	bool on_heap;
 
 	trace_pendtimer_timer_enter(pf->pd->bdev->dev.id, req->tag);
 	if (unlikely(delay_us)) {
@@ -457,6 +470,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 		return HRTIMER_NORESTART;
 	}
 	pendtimer_claimed(pf, req);
+	on_heap = pendtimer_req_on_heap(req);
 	dead = pendtimer_complete(pf, req, PENDTIMER_FIRED);
 	spin_unlock_irqrestore(&pf->lock, flags);
 
@@ -510,6 +524,7 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 		return -ENOSPC;
 	if (pendtimer_set_find(pf, req->tag))
 		return -EEXIST;
+	req->pf = pf;
 	pendtimer_set_add(pf, req);
 	atomic64_inc(&c->submitted);
 	atomic64_inc(&c->pending);
@@ -886,8 +901,12 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 					continue;
 				}
 				if (hrtimer_try_to_cancel(&req->timer) < 0) {
-					/* Rule 2: the running callback claims it. */
-					req->sink |= PENDTIMER_REQ_DEFERRED;
+					/*
+					 * Rule 2: the running callback claims it
+					 * (and may be reading req->sink now).
+					 */
+					WRITE_ONCE(req->sink,
+						   req->sink | PENDTIMER_REQ_DEFERRED);
 					pf->nr_deferred++;
 					atomic64_inc(&c->race_cleanup_deferred);
 					trace_pendtimer_cleanup_deferred(pf->pd->bdev->dev.id,

@@ -168,7 +168,7 @@ static int pendtimer_uring_cancel_pend(struct io_uring_cmd *ioucmd,
 
 /* Task work in the submitter's context: post the CQE of a claimed PEND. */
 static void pendtimer_pend_done(struct io_uring_cmd *ioucmd,
-					       unsigned int issue_flags)
+				unsigned int issue_flags)
 {
 	pendtimer_uring_done(ioucmd, pendtimer_uring_pend_pdu(ioucmd)->sink.result,
 			     issue_flags);

@@ -410,8 +410,11 @@ static int tr_start(struct trace *t, int id, unsigned int kb_per_cpu)
 	ret = tr_write(t, "events/pendtimer/pendtimer_submit/filter", val);
 	if (!ret)
 		ret = tr_write(t, "events/pendtimer/pendtimer_complete/filter", val);
+	/* Only the two events parsed here: the others would fill the buffer. */
 	if (!ret)
-		ret = tr_write(t, "events/pendtimer/enable", "1");
+		ret = tr_write(t, "events/pendtimer/pendtimer_submit/enable", "1");
+	if (!ret)
+		ret = tr_write(t, "events/pendtimer/pendtimer_complete/enable", "1");
 	return ret;
 }
 
@@ -2213,7 +2216,7 @@ static bool debug_lane(void)
 {
 	const char *lane = getenv("LANE");
 
-	return lane && !strcmp(lane, "debug");
+	return lane && (!strcmp(lane, "debug") || !strcmp(lane, "debug-latest"));
 }
 
 /*

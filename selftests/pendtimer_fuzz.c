@@ -13,7 +13,10 @@
  * that works on inherited files, or only closes its copies: fork-and-close),
  * WAIT, ARM (random and hostile timeouts, tags, eventfds, flags, pointers),
  * CANCEL, STATS, unknown ioctls, URING_CMD WAIT and CANCEL, unknown cmd_op,
- * IORING_OP_ASYNC_CANCEL, ring exit, eventfd create/read/close, signals to
+ * IORING_OP_ASYNC_CANCEL, ring exit, PEND (PENDTIMER_URING_PEND: parked with
+ * no thread behind it; ended by its timer, CANCEL, flush, removal, or
+ * io_uring's cancel call at ring exit and task exit; async-cancel must give
+ * -ENOENT and leave it alone; only on kernels 6.7+), eventfd create/read/close, signals to
  * waiters (and SIGKILL to a child in WAIT), debugfs reads, new_device,
  * del_device, driver unbind/bind (also with malformed input) and changes of
  * race_delay_us. The device IDs used are 0, 1 and 2.
@@ -82,6 +85,7 @@
 #include <linux/pendtimer.h>
 
 #include "kselftest.h"
+#include "pendtimer_pend.h"
 
 /* ------------------------------------------------------------------ */
 /* sizes */
@@ -193,8 +197,10 @@ enum {
 	EV_ASYNC = 16, EV_EXIT = 32, EV_KILL = 64,
 };
 
-enum { RK_WAIT, RK_URING, RK_ARM };
-static const char *const rk_name[] = { "WAIT", "URING_WAIT", "ARM" };
+enum { RK_WAIT, RK_URING, RK_ARM, RK_PEND };
+static const char *const rk_name[] = { "WAIT", "URING_WAIT", "ARM", "PEND" };
+/* a URING_CMD the model follows through the ring: WAIT or PEND */
+#define RK_ON_RING(k)	((k) == RK_URING || (k) == RK_PEND)
 enum { RS_FREE, RS_INFLIGHT, RS_ACTIVE, RS_DONE };
 enum { ACC_NO, ACC_MAYBE, ACC_YES };
 
@@ -353,7 +359,9 @@ struct world {
 
 	/* statistics */
 	uint64_t n_op[64], t_op[64];
-	uint64_t n_req, n_uring, n_arm_ok, n_wait_res[RC_NR], n_cancel_ok;
+	uint64_t n_req, n_uring, n_pend, n_arm_ok, n_wait_res[RC_NR], n_cancel_ok;
+	uint64_t n_pend_async_enoent;
+	int pend_on;		/* the kernel parks PENDs (6.7+) */
 	uint64_t n_ambiguous_open, n_forks, n_kills, n_signals, n_devops;
 	uint64_t n_sure_cancel, n_sure_flush, n_probe_confirm;
 	uint64_t n_barriers;
@@ -849,7 +857,7 @@ static uint32_t ev_outcomes(const struct req *r)
 		o |= OB(O_REMOVED);
 	if (r->kind == RK_WAIT && (r->ev & (EV_SIGNAL | EV_KILL)))
 		o |= OB(O_INTR);
-	if (r->kind == RK_URING && (r->ev & (EV_ASYNC | EV_EXIT)))
+	if (RK_ON_RING(r->kind) && (r->ev & (EV_ASYNC | EV_EXIT)))
 		o |= OB(O_INTR);
 	return o;
 }
@@ -1158,7 +1166,7 @@ enum {
 	OP_STATS, OP_BADIOCTL, OP_UWAIT, OP_UCANCEL, OP_UBAD, OP_ASYNC,
 	OP_RINGEXIT, OP_REAP, OP_SIGNAL, OP_KILL, OP_EFDNEW, OP_EFDREAD,
 	OP_EFDCLOSE, OP_DEBUGFS, OP_NEWDEV, OP_DELDEV, OP_UNBIND, OP_BIND,
-	OP_BADBUS, OP_DELAY, OP_SLEEP, OP_NR
+	OP_BADBUS, OP_DELAY, OP_SLEEP, OP_UPEND, OP_NR
 };
 static const char *const op_name[OP_NR] = {
 	"open", "close", "dup", "fork", "wait", "arm", "cancel", "stats",
@@ -1166,7 +1174,7 @@ static const char *const op_name[OP_NR] = {
 	"async_cancel", "ring_exit", "reap", "signal", "kill_child",
 	"eventfd_new", "eventfd_read", "eventfd_close", "debugfs",
 	"new_device", "del_device", "unbind", "bind", "bad_bus_write",
-	"race_delay", "sleep"
+	"race_delay", "sleep", "uring_pend"
 };
 /* weights: worker thread, child */
 static const unsigned int op_w[OP_NR][2] = {
@@ -1198,6 +1206,7 @@ static const unsigned int op_w[OP_NR][2] = {
 	[OP_BADBUS] = { 1, 0 },
 	[OP_DELAY] = { 3, 0 },
 	[OP_SLEEP] = { 20, 10 },
+	[OP_UPEND] = { 50, 25 },
 };
 
 /* io_uring, per agent (thread-local; a child starts without one) */
@@ -2323,6 +2332,15 @@ static void cqe_handle(uint64_t ud, int res)
 	case UD_ASYNC: {
 		struct req *r = R((int)(ud & 0xffffffff));
 
+		if (r->kind == RK_PEND) {
+			/* SPEC: async-cancel cannot reach a parked command */
+			if (res != -ENOENT)
+				fail(F_RESULT, "IORING_OP_ASYNC_CANCEL of a PEND -> %s, want -ENOENT",
+				     res_str(res, rb, sizeof(rb)));
+			else
+				W->n_pend_async_enoent++;
+			return;
+		}
 		if (res != 0 && res != -EALREADY && res != -ENOENT)
 			fail(F_RESULT, "IORING_OP_ASYNC_CANCEL -> %s, want 0, -EALREADY or -ENOENT",
 			     res_str(res, rb, sizeof(rb)));
@@ -2497,6 +2515,61 @@ static void op_ucancel(void)
 	u->used = 0;
 }
 
+/* Under M: outstanding requests on this agent's ring other than PENDs. */
+static int uring_nout_waits(void)
+{
+	int k, n = 0;
+
+	for (k = 0; k < U->nout; k++)
+		n += R(U->out[k])->kind != RK_PEND;
+	return n;
+}
+
+/*
+ * A PEND: the same request as a URING_CMD WAIT for the model (its CQE
+ * checked by eval_submit(), ring exit and task exit orphan it), but the
+ * driver parks it inline with no thread behind it, and async-cancel never
+ * reaches it (UD_ASYNC above).
+ */
+static void op_upend(void)
+{
+	struct pendtimer_wait w;
+	struct io_uring_sqe *sqe;
+	uint64_t timeout;
+	int g, ofi, ri, ret;
+
+	if (!W->pend_on || uring_up())
+		return;
+	if (U->nout >= MAX_URING || U->nout >= (int)U->entries - 2 || W->nreqs >= MAX_REQS - 16)
+		return;
+	g = pick_fe(self->owner, FK_PT);
+	if (g < 0)
+		return;
+	FE(g)->inuse++;
+	ofi = FE(g)->of;
+	timeout = pick_timeout(0);
+	w.timeout_ns = timeout;
+	w.tag = pick_tag(ofi);
+	ri = req_new(ofi, g, RK_PEND, w.tag, timeout);
+	OF(ofi)->nuring++;
+	OF(ofi)->uring_ever = 1;
+	U->out[U->nout++] = ri;
+	sqe = io_uring_get_sqe(&U->ring);
+	if (!sqe) {
+		fail(F_HARNESS, "no SQE");
+		return;
+	}
+	prep_cmd(sqe, FE(g)->fd, PENDTIMER_URING_PEND, &w, sizeof(w),
+		 UD_WAIT | UD_EPOCH | (uint64_t)ri);
+	M_unlock();
+	ret = uring_submit();
+	M_lock();
+	if (ret != 1)
+		fail(F_HARNESS, "io_uring_submit (PEND): %d", ret);
+	W->n_uring++;
+	W->n_pend++;
+}
+
 static void op_ubad(void)
 {
 	static const __u32 ops[] = {
@@ -2538,7 +2611,8 @@ static void op_async(void)
 	if (!U || !U->up || !U->nout)
 		return;
 	ri = U->out[rnd_below(U->nout)];
-	ev_add(R(ri), EV_ASYNC, evclock());
+	if (R(ri)->kind != RK_PEND)	/* a PEND stays pending: no cause */
+		ev_add(R(ri), EV_ASYNC, evclock());
 	sqe = io_uring_get_sqe(&U->ring);
 	if (!sqe)
 		return;
@@ -2592,9 +2666,12 @@ static void uring_drain(void)
 		return;
 	M_lock();
 	for (k = 0; k < U->nout; k++) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&U->ring);
+		struct io_uring_sqe *sqe;
 		int ri = U->out[k];
 
+		if (R(ri)->kind == RK_PEND)
+			continue;	/* async-cancel cannot reach it */
+		sqe = io_uring_get_sqe(&U->ring);
 		if (!sqe) {
 			uring_submit();
 			sqe = io_uring_get_sqe(&U->ring);
@@ -2610,7 +2687,7 @@ static void uring_drain(void)
 	while (now_ns() < deadline) {
 		uring_reap(50);
 		M_lock();
-		k = U->nout;
+		k = uring_nout_waits();
 		M_unlock();
 		if (!k)
 			break;
@@ -2618,12 +2695,15 @@ static void uring_drain(void)
 	/* anything left on the ring: its async-cancel CQEs */
 	uring_reap(0);
 	M_lock();
-	if (U->nout) {
+	if (uring_nout_waits()) {
 		char rd[400];
 
 		req_desc(R(U->out[0]), rd, sizeof(rd));
 		fail(F_RESULT, "%d io_uring WAIT(s) not completed 60 s after IORING_OP_ASYNC_CANCEL; %s",
 		     U->nout, rd);
+		ring_exit_locked();
+	} else if (U->nout) {
+		/* parked PENDs: the ring exit ends them (io_uring's cancel call) */
 		ring_exit_locked();
 	}
 	M_unlock();
@@ -2858,9 +2938,12 @@ static void child_reaped_locked(struct agent *a, int status)
 	for (i = 0; i < W->nreqs; i++) {
 		struct req *r = R(i);
 
-		if (r->owner == a->owner && r->kind == RK_URING && r->state == RS_INFLIGHT &&
+		if (r->owner == a->owner && RK_ON_RING(r->kind) && r->state == RS_INFLIGHT &&
 		    !r->orphan) {
 			ev_add(r, EV_EXIT, te);
+			/* a PEND: the exit's close of its file may flush it first */
+			if (r->kind == RK_PEND)
+				ev_add(r, EV_FLUSH, te);
 			r->orphan = 1;
 		}
 	}
@@ -2938,7 +3021,8 @@ static void op_debugfs(void)
 			continue;
 		if (!strncmp(p, "holder: pid ", 12)) {
 			if (!strstr(p, " entry open ") && !strstr(p, " entry ioctl ") &&
-			    !strstr(p, " entry uring_cmd wait ") && !strstr(p, " entry uring_cmd cancel "))
+			    !strstr(p, " entry uring_cmd wait ") && !strstr(p, " entry uring_cmd cancel ") &&
+			    !strstr(p, " entry uring_cmd pend "))
 				fail(F_RESULT, "%s: bad holder line '%s'", path, p);
 			lines++;
 			continue;
@@ -3236,6 +3320,9 @@ static void do_op(int op)
 		break;
 	case OP_UWAIT:
 		op_uwait();
+		break;
+	case OP_UPEND:
+		op_upend();
 		break;
 	case OP_UCANCEL:
 		op_ucancel();
@@ -3871,6 +3958,7 @@ int main(void)
 	if (!seed)
 		seed = now_ns() ^ ((uint64_t)getpid() << 32);
 	W->seed = seed;
+	W->pend_on = pt_pend_supported();
 	W->ops_target = env_u64("PT_FUZZ_OPS", 20000);
 	W->t_limit = env_u64("PT_FUZZ_SECONDS", 300) * NSEC_PER_SEC;
 	W->nthreads = (int)env_u64("PT_FUZZ_THREADS", 3);
@@ -4069,6 +4157,10 @@ int main(void)
 		       W->n_barriers, W->n_req, W->n_uring, W->n_arm_ok, W->n_cancel_ok,
 		       W->n_sure_cancel, W->n_sure_flush, W->n_forks, W->n_kills, W->n_signals,
 		       W->n_devops, W->n_ambiguous_open);
+		printf("# PENDs: %" PRIu64 " submitted (of the uring requests), %" PRIu64
+		       " async-cancels of a PEND answered -ENOENT%s\n", W->n_pend,
+		       W->n_pend_async_enoent, W->pend_on ? "" :
+		       "; none: the kernel is older than 6.7 (PEND gives -EOPNOTSUPP)");
 		printf("# WAIT results:");
 		for (i = 0; i < RC_NR; i++)
 			if (W->n_wait_res[i])

@@ -15,7 +15,10 @@
  */
 #include "pendtimer_util.h"
 
+#include <dirent.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define KO_DEFAULT	"/pendtimer/pendtimer.ko"
 #define LOOPS		20
@@ -301,6 +304,107 @@ TEST_F_TIMEOUT(load, load_unload_20_times_no_leak, 300)
 	}
 	EXPECT_EQ(0, pt_eventfd_take(efd));
 	close(efd);
+}
+
+#define NEW_DEVICE	PT_SYSBUS "/new_device"
+#define RACE_ROUNDS	20
+
+/* Counters the writer child shares with the test. */
+struct new_device_race {
+	volatile int stop;
+	volatile unsigned long added;	/* writes the bus accepted */
+	volatile unsigned long refused;	/* writes the bus refused */
+};
+
+/* Write fresh IDs to new_device until told to stop. */
+static void new_device_writer(struct new_device_race *r)
+{
+	unsigned int id = 1000;
+	char buf[16];
+
+	while (!r->stop) {
+		int fd = open(NEW_DEVICE, O_WRONLY | O_CLOEXEC);
+		int len;
+
+		if (fd < 0) {
+			sched_yield();
+			continue;
+		}
+		len = snprintf(buf, sizeof(buf), "%u\n", id++);
+		if (write(fd, buf, len) == len)
+			r->added++;
+		else
+			r->refused++;
+		close(fd);
+	}
+}
+
+/* Bus devices are /sys/devices/pendtimer<ID> (no parent): any left? */
+static int count_bus_devices_left(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/sys/devices");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, PT_MODNAME, strlen(PT_MODNAME)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * SPEC section 4: rmmod removes every device. Module exit racing writes to
+ * new_device must not leave a device behind (its release function would be
+ * in the unloaded module): the bus refuses new devices once exit begins.
+ * 20 rounds of insmod, a child writing fresh IDs as fast as it can, rmmod
+ * in the middle of it; after each round no /sys/devices/pendtimer* remains.
+ */
+TEST_F_TIMEOUT(load, rmmod_racing_new_device_leaves_nothing, 300)
+{
+	struct new_device_race *r;
+	unsigned long added = 0;
+	int round, status, ret;
+	pid_t pid;
+
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		memset(r, 0, sizeof(*r));
+		ret = pt_finit_module(self->kofd, "");
+		ASSERT_EQ(0, ret) {
+			TH_LOG("round %d: finit_module: %s", round, strerror(-ret));
+		}
+		ASSERT_TRUE(pt_wait_path(PT_DEV0, true, 2000));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			new_device_writer(r);
+			_exit(0);
+		}
+		/* let it add a few, then unload under its feet */
+		while (r->added < 3 + (unsigned long)round % 5)
+			sched_yield();
+		ret = pt_delete_module(10000);
+		r->stop = 1;
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_EQ(0, ret) {
+			TH_LOG("round %d: delete_module: %s", round, strerror(-ret));
+		}
+		added += r->added;
+		EXPECT_ALL_GONE();
+		EXPECT_EQ(0, count_bus_devices_left()) {
+			TH_LOG("round %d: a device outlived the module (%lu added, %lu refused)",
+			       round, r->added, r->refused);
+		}
+		ASSERT_TRUE(PT_PASSED_SO_FAR());
+	}
+	TH_LOG("%d rounds, %lu devices added while the module unloaded", RACE_ROUNDS,
+	       added);
+	munmap(r, sizeof(*r));
 }
 
 PT_HARNESS_MAIN(0)

@@ -72,12 +72,15 @@
 #include <linux/pendtimer.h>
 
 #include "kselftest.h"
+#include "soak_pend.h"
 
 #define SOAK_ID		7
 #define MAXN		1024
 #define NOWN		64	/* requests with an eventfd of their own */
 #define NWAIT		2
 #define NLEFT		2
+#define NPEND		16	/* PENDs per round (kernels 6.7+) */
+#define NCAND		(NREQ + NWAIT + NPEND)	/* CANCEL candidates */
 #define NREQ		(MAXN + NLEFT)	/* ARM requests */
 #define MAXDELAYS	32
 #define WINDOW_NS	(20 * NSEC_PER_MSEC)	/* callback busy-wait per round */
@@ -274,7 +277,7 @@ static int pin(int cpu)
 
 /* ------------------------------------------------------------------ */
 
-enum { CL_CLOSE = 1, CL_UNBIND = 2, CL_DEL = 4 };
+enum { CL_CLOSE = 1, CL_UNBIND = 2, CL_DEL = 4, CL_RING = 8 };
 
 struct round {
 	/* set up by the main thread before the racers start */
@@ -285,15 +288,19 @@ struct round {
 	uint64_t due[NREQ];
 	uint64_t tag[NREQ];
 	int ncancel;
-	int cancel_idx[NREQ + NWAIT];	/* >= NREQ: the WAITs */
+	int cancel_idx[NCAND];	/* >= NREQ: the WAITs, >= NREQ + NWAIT: PENDs */
 	int64_t off_cancel;
 	int actions;		/* CL_* */
-	int64_t off_close, off_remove;
+	int64_t off_close, off_remove, off_ring;
 	uint64_t wdue[NWAIT], wtag[NWAIT];
+	int npend;
+	uint64_t pdue[NPEND], ptag[NPEND];
 	/* results */
-	int cancel_res[NREQ + NWAIT];
-	uint64_t cancel_t[NREQ + NWAIT];
-	uint64_t t_close, t_remove, t_remove_end;
+	int cancel_res[NCAND];
+	uint64_t cancel_t[NCAND];
+	uint64_t t_close, t_remove, t_remove_end, t_ring;
+	int pres[NPEND];
+	uint64_t pt1[NPEND];
 	int close_res, remove_res;
 	int wres[NWAIT];
 	uint64_t wt1[NWAIT];
@@ -306,6 +313,7 @@ struct round {
 static int64_t dt_release, dt_cancel, dt_close, dt_wait, dt_quiet;
 
 static struct round RD;
+static struct soak_pend SP;	/* the main thread's ring; the closer may exit it */
 /* round hand-offs, read and written with __atomic and futexes */
 static int go_cancel, go_close, go_wait[NWAIT], go_sub;
 static int done_cancel, done_close, done_wait[NWAIT], done_sub;
@@ -383,7 +391,8 @@ static void *canceller(void *arg)
 		spin_until(RD.T + (uint64_t)RD.off_cancel);
 		for (k = 0; k < RD.ncancel; k++) {
 			int i = RD.cancel_idx[k];
-			__u64 tag = i >= NREQ ? RD.wtag[i - NREQ] : RD.tag[i];
+			__u64 tag = i >= NREQ + NWAIT ? RD.ptag[i - NREQ - NWAIT] :
+				    i >= NREQ ? RD.wtag[i - NREQ] : RD.tag[i];
 
 			RD.cancel_t[i] = now_ns();
 			RD.cancel_res[i] = ioctl(RD.fd_cancel, PENDTIMER_IOC_CANCEL, &tag) ? -errno : 0;
@@ -411,6 +420,12 @@ static void *closer(void *arg)
 			spin_until(RD.T + (uint64_t)RD.off_close);
 			RD.t_close = now_ns();
 			RD.close_res = close(RD.fd_close) ? -errno : 0;
+		}
+		if (RD.actions & CL_RING) {
+			/* ring exit: io_uring calls the PENDs' cancel routine */
+			spin_until(RD.T + (uint64_t)RD.off_ring);
+			RD.t_ring = now_ns();
+			soak_pend_ring_exit(&SP);
 		}
 		if (RD.actions & (CL_UNBIND | CL_DEL)) {
 			spin_until(RD.T + (uint64_t)RD.off_remove);
@@ -479,6 +494,8 @@ static bool contested_at(uint64_t due, uint64_t t_cancel, uint64_t window)
 		return true;
 	if ((RD.actions & (CL_UNBIND | CL_DEL)) && RD.t_remove >= due && RD.t_remove <= end)
 		return true;
+	if ((RD.actions & CL_RING) && RD.t_ring >= due && RD.t_ring <= end)
+		return true;
 	return false;
 }
 
@@ -525,6 +542,9 @@ int main(void)
 	pthread_t th_c, th_cl, th_w[NWAIT], th_s;
 	uint64_t per_req = 50 * NSEC_PER_USEC;	/* submission cost estimate */
 	uint64_t rounds = 0, late_total = 0, deferred_total = 0, late_rounds = 0;
+	uint64_t p_sub = 0, p_fired = 0, p_cancel_ok = 0, p_ecanceled = 0, p_enodev = 0,
+		 p_gone = 0, p_interrupted = 0, p_ring_exits = 0;
+	bool pend_on = soak_pend_supported();
 	uint64_t t_settle = 0, t_submit = 0, t_race = 0, t_collect = 0, t_dev = 0, tp;
 	struct pendtimer_stats prev;
 	bool have_prev = false;
@@ -580,6 +600,8 @@ int main(void)
 	for (i = 0; i < ndelays; i++)
 		printf("%s%ld", i ? "," : "", delays[i]);
 	printf("\n");
+	printf("# PENDs: %s\n", pend_on ? "16 per round, on one io_uring ring, some rounds close it (ring exit)" :
+	       "none (kernel before 6.7: a PEND completes with -EOPNOTSUPP)");
 
 	orig_delay = read_num(PARAMS "race_delay_us");
 	if (orig_delay < 0 || write_num(PARAMS "race_delay_us", 0)) {
@@ -628,6 +650,7 @@ int main(void)
 		uint64_t sub1, fired_efd = 0, shared_v = 0, window;
 		int wfired = 0, cancel_ok = 0, cancel_enoent = 0, nreq_round;
 		uint64_t round_contested = 0;
+		int pfired = 0, pvisible = 0, pcancel_ok = 0;
 
 		rounds++;
 		/* N x delay of busy-waiting in the callbacks: keep it short */
@@ -676,12 +699,16 @@ int main(void)
 			RD.actions |= CL_CLOSE;
 		if (removal)
 			RD.actions |= del ? CL_DEL : CL_UNBIND;
+		RD.npend = pend_on ? NPEND : 0;
+		if (RD.npend && rnd_below(100) < 15)
+			RD.actions |= CL_RING;
+		RD.off_ring = (int64_t)rnd_below(window + 100 * NSEC_PER_USEC) - 50 * (int64_t)NSEC_PER_USEC;
 		RD.off_close = (int64_t)rnd_below(window + 100 * NSEC_PER_USEC) - 50 * (int64_t)NSEC_PER_USEC;
 		RD.off_remove = (int64_t)rnd_below(window + 100 * NSEC_PER_USEC) - 50 * (int64_t)NSEC_PER_USEC;
 		RD.off_cancel = (int64_t)rnd_below(window) - 30 * (int64_t)NSEC_PER_USEC;
 
 		/* the requests: due at T, spread over the window */
-		lead = (uint64_t)(n + NLEFT) / 2 * per_req * 5 / 4 + 2 * NSEC_PER_MSEC;
+		lead = (uint64_t)(n + NLEFT + RD.npend) / 2 * per_req * 5 / 4 + 2 * NSEC_PER_MSEC;
 		RD.T = now_ns() + lead;
 		RD.n = n;
 		RD.nshared = nshared;
@@ -697,9 +724,13 @@ int main(void)
 			RD.wdue[j] = RD.T + rnd_below(window / 2 + 1);
 			RD.wtag[j] = (rounds << 16) | 0x4000 | (uint64_t)j;
 		}
+		for (j = 0; j < RD.npend; j++) {
+			RD.pdue[j] = RD.T + rnd_below(window / 2 + 1);
+			RD.ptag[j] = (rounds << 16) | 0x2000 | (uint64_t)j;
+		}
 		/* cancel a random subset, in a random order */
 		{
-			static int cand[NREQ + NWAIT];
+			static int cand[NCAND];
 			int nc = 0, frac = (int)rnd_below(61);
 
 			for (i = 0; i < n; i++)
@@ -709,6 +740,8 @@ int main(void)
 					cand[nc++] = MAXN + i;
 			for (j = 0; j < NWAIT; j++)
 				cand[nc++] = NREQ + j;
+			for (j = 0; j < RD.npend; j++)
+				cand[nc++] = NREQ + NWAIT + j;
 			for (i = nc - 1; i > 0; i--) {
 				int x = (int)rnd_below((uint64_t)i + 1), t = cand[i];
 
@@ -720,7 +753,7 @@ int main(void)
 				RD.ncancel = 64;
 			memcpy(RD.cancel_idx, cand, sizeof(cand));
 		}
-		for (i = 0; i < NREQ + NWAIT; i++)
+		for (i = 0; i < NCAND; i++)
 			RD.cancel_res[i] = 1;	/* not cancelled */
 
 		/* submit: timers on this CPU */
@@ -729,6 +762,15 @@ int main(void)
 			set_flag(&go_wait[j], (int)rounds);
 		set_flag(&go_sub, (int)rounds);
 		submit_half(0);
+		/* the PENDs: timers on this CPU too */
+		if (RD.npend) {
+			ret = soak_pend_submit(&SP, fd, RD.pdue, RD.ptag, RD.npend);
+			if (ret) {
+				failf(&nfail_harness, "round %" PRIu64 ": PEND submission: %s",
+				      rounds, errs(ret));
+				RD.npend = 0;
+			}
+		}
 		wait_flag(&done_sub, (int)rounds);
 		sub1 = now_ns();
 		/* what a request costs to submit (large rounds), for the next T */
@@ -749,7 +791,7 @@ int main(void)
 			for (i = 0; i < NREQ; i++)
 				if (!((i >= n && i < MAXN) || !RD.due[i]))
 					want++;
-			want += NWAIT;
+			want += NWAIT + (uint64_t)RD.npend;
 			while (!stats(fd, &mid) && mid.submitted - before.submitted < want) {
 				if (now_ns() > deadline) {
 					failf(&nfail_harness, "round %" PRIu64 ": requests not accepted in 5 s",
@@ -845,6 +887,14 @@ int main(void)
 				sleep_ns(200 * NSEC_PER_USEC);
 			}
 		}
+		/* the PENDs' CQEs, unless their ring was closed in the race */
+		if (RD.npend && !(RD.actions & CL_RING)) {
+			ret = soak_pend_reap(&SP, RD.npend, RD.pres, RD.pt1);
+			if (ret != RD.npend)
+				failf(&nfail_outcome, "round %" PRIu64 ": %s of %d PEND CQEs", rounds,
+				      ret < 0 ? "a stray or repeated CQE instead" : errs(ret), RD.npend);
+			pvisible = RD.npend;
+		}
 		/* the long ones: the release (or the flush/removal) claims them */
 		close(RD.fd_wait);
 		close(RD.fd_cancel);
@@ -924,6 +974,50 @@ int main(void)
 				r == 0 ? won_timer++ : won_other++;
 			}
 		}
+		for (j = 0; j < RD.npend; j++) {
+			int r = RD.pres[j], c = RD.cancel_res[NREQ + NWAIT + j];
+			bool ok;
+
+			if (c == 0)
+				cancel_ok++, pcancel_ok++;
+			else if (c == -ENOENT)
+				cancel_enoent++;
+			else if (c != 1 && !(c == -ENODEV && removal))
+				failf(&nfail_outcome, "round %" PRIu64 ": CANCEL of PEND tag 0x%llx: %s",
+				      rounds, (unsigned long long)RD.ptag[j], errs(c));
+			if (!pvisible)
+				continue;	/* gone with the ring */
+			switch (r) {
+			case 0:
+				ok = c != 0 && RD.pt1[j] >= RD.pdue[j];
+				pfired++;
+				break;
+			case -ECANCELED:
+				ok = c == 0 || (RD.actions & CL_CLOSE);
+				p_ecanceled++;
+				break;
+			case -ENODEV:
+				ok = removal && c != 0;
+				p_enodev++;
+				break;
+			default:
+				ok = false;
+			}
+			if (!ok)
+				failf(&nfail_outcome, "round %" PRIu64 " delay %ld: PEND tag 0x%llx -> CQE %s with its CANCEL %s, actions 0x%x",
+				      rounds, delay, (unsigned long long)RD.ptag[j], errs(r), errs(c), RD.actions);
+			if (contested_at(RD.pdue[j], c != 1 ? RD.cancel_t[NREQ + NWAIT + j] : 0, window)) {
+				round_contested++;
+				r == 0 ? won_timer++ : won_other++;
+			}
+		}
+		p_sub += (uint64_t)RD.npend;
+		p_fired += (uint64_t)pfired;
+		p_cancel_ok += (uint64_t)pcancel_ok;
+		if (RD.npend && !pvisible) {
+			p_gone += (uint64_t)RD.npend;
+			p_ring_exits++;
+		}
 		if ((RD.actions & CL_CLOSE) && RD.close_res)
 			failf(&nfail_outcome, "round %" PRIu64 ": close (flush): %s", rounds, errs(RD.close_res));
 
@@ -932,7 +1026,7 @@ int main(void)
 		for (i = 0; i < NREQ; i++)
 			if (!((i >= n && i < MAXN) || !RD.due[i]))
 				nreq_round++;
-		nreq_round += NWAIT;
+		nreq_round += NWAIT + RD.npend;
 		ret = settle(&after);
 		prev = after;
 		have_prev = true;
@@ -956,12 +1050,16 @@ int main(void)
 			uint64_t d_int = after.interrupted - before.interrupted;
 			uint64_t d_fl = after.flushed - before.flushed;
 			uint64_t d_rm = after.removed - before.removed;
+			uint64_t want_fired = fired_efd + shared_v + (uint64_t)wfired + (uint64_t)pfired;
+			/* a closed ring's PENDs: fired, interrupted, flushed or removed, unseen */
+			uint64_t gone = RD.npend && !pvisible ? (uint64_t)(RD.npend - pcancel_ok) : 0;
 			bool bad = d_sub != (uint64_t)nreq_round ||
-				   d_fired != fired_efd + shared_v + (uint64_t)wfired ||
-				   d_can != (uint64_t)cancel_ok || d_int != 0 ||
-				   d_fired + d_can + d_fl + d_rm != (uint64_t)nreq_round ||
+				   d_fired < want_fired || d_fired > want_fired + gone ||
+				   d_can != (uint64_t)cancel_ok || d_int > gone ||
+				   d_fired + d_can + d_fl + d_rm + d_int != (uint64_t)nreq_round ||
 				   (!removal && d_rm) || (!(RD.actions & CL_CLOSE) && removal && d_fl);
 
+			p_interrupted += d_int;
 			ds[di].fired += d_fired;
 			ds[di].flushed += d_fl;
 			ds[di].removed += d_rm;
@@ -972,7 +1070,7 @@ int main(void)
 				      " removed %" PRIu64 "; expected submitted %d fired %" PRIu64 " (eventfds %" PRIu64
 				      " + shared %" PRIu64 " + WAITs %d) cancelled %d; now %s",
 				      rounds, delay, RD.actions, d_sub, d_fired, d_can, d_int, d_fl, d_rm,
-				      nreq_round, fired_efd + shared_v + (uint64_t)wfired, fired_efd, shared_v,
+				      nreq_round, want_fired, fired_efd, shared_v,
 				      wfired, cancel_ok, buf);
 			}
 			ds[di].timer_late += after.race_timer_late - before.race_timer_late;
@@ -1024,6 +1122,11 @@ int main(void)
 		       " us, closer done %" PRId64 " us, WAITs done %" PRId64 " us\n",
 		       dt_quiet / (int64_t)rounds / 1000, dt_release / (int64_t)rounds / 1000, dt_cancel / (int64_t)rounds / 1000,
 		       dt_close / (int64_t)rounds / 1000, dt_wait / (int64_t)rounds / 1000);
+		printf("# PENDs: %" PRIu64 " submitted: CQE 0 %" PRIu64 ", CANCEL 0 %" PRIu64 ", CQE -ECANCELED %" PRIu64
+		       ", CQE -ENODEV %" PRIu64 "; %" PRIu64 " gone with their ring in %" PRIu64
+		       " ring exits (interrupted by io_uring's cancel call: %" PRIu64 ")\n",
+		       p_sub, p_fired, p_cancel_ok, p_ecanceled, p_enodev, p_gone, p_ring_exits,
+		       p_interrupted);
 		printf("# delay_us rounds requests contested timer_late cleanup_deferred cancel_0 cancel_enoent fired flushed removed\n");
 		for (i = 0; i < ndelays; i++)
 			printf("# %8ld %6" PRIu64 " %8" PRIu64 " %9" PRIu64 " %10" PRIu64 " %16" PRIu64 " %8" PRIu64
@@ -1034,6 +1137,7 @@ int main(void)
 	}
 
 	/* the end: the device quiet and consistent, then as we found it */
+	soak_pend_ring_exit(&SP);
 	{
 		struct pendtimer_stats st;
 

@@ -15,6 +15,19 @@
  *    interrupted (a signalled WAIT), flushed (close) and removed
  *    (del_device, on a device of its own: the dev field names it).
  *
+ * Issue 13, the race rules in the kernel's own events (pendtimer race
+ * --show reads them): pendtimer_timer_enter when the timer callback
+ * starts, pendtimer_timer_late when it finds its request already claimed
+ * (rule 1), pendtimer_cleanup_deferred when a flush, release or removal
+ * leaves a request to its running callback (rule 2). Each rule is forced
+ * with race_delay_us as in pendtimer_race_test.c, and its events must come
+ * in the rule's order: rule 1 complete(cancelled) before timer_late, rule 2
+ * cleanup_deferred(flushed) before complete(fired), each after the submit,
+ * and timer_enter before the callback's own event (timer_late, complete).
+ * timer_enter may come after the other path's event: the hrtimer core marks
+ * the callback running (hrtimer_try_to_cancel() returns -1 from then on)
+ * before the callback's first line, where timer_enter fires.
+ *
  * Each test records into its own tracefs instance (instances/<name>), so
  * the global trace buffer and other users of tracefs are left alone.
  * options/record-cmd is off while it exists: with it on, enabling an event
@@ -31,7 +44,10 @@
 #define LONG_NS		(10 * NSEC_PER_SEC)	/* "never fires in this test" */
 #define SHORT_NS	(1 * NSEC_PER_MSEC)
 #define JOIN_MS		10000
-#define MAX_EVENTS	256
+#define MAX_EVENTS	1024
+#define WINDOW_US	10000	/* race_delay_us for the rule tests */
+#define ATTEMPTS	40
+#define RULE2_DUE_US	1000	/* see pendtimer_race_test.c */
 #define TRACE_BUF	(1 << 20)
 
 static const char *const tracefs_roots[] = {
@@ -39,7 +55,12 @@ static const char *const tracefs_roots[] = {
 	"/sys/kernel/debug/tracing",
 };
 
-enum ev_type { EV_SUBMIT, EV_COMPLETE };
+enum ev_type { EV_SUBMIT, EV_COMPLETE, EV_ENTER, EV_LATE, EV_DEFERRED };
+
+/* The events of issue 13; the first two are issue 6's. */
+static const char *const rule_events[] = {
+	"pendtimer_timer_enter", "pendtimer_timer_late", "pendtimer_cleanup_deferred",
+};
 
 struct ev {
 	enum ev_type type;
@@ -59,6 +80,8 @@ FIXTURE(trace) {
 	int fd;
 	int efd;
 	int bus_id;			/* a device this test created, or -1 */
+	int fd2;			/* a second open file, or -1 */
+	long long saved_delay;		/* race_delay_us to put back, or -1 */
 	__u64 tag_base;
 	struct ev ev[MAX_EVENTS];
 	int nev;
@@ -144,6 +167,36 @@ static int collect(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
 			self->nev++;
 			continue;
 		}
+		p = strstr(line, "pendtimer_timer_enter: ");
+		if (p) {
+			e->type = EV_ENTER;
+			if (sscanf(p, "pendtimer_timer_enter: dev=%d tag=%llu",
+				   &e->dev, &e->tag) == 2)
+				self->nev++;
+			else
+				TH_LOG("unparsed: %s", line);
+			continue;
+		}
+		p = strstr(line, "pendtimer_timer_late: ");
+		if (p) {
+			e->type = EV_LATE;
+			if (sscanf(p, "pendtimer_timer_late: dev=%d tag=%llu",
+				   &e->dev, &e->tag) == 2)
+				self->nev++;
+			else
+				TH_LOG("unparsed: %s", line);
+			continue;
+		}
+		p = strstr(line, "pendtimer_cleanup_deferred: ");
+		if (p) {
+			e->type = EV_DEFERRED;
+			if (sscanf(p, "pendtimer_cleanup_deferred: dev=%d tag=%llu outcome=%15s",
+				   &e->dev, &e->tag, e->outcome) == 3)
+				self->nev++;
+			else
+				TH_LOG("unparsed: %s", line);
+			continue;
+		}
 		p = strstr(line, "pendtimer_complete: ");
 		if (p) {
 			e->type = EV_COMPLETE;
@@ -227,7 +280,8 @@ FIXTURE_SETUP(trace)
 	size_t i;
 	int ret;
 
-	self->fd = self->efd = self->bus_id = -1;
+	self->fd = self->efd = self->bus_id = self->fd2 = -1;
+	self->saved_delay = -1;
 	self->have_inst = false;
 	self->record_cmd = 0;
 	self->root[0] = '\0';
@@ -273,11 +327,27 @@ FIXTURE_SETUP(trace)
 	self->have_inst = true;
 	ASSERT_EQ(0, inst_write(_metadata, self, "events/pendtimer/pendtimer_submit/enable", "1"));
 	ASSERT_EQ(0, inst_write(_metadata, self, "events/pendtimer/pendtimer_complete/enable", "1"));
+	for (i = 0; i < ARRAY_SIZE(rule_events); i++) {
+		char rel[128];
+
+		/* a module without them fails the tests that need them */
+		snprintf(path, sizeof(path), "%s/events/pendtimer/%s", self->root,
+			 rule_events[i]);
+		if (!pt_path_exists(path))
+			continue;
+		snprintf(rel, sizeof(rel), "events/pendtimer/%s/enable", rule_events[i]);
+		ASSERT_EQ(0, inst_write(_metadata, self, rel, "1"));
+	}
 	ASSERT_EQ(0, inst_write(_metadata, self, "tracing_on", "1"));
 }
 
 FIXTURE_TEARDOWN(trace)
 {
+	/* first, so nothing below runs with a 10 ms callback */
+	if (self->saved_delay >= 0)
+		EXPECT_EQ(0, pt_param_write("race_delay_us", self->saved_delay));
+	if (self->fd2 >= 0)
+		close(self->fd2);
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->efd >= 0)
@@ -533,4 +603,209 @@ TEST_F(trace, removed_names_its_device)
 	EXPECT_EVENTS(atoi(id), tag, "arm", "removed", false);
 }
 
-PT_HARNESS_MAIN(0)
+/* ------------------------------------------------------------------ */
+/* issue 13: the race rules in the events */
+
+/* The only event of @type for @tag, asserted; its index. */
+#define ONE_EVENT(_type, _tag, _name) ({				\
+	int __i = -1, __n;						\
+									\
+	find1(self, (_type), (_tag), &__i, &__n);			\
+	ASSERT_EQ(1, __n) {						\
+		TH_LOG("tag %llu: %d %s events",			\
+		       (unsigned long long)(_tag), __n, (_name));	\
+	}								\
+	__i;								\
+})
+
+#define NEED_RULE_EVENTS() do {						\
+	size_t __k;							\
+	char __p[256];							\
+									\
+	for (__k = 0; __k < ARRAY_SIZE(rule_events); __k++) {		\
+		snprintf(__p, sizeof(__p), "%s/events/pendtimer/%s",	\
+			 self->root, rule_events[__k]);			\
+		ASSERT_TRUE(pt_path_exists(__p)) {			\
+			TH_LOG("no tracepoint %s", rule_events[__k]);	\
+		}							\
+	}								\
+} while (0)
+
+/*
+ * race_delay_us = WINDOW_US until the teardown, this thread on the second
+ * CPU; returns the first, for the timer, or -1 with one CPU.
+ */
+static int widen_window(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
+{
+	int cpu_timer = pt_nth_cpu(0), cpu_main = pt_nth_cpu(1);
+
+	/* both before pinning: then this thread has one CPU */
+	if (cpu_timer < 0 || cpu_main < 0)
+		return -1;
+	ASSERT_EQ(0, pt_param_read("race_delay_us", &self->saved_delay)) {
+		self->saved_delay = -1;
+	}
+	ASSERT_EQ(0, pt_pin_self(cpu_main));
+	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
+	return cpu_timer;
+}
+
+/* Where in the window to act next: later if early, earlier if late. */
+static unsigned int next_off(unsigned int off, bool early)
+{
+	if (early)
+		return off + 1500 > 8000 ? 8000 : off + 1500;
+	return off / 2 < 250 ? 250 : off / 2;
+}
+
+/* The new events exist, with the fields the lead's format names. */
+TEST_F(trace, rule_events_have_device_tag_outcome)
+{
+	static const char *const fields[] = { "field:int dev;", "field:u64 tag;" };
+	char path[256], *fmt;
+	size_t i, j;
+
+	NEED_TRACEFS();
+	NEED_RULE_EVENTS();
+
+	for (i = 0; i < ARRAY_SIZE(rule_events); i++) {
+		snprintf(path, sizeof(path), "%s/events/pendtimer/%s/format",
+			 self->root, rule_events[i]);
+		fmt = read_file(path);
+		ASSERT_NE(NULL, fmt);
+		for (j = 0; j < ARRAY_SIZE(fields); j++) {
+			EXPECT_NE(NULL, strstr(fmt, fields[j])) {
+				TH_LOG("%s has no '%s'", rule_events[i], fields[j]);
+			}
+		}
+		if (!strcmp(rule_events[i], "pendtimer_cleanup_deferred")) {
+			EXPECT_NE(NULL, strstr(fmt, "field:int outcome;"));
+			EXPECT_NE(NULL, strstr(fmt, "\"flushed\""));
+			EXPECT_NE(NULL, strstr(fmt, "\"removed\""));
+		}
+		EXPECT_EQ(NULL, strstr(strstr(fmt, "print fmt:") ?: "", "PENDTIMER_"));
+		free(fmt);
+	}
+}
+
+/*
+ * Rule 1 (SPEC.md section 3; seed 000 case T2): a CANCEL inside the
+ * window claims the WAIT while its callback spins. The events say so in
+ * this order: submit, complete cancelled (the CANCEL claimed), timer_late
+ * (the callback found nothing), the callback's timer_enter before its
+ * timer_late (usually before the claim too: see the top of the file).
+ */
+TEST_F_TIMEOUT(trace, rule1_timer_late_after_the_cancel_claimed, 120)
+{
+	unsigned int off = 2500;
+	__u64 tag = 0;
+	int attempt, cpu_timer, is, ie, ic, il;
+	bool hit = false;
+
+	NEED_TRACEFS();
+	NEED_RULE_EVENTS();
+	cpu_timer = widen_window(_metadata, self);
+	if (cpu_timer < 0)
+		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
+
+	for (attempt = 0; attempt < ATTEMPTS && !hit; attempt++) {
+		struct pendtimer_stats b, a, d;
+		struct pt_waiter w;
+		int c;
+
+		tag = self->tag_base + 100 + (__u64)attempt;
+		ASSERT_EQ(0, pt_stats(self->fd, &b));
+		ASSERT_EQ(0, pt_waiter_start(&w, self->fd, 0, tag, cpu_timer));
+		pt_waiter_wait_started(&w);
+		pt_spin_until(w.t_start + off * NSEC_PER_USEC);
+		c = pt_cancel(self->fd, tag);
+		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS));
+		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
+		pt_stats_delta(&d, &a, &b);
+		hit = c == 0 && w.ret == -ECANCELED && d.race_timer_late == 1;
+		TH_LOG("attempt %d at +%u us: CANCEL %d, WAIT %d, timer_late +%llu%s",
+		       attempt, off, c, w.ret, (unsigned long long)d.race_timer_late,
+		       hit ? ": hit" : "");
+		if (!hit)
+			off = next_off(off, c == 0);
+	}
+	ASSERT_TRUE(hit) {
+		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
+	}
+	ASSERT_LE(0, collect(_metadata, self));
+	is = ONE_EVENT(EV_SUBMIT, tag, "pendtimer_submit");
+	ie = ONE_EVENT(EV_ENTER, tag, "pendtimer_timer_enter");
+	ic = ONE_EVENT(EV_COMPLETE, tag, "pendtimer_complete");
+	il = ONE_EVENT(EV_LATE, tag, "pendtimer_timer_late");
+	EXPECT_LT(is, ie);
+	EXPECT_LT(is, ic);
+	EXPECT_LT(ie, il);
+	EXPECT_LT(ic, il);
+	EXPECT_STREQ("cancelled", self->ev[ic].outcome);
+	EXPECT_STREQ("wait", self->ev[ic].kind);
+	EXPECT_EQ(0, self->ev[ie].dev);
+	EXPECT_EQ(0, self->ev[il].dev);
+}
+
+/*
+ * Rule 2 (seed 000 case C1): close() inside the window finds the callback
+ * running and leaves the WAIT to it. The events: submit, cleanup_deferred
+ * outcome=flushed (the flush deferred), complete fired (the callback
+ * claimed), the callback's timer_enter before its complete.
+ */
+TEST_F_TIMEOUT(trace, rule2_cleanup_deferred_before_the_callback_claims, 120)
+{
+	unsigned int off = 2500;
+	__u64 tag = 0;
+	int attempt, cpu_timer, is, ie, id, ic;
+	bool hit = false;
+
+	NEED_TRACEFS();
+	NEED_RULE_EVENTS();
+	cpu_timer = widen_window(_metadata, self);
+	if (cpu_timer < 0)
+		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
+
+	for (attempt = 0; attempt < ATTEMPTS && !hit; attempt++) {
+		struct pendtimer_stats b, a, d;
+		struct pt_waiter w;
+
+		tag = self->tag_base + 200 + (__u64)attempt;
+		self->fd2 = pt_open();
+		ASSERT_LE(0, self->fd2);
+		ASSERT_EQ(0, pt_stats(self->fd, &b));
+		ASSERT_EQ(0, pt_waiter_start(&w, self->fd2, RULE2_DUE_US * NSEC_PER_USEC,
+					     tag, cpu_timer));
+		pt_waiter_wait_started(&w);
+		pt_spin_until(w.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
+		ASSERT_EQ(0, close(self->fd2));
+		self->fd2 = -1;
+		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS));
+		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
+		pt_stats_delta(&d, &a, &b);
+		hit = w.ret == 0 && d.race_cleanup_deferred == 1;
+		TH_LOG("attempt %d at due+%u us: WAIT %d, cleanup_deferred +%llu%s",
+		       attempt, off, w.ret, (unsigned long long)d.race_cleanup_deferred,
+		       hit ? ": hit" : "");
+		if (!hit)
+			off = next_off(off, w.ret == -ECANCELED);
+	}
+	ASSERT_TRUE(hit) {
+		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
+	}
+	ASSERT_LE(0, collect(_metadata, self));
+	is = ONE_EVENT(EV_SUBMIT, tag, "pendtimer_submit");
+	ie = ONE_EVENT(EV_ENTER, tag, "pendtimer_timer_enter");
+	id = ONE_EVENT(EV_DEFERRED, tag, "pendtimer_cleanup_deferred");
+	ic = ONE_EVENT(EV_COMPLETE, tag, "pendtimer_complete");
+	EXPECT_LT(is, ie);
+	EXPECT_LT(is, id);
+	EXPECT_LT(ie, ic);
+	EXPECT_LT(id, ic);
+	EXPECT_STREQ("flushed", self->ev[id].outcome);
+	EXPECT_STREQ("fired", self->ev[ic].outcome);
+	EXPECT_STREQ("wait", self->ev[ic].kind);
+	EXPECT_EQ(0, self->ev[id].dev);
+}
+
+PT_HARNESS_MAIN(1)

@@ -14,7 +14,7 @@
 #          them a budget (pt.soak_contested=N, pt.fuzz_ops=N: vm/check.sh
 #          does on the debug and 6.12-rt lanes), rmmod, and a check that
 #          nothing is left behind
-#   demo   insmod, pendtimer_race_demo (or pendtimer_race_test), rmmod, check
+#   demo   insmod, pendtimer race --show (or pendtimer_race_test), rmmod, check
 #   bench  insmod, every pendtimer_bench* binary, rmmod, check
 #   soak   insmod, $PT_SOAK_ROUNDS (default 5) rounds of every test binary
 #          but the load test, rmmod, check
@@ -303,7 +303,7 @@ test)
 demo)
 	load_module
 	if [ -x "$TESTS/pendtimer" ]; then
-		run_bin_args "$TESTS/pendtimer" race ${PT_DEMO_ARGS:-}
+		run_bin_args "$TESTS/pendtimer" race --show ${PT_DEMO_ARGS:-}
 	elif [ -x "$TESTS/pendtimer_race_test" ]; then
 		msg "no pendtimer CLI: running pendtimer_race_test"
 		run_bin "$TESTS/pendtimer_race_test"

@@ -28,13 +28,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/pendtimer.h>
+
+#include "race_show.h"
 
 #ifndef PENDTIMER_NO_URING
 #include <liburing.h>
@@ -171,6 +175,7 @@ static const char *pt_errname(int err)
 		{ ENODEV, "ENODEV" }, { ENOENT, "ENOENT" }, { ECANCELED, "ECANCELED" },
 		{ EINTR, "EINTR" }, { EACCES, "EACCES" }, { EPERM, "EPERM" },
 		{ ENOMEM, "ENOMEM" }, { EALREADY, "EALREADY" }, { EAGAIN, "EAGAIN" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" },
 	};
 	size_t i;
 
@@ -210,6 +215,7 @@ static int pt_exit_code(int err)
 	case ENOENT:
 	case EACCES:
 	case EPERM:
+	case EOPNOTSUPP:
 		return EXIT_REFUSED;
 	default:
 		return EXIT_FAIL;
@@ -469,15 +475,28 @@ static void usage(FILE *f)
 "                                   URING_CMD WAIT, or close() of its descriptor;\n"
 "                                   the cancel succeeds or fails depending on\n"
 "                                   which comes first\n"
+"  pend SECONDS [--tag T] [--cancel-after MS --via ioctl|uring|close|exit|async-cancel]\n"
+"                                   PEND (io_uring URING_CMD PENDTIMER_URING_PEND):\n"
+"                                   the driver parks the command, no thread waits\n"
+"                                   for it; its CQE comes when the timer fires.\n"
+"                                   After MS ms try to cancel it: CANCEL ioctl,\n"
+"                                   URING_CMD CANCEL, close() of its descriptor\n"
+"                                   (flush), exit of the submitting process (io_uring\n"
+"                                   calls the driver's cancel routine), or\n"
+"                                   IORING_OP_ASYNC_CANCEL, which cannot reach a\n"
+"                                   parked command (-ENOENT): CANCEL by tag then does.\n"
+"                                   Needs Linux 6.7+ (before: -EOPNOTSUPP)\n"
 "  arm SECONDS [--count N] [--tag T] [--cancel-after MS --via ioctl|close]\n"
 "                                   ARM ioctl on an eventfd, then loop waiting on\n"
 "                                   the eventfd (event mode, `event <delay> 1`)\n"
 "  stats [--json]                   the device's counters and the invariant\n"
 "  race [--iterations N] [--delay-us US] [--waiters N] [--cancellers N]\n"
-"       [--close-us US] [--signal-us US] [--force]\n"
+"       [--close-us US] [--signal-us US] [--force] [--show]\n"
 "                                   the three-way race demonstration: timers vs\n"
 "                                   CANCEL vs close-time flush (plus signals and\n"
-"                                   ARMs), with an outcome table and checks\n"
+"                                   ARMs), with an outcome table and checks;\n"
+"                                   --show: the kernel's timeline (tracefs) of\n"
+"                                   one caught instance of each race rule\n"
 "  new-device ID | del-device ID    create / remove /dev/pendtimer<ID> (root)\n"
 "\n"
 "Options:\n"
@@ -488,13 +507,15 @@ static void usage(FILE *f)
 "  0  the request fired; the command succeeded; race: PASS\n"
 "  1  race: FAIL (a count or invariant did not match); an unexpected error\n"
 "  2  usage error\n"
-"  3  the request was cancelled (CANCEL, close-time flush, io_uring async-cancel)\n"
+"  3  the request was cancelled (CANCEL, close-time flush, io_uring async-cancel;\n"
+"     a PEND also by ring close or the exit of its process)\n"
 "  4  the WAIT was interrupted by a signal (-EINTR); race: stopped by SIGINT\n"
 "     or SIGTERM (its checks passed for the requests made)\n"
 "  5  the device was removed (-ENODEV)\n"
 "  6  the device could not be opened (module not loaded, no such ID, permission)\n"
 "  7  the request or bus write was refused (-EINVAL, -EBADF, -EEXIST, -ENOSPC,\n"
-"     -ENOMEM, -EFAULT, -ENOTTY, -ENOENT, -EACCES)\n"
+"     -ENOMEM, -EFAULT, -ENOTTY, -ENOENT, -EACCES; a PEND before Linux 6.7:\n"
+"     -EOPNOTSUPP)\n"
 "\n"
 "See pendtimer(1) and docs/concepts.md.\n", prog);
 }
@@ -834,6 +855,450 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* pend */
+
+#ifndef PENDTIMER_NO_URING
+enum pvia { PVIA_NONE, PVIA_IOCTL, PVIA_URING, PVIA_CLOSE, PVIA_EXIT, PVIA_ASYNC };
+
+static const char *const pvia_name[] = {
+	[PVIA_NONE] = "none", [PVIA_IOCTL] = "ioctl", [PVIA_URING] = "uring",
+	[PVIA_CLOSE] = "close", [PVIA_EXIT] = "exit", [PVIA_ASYNC] = "async-cancel",
+};
+
+static enum pvia parse_pvia(const char *s)
+{
+	int i;
+
+	for (i = PVIA_IOCTL; i <= PVIA_ASYNC; i++)
+		if (!strcmp(s, pvia_name[i]))
+			return (enum pvia)i;
+	die_usage("pend --via: '%s' is not one of ioctl, uring, close, exit, async-cancel", s);
+	return PVIA_NONE;
+}
+
+/* This process's threads, and how many of them are io-wq workers. */
+static void count_threads(int *total, int *iowq)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	*total = *iowq = 0;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		(*total)++;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "iou-wrk-", 8))
+			(*iowq)++;
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/* A URING_CMD SQE by hand (liburing 2.3 has no io_uring_prep_cmd*). */
+static void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, uint32_t cmd_op,
+			   const void *cmd, size_t len, uint64_t user_data)
+{
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = cmd_op;
+	sqe->__pad1 = 0;
+	memcpy(sqe->cmd, cmd, len);
+	io_uring_sqe_set_data64(sqe, user_data);
+}
+
+static int submit_pend(struct io_uring *ring, int fd, uint64_t timeout_ns, uint64_t tag)
+{
+	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
+	int ret;
+
+	prep_uring_cmd(io_uring_get_sqe(ring), fd, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
+	ret = io_uring_submit(ring);
+	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
+}
+
+/* The same through file @idx registered with the ring. */
+static int submit_pend_fixed(struct io_uring *ring, int idx, uint64_t timeout_ns, uint64_t tag)
+{
+	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	int ret;
+
+	prep_uring_cmd(sqe, idx, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	ret = io_uring_submit(ring);
+	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
+}
+
+/* Wait for a CQE until @deadline (0: forever): 0, or -ETIME. */
+static int pend_reap(struct io_uring *ring, uint64_t deadline, uint64_t *ud, int *res)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	for (;;) {
+		uint64_t now = now_ns();
+
+		if (deadline && now >= deadline)
+			return -ETIME;
+		if (deadline) {
+			struct __kernel_timespec ts = {
+				.tv_sec = (long long)((deadline - now) / NSEC_PER_SEC),
+				.tv_nsec = (long long)((deadline - now) % NSEC_PER_SEC),
+			};
+
+			ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
+		} else {
+			ret = io_uring_wait_cqe(ring, &cqe);
+		}
+		if (ret == -EINTR && !user_stop)
+			continue;
+		if (ret)
+			return ret;
+		*ud = cqe->user_data;
+		*res = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+		return 0;
+	}
+}
+
+static void say_pend(uint64_t t0, int res)
+{
+	printf("%8.3f s  ", secs(now_ns() - t0));
+	switch (res) {
+	case 0:
+		printf("the PEND's CQE: 0: its timer fired and completed it "
+		       "(io_uring_cmd_done() from task work: IoCompleteRequest)\n");
+		break;
+	case -ECANCELED:
+		printf("the PEND's CQE: -ECANCELED: it was cancelled (CANCEL by tag, "
+		       "its owner's close(), or io_uring's cancel call at ring close/exit)\n");
+		break;
+	case -ENODEV:
+		printf("the PEND's CQE: -ENODEV: %s\n", pt_explain(OP_WAIT, ENODEV));
+		break;
+	case -EOPNOTSUPP:
+		printf("the PEND's CQE: -EOPNOTSUPP: this kernel has no "
+		       "io_uring_cmd_mark_cancelable() (before 6.7), so the driver cannot "
+		       "park a command (it would hold up ring exit until its timer fired)\n");
+		break;
+	default:
+		printf("the PEND was refused: %s (-%s)%s%s\n", strerror(-res),
+		       pt_errname(-res), pt_explain(OP_WAIT, -res) ? ": " : "",
+		       pt_explain(OP_WAIT, -res) ? pt_explain(OP_WAIT, -res) : "");
+		break;
+	}
+}
+
+static void say_cancel_ret(uint64_t t0, const char *how, uint64_t tag, int ret)
+{
+	if (ret == 0)
+		printf("%8.3f s  %s(tag %" PRIu64 ") -> 0: the PEND was pending: "
+		       "this call cancelled it\n", secs(now_ns() - t0), how, tag);
+	else
+		printf("%8.3f s  %s(tag %" PRIu64 ") -> -%s: %s\n", secs(now_ns() - t0),
+		       how, tag, pt_errname(-ret),
+		       pt_explain(OP_CANCEL, -ret) ? pt_explain(OP_CANCEL, -ret) :
+		       strerror(-ret));
+}
+
+/*
+ * --via exit: a child process submits the PEND and exits with it parked.
+ * The child registers the device file with its ring and closes its own
+ * descriptor first (the PEND goes through the registered file): had it
+ * kept the descriptor, its exit would close it first, a flush. So on the
+ * way out io_uring calls the driver's cancel routine (IO_URING_F_CANCEL).
+ * Returns the exit code.
+ */
+static int pend_via_exit(const char *dev, int ctl, const struct pendtimer_stats *s0,
+			 uint64_t timeout_ns, uint64_t tag, uint64_t cancel_ns, uint64_t t0)
+{
+	struct pendtimer_stats s;
+	int status, ret, pfd[2];
+	uint64_t t_exit;
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd)) {
+		perror("pipe");
+		return EXIT_FAIL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return EXIT_FAIL;
+	}
+	if (pid == 0) {
+		struct io_uring ring;
+		uint64_t ud;
+		int fd = pt_open(dev), res;
+
+		close(pfd[0]);
+		if (io_uring_queue_init(8, &ring, 0) || io_uring_register_files(&ring, &fd, 1) ||
+		    close(fd) || submit_pend_fixed(&ring, 0, timeout_ns, tag))
+			_exit(EXIT_FAIL);
+		if (write(pfd[1], "s", 1) != 1)
+			_exit(EXIT_FAIL);
+		/* the CQE can only come first if the timer is first */
+		if (!pend_reap(&ring, t0 + cancel_ns, &ud, &res)) {
+			say_pend(t0, res);
+			_exit(pt_exit_code(-res));
+		}
+		printf("%8.3f s  child %d: exiting now, with its PEND parked\n",
+		       secs(now_ns() - t0), (int)getpid());
+		_exit(EXIT_OK);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1) {
+		fprintf(stderr, "%s: the child could not submit its PEND\n", prog);
+		waitpid(pid, &status, 0);
+		return EXIT_FAIL;
+	}
+	close(pfd[0]);
+	printf("%8.3f s  child %d submitted the PEND (tag %" PRIu64 ", due in %.3f s) through "
+	       "a file registered with its ring (its own descriptor closed), and keeps it parked\n",
+	       secs(now_ns() - t0), (int)pid, tag, secs(timeout_ns));
+	ret = waitpid(pid, &status, 0);
+	t_exit = now_ns();
+	if (ret != pid || !WIFEXITED(status)) {
+		fprintf(stderr, "%s: the child did not exit normally\n", prog);
+		return EXIT_FAIL;
+	}
+	if (t_exit < t0 + cancel_ns || WEXITSTATUS(status) != EXIT_OK)
+		return WEXITSTATUS(status);
+	printf("%8.3f s  the child has exited: a process with a PEND parked exits at once "
+	       "(its timer was due in %.3f s)\n", secs(t_exit - t0),
+	       secs(t0 + timeout_ns > t_exit ? t0 + timeout_ns - t_exit : 0));
+	while (!pt_stats(ctl, &s) && s.pending > s0->pending &&
+	       now_ns() < t_exit + 5 * NSEC_PER_SEC)
+		sleep_ns(NSEC_PER_MSEC);
+	if (s.interrupted > s0->interrupted)
+		printf("%8.3f s  on its way out its ring was closed and io_uring called the "
+		       "driver's cancel routine (uring_cmd with IO_URING_F_CANCEL): the PEND "
+		       "ended with -ECANCELED, counted as interrupted\n", secs(now_ns() - t0));
+	else
+		printf("%8.3f s  the PEND ended otherwise: %s\n", secs(now_ns() - t0),
+		       s.pending > s0->pending ? "still pending 5 s after the exit" :
+		       s.flushed > s0->flushed ? "flushed" : "fired or removed");
+	return EXIT_CANCELLED;
+}
+
+static int cmd_pend(const char *dev, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cancel-after", required_argument, NULL, 'c' },
+		{ "via", required_argument, NULL, 'v' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pendtimer_stats s0, s1, d;
+	uint64_t timeout_ns, tag = 1, cancel_ms = 0, t0, ud = 0;
+	enum pvia via = PVIA_NONE;
+	bool have_cancel = false, have_pend = false, want_ucancel = false;
+	int opt, fd, ctl, ret, res = 1, rc = EXIT_FAIL, threads, iowq;
+	struct io_uring ring;
+	struct io_uring_sqe *sqe;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "c:v:t:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cancel_ms = parse_u64(optarg, "--cancel-after");
+			have_cancel = true;
+			break;
+		case 'v':
+			via = parse_pvia(optarg);
+			break;
+		case 't':
+			tag = parse_u64(optarg, "--tag");
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			die_usage("pend: bad option");
+		}
+	}
+	if (optind != argc - 1)
+		die_usage("pend: exactly one SECONDS argument expected");
+	timeout_ns = parse_seconds(argv[optind]);
+	if (have_cancel && via == PVIA_NONE)
+		via = PVIA_IOCTL;
+	if (!have_cancel && via != PVIA_NONE)
+		die_usage("pend: --via needs --cancel-after MS");
+
+	ctl = pt_open(dev);	/* STATS only: never flushed by this command */
+	pt_stats(ctl, &s0);
+	install_handler(SIGINT, on_user_stop);
+	t0 = now_ns();
+	if (via != PVIA_NONE)
+		printf("%8.3f s  plan: PEND due in %.3f s (tag %" PRIu64 "), cancel via %s "
+		       "after %" PRIu64 " ms: %s\n", 0.0, secs(timeout_ns), tag, pvia_name[via],
+		       cancel_ms, via == PVIA_ASYNC ?
+		       "io_uring's async-cancel cannot reach it, CANCEL by tag then can" :
+		       cancel_ms * NSEC_PER_MSEC < timeout_ns ?
+		       "the cancel should come first and succeed" :
+		       "the cancel comes after the timer and should fail");
+	if (via == PVIA_EXIT) {
+		rc = pend_via_exit(dev, ctl, &s0, timeout_ns, tag, cancel_ms * NSEC_PER_MSEC, t0);
+		goto out_stats;
+	}
+
+	fd = pt_open(dev);
+	ret = io_uring_queue_init(8, &ring, 0);
+	if (ret) {
+		fprintf(stderr, "%s: io_uring_queue_init: %s\n", prog, strerror(-ret));
+		return EXIT_FAIL;
+	}
+	ret = submit_pend(&ring, fd, timeout_ns, tag);
+	if (ret) {
+		fprintf(stderr, "%s: io_uring_submit: %s\n", prog, strerror(-ret));
+		goto out_ring;
+	}
+	count_threads(&threads, &iowq);
+	printf("%8.3f s  PEND submitted on %s (tag %" PRIu64 ", due in %.3f s): io_uring_submit() "
+	       "returned at once\n", secs(now_ns() - t0), dev, tag, secs(timeout_ns));
+	if (!pt_stats(ctl, &s1) && s1.pending > s0.pending)
+		printf("           the driver parked it (-EIOCBQUEUED: STATUS_PENDING); no thread "
+		       "waits for it: this process has %d thread(s), %d io-wq worker(s)\n",
+		       threads, iowq);
+
+	if (via != PVIA_NONE) {
+		ret = pend_reap(&ring, t0 + cancel_ms * NSEC_PER_MSEC, &ud, &res);
+		if (ret == 0 && ud == 1) {
+			have_pend = true;
+			say_pend(t0, res);
+		}
+	}
+	/* the timer first: try the cancel all the same, it must fail */
+	if (have_pend && via != PVIA_NONE)
+		sleep_until(t0 + cancel_ms * NSEC_PER_MSEC, NULL);
+	switch (via) {
+	case PVIA_IOCTL:
+		say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+		break;
+	case PVIA_URING: {
+		uint64_t cmd[2] = { tag, 0 };
+
+		prep_uring_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_IOC_CANCEL, cmd,
+			       sizeof(cmd), 2);
+		io_uring_submit(&ring);
+		want_ucancel = true;
+		printf("%8.3f s  URING_CMD CANCEL submitted (cmd_op PENDTIMER_IOC_CANCEL, "
+		       "tag %" PRIu64 " in the command area)\n", secs(now_ns() - t0), tag);
+		break;
+	}
+	case PVIA_CLOSE:
+		printf("%8.3f s  close(%d): the PEND's own descriptor; %s\n", secs(now_ns() - t0),
+		       fd, have_pend ? "nothing of this process is pending on it any more" :
+		       "io_uring still holds the file, so this is the flush: it cancels the "
+		       "requests this process submitted on it");
+		close(fd);
+		fd = -1;
+		break;
+	case PVIA_ASYNC:
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_cancel64(sqe, 1, 0);
+		io_uring_sqe_set_data64(sqe, 3);
+		io_uring_submit(&ring);
+		printf("%8.3f s  IORING_OP_ASYNC_CANCEL submitted for the PEND (user_data 1)\n",
+		       secs(now_ns() - t0));
+		for (;;) {
+			int r;
+
+			if (pend_reap(&ring, 0, &ud, &r)) {
+				fprintf(stderr, "%s: no CQE for the async-cancel\n", prog);
+				goto out_ring;
+			}
+			if (ud == 3) {
+				ret = r;
+				break;
+			}
+			have_pend = true;	/* its timer was first */
+			res = r;
+			say_pend(t0, res);
+		}
+		res = have_pend ? res : ret;
+		printf("%8.3f s  the ASYNC_CANCEL's CQE: %s%s\n", secs(now_ns() - t0),
+		       ret ? "-" : "0", ret ? pt_errname(-ret) : "");
+		if (have_pend) {
+			printf("           the PEND had completed already: nothing left to "
+			       "cancel\n");
+			break;
+		}
+		if (ret == -ENOENT && !pt_stats(ctl, &s1) && s1.pending > s0.pending) {
+			printf("           io_uring cannot reach a parked command: async-cancel "
+			       "only finds io_uring's own request types and io-wq work, and the\n"
+			       "           PEND is neither (the driver owns it); it is still "
+			       "pending (STATS pending %llu). IoCancelIrp would reach it on Windows.\n",
+			       (unsigned long long)(s1.pending - s0.pending));
+			printf("           CANCEL by tag can reach it:\n");
+		} else {
+			printf("           unexpected: SPEC.md says -ENOENT with the PEND still "
+			       "pending\n");
+		}
+		say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+		break;
+	default:
+		break;
+	}
+	while (!have_pend || want_ucancel) {
+		int r;
+
+		ret = pend_reap(&ring, 0, &ud, &r);
+		if (ret == -EINTR && user_stop) {
+			user_stop = 0;
+			printf("\n%8.3f s  interrupted: cancelling it by tag\n", secs(now_ns() - t0));
+			say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+			continue;
+		}
+		if (ret) {
+			fprintf(stderr, "%s: io_uring_wait_cqe: %s\n", prog, strerror(-ret));
+			goto out_ring;
+		}
+		if (ud == 1) {
+			have_pend = true;
+			res = r;
+			say_pend(t0, res);
+		} else if (ud == 2) {
+			want_ucancel = false;
+			printf("%8.3f s  the URING_CMD CANCEL's CQE: %s%s: %s\n", secs(now_ns() - t0),
+			       r ? "-" : "0", r ? pt_errname(-r) : "",
+			       r == 0 ? "it cancelled the PEND (inline, like the ioctl)" :
+			       r == -ENOENT ? pt_explain(OP_CANCEL, ENOENT) : strerror(-r));
+		}
+	}
+	if (res == -ECANCELED)
+		printf("           (counted as %s)\n", via == PVIA_CLOSE ? "flushed" : "cancelled");
+	rc = pt_exit_code(-res);
+	if (via != PVIA_NONE)
+		printf("  => %s\n", res == 0 ?
+		       "the timer won: the cancel found nothing to cancel (a failed cancel)" :
+		       res == -ECANCELED ? "the cancel won: the PEND completed as cancelled, "
+		       "its timer was stopped" : "the PEND ended otherwise");
+out_ring:
+	io_uring_queue_exit(&ring);
+	if (fd >= 0)
+		close(fd);
+out_stats:
+	if (pt_stats(ctl, &s1) == 0) {
+		pt_stats_delta(&d, &s1, &s0);
+		pt_print_delta("           ", &d);
+	}
+	close(ctl);
+	return rc;
+}
+#endif /* PENDTIMER_NO_URING */
+
+/* ------------------------------------------------------------------ */
 /* arm */
 
 static int cmd_arm(const char *dev, int argc, char **argv)
@@ -1136,6 +1601,8 @@ static int cmd_bus(const char *file, enum pt_op op, int argc, char **argv)
 #define RACE_MAX_WAITERS	32
 #define RACE_MAX_CANCELLERS	16
 #define RACE_ARM_SLOTS		16
+#define RACE_PEND_SLOTS		16
+#define RACE_PEND_INFLIGHT	32	/* PENDs parked at once, at most */
 #define RACE_DUE_MAX_US		50
 
 struct race_wctr {		/* one WAIT thread's view */
@@ -1144,7 +1611,7 @@ struct race_wctr {		/* one WAIT thread's view */
 };
 
 struct race_cctr {		/* one CANCEL thread's view */
-	uint64_t ok_wait, ok_arm, enoent, other;
+	uint64_t ok_wait, ok_arm, ok_pend, enoent, other;
 	int other_err;
 };
 
@@ -1162,6 +1629,7 @@ struct race {
 
 	uint64_t wslot[RACE_MAX_WAITERS];	/* live WAIT tag, 0 = none */
 	uint64_t aslot[RACE_ARM_SLOTS];		/* recent ARM tags */
+	uint64_t pslot[RACE_PEND_SLOTS];	/* recent PEND tags */
 	pthread_t wth[RACE_MAX_WAITERS];
 
 	struct race_wctr w[RACE_MAX_WAITERS + 1];	/* the last: forced rounds */
@@ -1170,6 +1638,12 @@ struct race {
 	int efd;
 	uint64_t arm_accepted, arm_refused, arm_fired;
 	int arm_refused_err;
+	/* the PEND thread (when the kernel parks PENDs: 6.7+) */
+	bool pend_on;
+	uint64_t pends_claimed;		/* atomic */
+	uint64_t pend_accepted, pend_fired, pend_ecanceled, pend_enodev;
+	uint64_t pend_refused;
+	int pend_refused_err;
 	/* closer, signaller */
 	uint64_t closes, close_errs, signals;
 };
@@ -1286,20 +1760,131 @@ static void *race_armer(void *arg)
 	return NULL;
 }
 
-/* CANCEL live tags: WAIT slots and recent ARM tags, at random. */
+#ifndef PENDTIMER_NO_URING
+static void race_count_pend(struct race *r, int res)
+{
+	switch (res) {
+	case 0:
+		r->pend_accepted++;
+		r->pend_fired++;
+		break;
+	case -ECANCELED:
+		r->pend_accepted++;
+		r->pend_ecanceled++;
+		break;
+	case -ENODEV:
+		r->pend_accepted++;
+		r->pend_enodev++;
+		break;
+	default:
+		r->pend_refused++;
+		r->pend_refused_err = -res;
+		break;
+	}
+}
+
+/*
+ * PENDs make about a fifth of the requests: parked on one ring (no thread
+ * waits for them), at most RACE_PEND_INFLIGHT at once, their CQEs reaped
+ * as they come.
+ */
+static void *race_pender(void *arg)
+{
+	struct race *r = arg;
+	uint64_t rnd = 0x6a09e667f3bcc909ULL, n = 0;
+	unsigned int inflight = 0;
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+
+	if (io_uring_queue_init(2 * RACE_PEND_INFLIGHT, &ring, 0)) {
+		r->pend_refused++;
+		r->pend_refused_err = ENOMEM;
+		__atomic_fetch_sub(&r->submitters_left, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	for (;;) {
+		uint64_t claimed = __atomic_load_n(&r->next_iter, __ATOMIC_RELAXED);
+		uint64_t tag;
+
+		while (!io_uring_peek_cqe(&ring, &cqe)) {
+			race_count_pend(r, cqe->res);
+			io_uring_cqe_seen(&ring, cqe);
+			inflight--;
+		}
+		if (claimed >= r->iterations)
+			break;
+		if (inflight >= RACE_PEND_INFLIGHT ||
+		    __atomic_load_n(&r->pends_claimed, __ATOMIC_RELAXED) * 5 > claimed) {
+			if (inflight && !io_uring_wait_cqe(&ring, &cqe)) {
+				race_count_pend(r, cqe->res);
+				io_uring_cqe_seen(&ring, cqe);
+				inflight--;
+			} else if (!inflight) {
+				sleep_ns(50 * NSEC_PER_USEC);
+			}
+			continue;
+		}
+		if (__atomic_fetch_add(&r->next_iter, 1, __ATOMIC_RELAXED) >= r->iterations)
+			break;
+		__atomic_fetch_add(&r->pends_claimed, 1, __ATOMIC_RELAXED);
+		tag = __atomic_add_fetch(&r->next_tag, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->pslot[n++ % RACE_PEND_SLOTS], tag, __ATOMIC_RELEASE);
+		if (submit_pend(&ring, r->fd, race_due_ns(&rnd), tag)) {
+			r->pend_refused++;
+			r->pend_refused_err = EIO;
+			continue;
+		}
+		inflight++;
+	}
+	while (inflight && !io_uring_wait_cqe(&ring, &cqe)) {
+		race_count_pend(r, cqe->res);
+		io_uring_cqe_seen(&ring, cqe);
+		inflight--;
+	}
+	io_uring_queue_exit(&ring);
+	__atomic_fetch_sub(&r->submitters_left, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Does this kernel park PENDs? One due at once, on the STATS file. */
+static bool race_pend_probe(int ctl)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring ring;
+	bool ok = false;
+
+	if (io_uring_queue_init(2, &ring, 0))
+		return false;
+	if (!submit_pend(&ring, ctl, 0, UINT64_MAX) && !io_uring_wait_cqe(&ring, &cqe)) {
+		ok = cqe->res == 0;
+		if (!ok)
+			printf("note: a PEND completed with %s: no PENDs in the mix%s\n",
+			       pt_errname(-cqe->res), cqe->res == -EOPNOTSUPP ?
+			       " (Linux before 6.7 cannot park them)" : "");
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+	return ok;
+}
+#endif
+
+/* CANCEL live tags: WAIT slots, recent ARM and PEND tags, at random. */
 static void *race_canceller(void *arg)
 {
 	struct race_arg *a = arg;
 	struct race *r = a->r;
 	struct race_cctr *c = &r->c[a->idx];
 	uint64_t rnd = 0xda942042e4dd58b5ULL * (a->idx + 3);
-	unsigned int nslots = r->nwaiters + RACE_ARM_SLOTS;
+	unsigned int nslots = r->nwaiters + RACE_ARM_SLOTS +
+			      (r->pend_on ? RACE_PEND_SLOTS : 0);
 
 	while (!r->stop_helpers) {
 		unsigned int i = (unsigned int)(xorshift(&rnd) % nslots);
 		bool is_wait = i < r->nwaiters;
-		uint64_t tag = __atomic_load_n(is_wait ? &r->wslot[i] :
-					       &r->aslot[i - r->nwaiters],
+		bool is_arm = !is_wait && i < r->nwaiters + RACE_ARM_SLOTS;
+		uint64_t tag = __atomic_load_n(is_wait ? &r->wslot[i] : is_arm ?
+					       &r->aslot[i - r->nwaiters] :
+					       &r->pslot[i - r->nwaiters - RACE_ARM_SLOTS],
 					       __ATOMIC_ACQUIRE);
 		int ret;
 
@@ -1311,8 +1896,10 @@ static void *race_canceller(void *arg)
 		if (ret == 0) {
 			if (is_wait)
 				c->ok_wait++;
-			else
+			else if (is_arm)
 				c->ok_arm++;
+			else
+				c->ok_pend++;
 		} else if (ret == -ENOENT) {
 			c->enoent++;
 		} else {
@@ -1627,6 +2214,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		{ "close-us", required_argument, NULL, 'C' },
 		{ "signal-us", required_argument, NULL, 'S' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "show", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1634,12 +2222,16 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	struct race *r = &race;
 	struct race_arg wargs[RACE_MAX_WAITERS], cargs[RACE_MAX_CANCELLERS];
 	pthread_t armer, closer, signaller, cth[RACE_MAX_CANCELLERS];
+#ifndef PENDTIMER_NO_URING
+	pthread_t pender;
+#endif
 	struct pendtimer_stats s_start, s_mid, s_force, s_end, d, d1, d2, d3;
 	uint64_t delay_us = 30, t0, next_progress, last_pct = 0;
 	uint64_t u_acc = 0, u_fired = 0, u_ecan = 0, u_eintr = 0, u_enodev = 0,
-		 u_refused = 0, c_ok_wait = 0, c_ok_arm = 0, c_enoent = 0, c_other = 0;
+		 u_refused = 0, c_ok_wait = 0, c_ok_arm = 0, c_ok_pend = 0, c_enoent = 0,
+		 c_other = 0;
 	uint64_t u_submitted, u_fired_all, u_cancelled, u_flushed_wait, u_flushed_arm,
-		 u_flushed;
+		 u_flushed_pend, u_flushed;
 	bool tty = stdout_is_terminal(), widened = false, delay_ok = false, settled;
 	bool forced = false, force = false;
 	unsigned int cpus = online_cpus(), i;
@@ -1655,7 +2247,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	r->close_us = 2000;
 	r->signal_us = 5000;
 	optind = 0;	/* glibc: full re-initialisation (ordering too) */
-	while ((opt = getopt_long(argc, argv, "n:D:w:c:C:S:Fh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:D:w:c:C:S:Fsh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			r->iterations = parse_u64(optarg, "--iterations");
@@ -1689,6 +2281,10 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		case 'F':
 			force = true;
 			break;
+		case 's':
+			if (race_show_begin())
+				return EXIT_FAIL;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -1706,6 +2302,9 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		perror("eventfd");
 		return EXIT_FAIL;
 	}
+#ifndef PENDTIMER_NO_URING
+	r->pend_on = race_pend_probe(ctl);
+#endif
 	ret = pt_stats(ctl, &s_start);
 	if (ret) {
 		pt_report("STATS", OP_STATS, -ret);
@@ -1725,6 +2324,10 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	       "  a dup()'ed descriptor every ~%u us: flush cancels this process's requests),\n"
 	       "  1 signaller (SIGUSR1 to a waiting thread every ~%u us)\n",
 	       r->nwaiters, RACE_DUE_MAX_US, r->ncancellers, r->close_us, r->signal_us);
+	if (r->pend_on)
+		printf("  1 PEND thread (io_uring PENDTIMER_URING_PEND, ~1 request in 5, up to %d\n"
+		       "  parked on one ring with no thread behind them; CANCEL and close reach them too)\n",
+		       RACE_PEND_INFLIGHT);
 	printf("  first half: race_delay_us=%lld (natural timing); second half: "
 	       "race_delay_us=%llu (the timer callback spins before it claims)\n",
 	       ret ? 0LL : race_saved_delay, (unsigned long long)delay_us);
@@ -1746,13 +2349,17 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	r->submitters_left = (int)r->nwaiters + 1;
+	r->submitters_left = (int)r->nwaiters + 1 + (r->pend_on ? 1 : 0);
 	for (i = 0; i < r->nwaiters; i++) {
 		wargs[i].r = r;
 		wargs[i].idx = i;
 		pthread_create(&r->wth[i], NULL, race_waiter, &wargs[i]);
 	}
 	pthread_create(&armer, NULL, race_armer, r);
+#ifndef PENDTIMER_NO_URING
+	if (r->pend_on)
+		pthread_create(&pender, NULL, race_pender, r);
+#endif
 	for (i = 0; i < r->ncancellers; i++) {
 		cargs[i].r = r;
 		cargs[i].idx = i;
@@ -1811,6 +2418,10 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	for (i = 0; i < r->nwaiters; i++)
 		pthread_join(r->wth[i], NULL);
 	pthread_join(armer, NULL);
+#ifndef PENDTIMER_NO_URING
+	if (r->pend_on)
+		pthread_join(pender, NULL);
+#endif
 
 	/* Top up by force a race counter the random mix left at 0. */
 	pt_stats(ctl, &s_force);
@@ -1849,6 +2460,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	for (i = 0; i <= r->ncancellers; i++) {
 		c_ok_wait += r->c[i].ok_wait;
 		c_ok_arm += r->c[i].ok_arm;
+		c_ok_pend += r->c[i].ok_pend;
 		c_enoent += r->c[i].enoent;
 		c_other += r->c[i].other;
 		if (r->c[i].other)
@@ -1856,13 +2468,16 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	}
 	if (r->arm_refused)
 		last_refused_err = r->arm_refused_err;
+	if (r->pend_refused)
+		last_refused_err = r->pend_refused_err;
 
-	u_submitted = u_acc + r->arm_accepted;
-	u_fired_all = u_fired + r->arm_fired;
-	u_cancelled = c_ok_wait + c_ok_arm;
+	u_submitted = u_acc + r->arm_accepted + r->pend_accepted;
+	u_fired_all = u_fired + r->arm_fired + r->pend_fired;
+	u_cancelled = c_ok_wait + c_ok_arm + c_ok_pend;
 	u_flushed_wait = u_ecan - c_ok_wait;
 	u_flushed_arm = r->arm_accepted - r->arm_fired - c_ok_arm;
-	u_flushed = u_flushed_wait + u_flushed_arm;
+	u_flushed_pend = r->pend_ecanceled - c_ok_pend;
+	u_flushed = u_flushed_wait + u_flushed_arm + u_flushed_pend;
 	pt_stats_delta(&d, &s_end, &s_start);
 	pt_stats_delta(&d1, &s_mid, &s_start);
 	pt_stats_delta(&d2, &s_force, &s_mid);
@@ -1870,22 +2485,28 @@ static int cmd_race(const char *dev, int argc, char **argv)
 
 	printf("\n=== outcome of %llu requests (%.1f s) ===\n",
 	       (unsigned long long)u_submitted, secs(now_ns() - t0));
-	printf("  %-32s %12s %12s\n", "", "WAIT", "ARM");
-	printf("  %-32s %12llu %12llu\n", "submitted (accepted)",
-	       (unsigned long long)u_acc, (unsigned long long)r->arm_accepted);
-	printf("  %-32s %12llu %12llu\n", "fired (timer)",
-	       (unsigned long long)u_fired, (unsigned long long)r->arm_fired);
-	printf("  %-32s %12llu %12llu\n", "cancelled by CANCEL",
-	       (unsigned long long)c_ok_wait, (unsigned long long)c_ok_arm);
-	printf("  %-32s %12llu %12llu\n", "cancelled by close-flush",
-	       (unsigned long long)u_flushed_wait, (unsigned long long)u_flushed_arm);
-	printf("  %-32s %12llu %12s\n", "interrupted (signal)",
-	       (unsigned long long)u_eintr, "-");
-	printf("  %-32s %12llu %12s\n", "removed (device gone)",
-	       (unsigned long long)u_enodev, "0");
-	printf("  (WAIT: its return value; ARM: eventfd count for fired; CANCEL: the caller's 0;\n"
-	       "   close-flush: -ECANCELED not claimed by a CANCEL, and ARMs neither fired\n"
-	       "   nor cancelled; the kernel counts flushed independently)\n");
+	printf("  %-32s %12s %12s %12s\n", "", "WAIT", "ARM", "PEND");
+	printf("  %-32s %12llu %12llu %12s\n", "submitted (accepted)",
+	       (unsigned long long)u_acc, (unsigned long long)r->arm_accepted,
+	       r->pend_on ? u64str(r->pend_accepted) : "-");
+	printf("  %-32s %12llu %12llu %12s\n", "fired (timer)",
+	       (unsigned long long)u_fired, (unsigned long long)r->arm_fired,
+	       r->pend_on ? u64str(r->pend_fired) : "-");
+	printf("  %-32s %12llu %12llu %12s\n", "cancelled by CANCEL",
+	       (unsigned long long)c_ok_wait, (unsigned long long)c_ok_arm,
+	       r->pend_on ? u64str(c_ok_pend) : "-");
+	printf("  %-32s %12llu %12llu %12s\n", "cancelled by close-flush",
+	       (unsigned long long)u_flushed_wait, (unsigned long long)u_flushed_arm,
+	       r->pend_on ? u64str(u_flushed_pend) : "-");
+	printf("  %-32s %12llu %12s %12s\n", "interrupted (signal)",
+	       (unsigned long long)u_eintr, "-", r->pend_on ? "0" : "-");
+	printf("  %-32s %12llu %12s %12s\n", "removed (device gone)",
+	       (unsigned long long)u_enodev, "0", r->pend_on ? u64str(r->pend_enodev) : "-");
+	printf("  (WAIT: its return value; ARM: eventfd count for fired; PEND: its CQE;\n"
+	       "   CANCEL: the caller's 0; close-flush: -ECANCELED not claimed by a CANCEL,\n"
+	       "   and ARMs neither fired nor cancelled; the kernel counts flushed independently)\n");
+	if (!r->pend_on)
+		printf("  (PEND: not in the mix: this kernel completes PENDs with -EOPNOTSUPP)\n");
 	printf("  other: %llu CANCEL(s) found nothing (-ENOENT: too early or too late), "
 	       "%llu close(s), %llu signal(s) sent\n",
 	       (unsigned long long)c_enoent, (unsigned long long)r->closes,
@@ -1913,7 +2534,7 @@ static int cmd_race(const char *dev, int argc, char **argv)
 	check_eq(&ck, "cancelled (CANCEL)", u_cancelled, d.cancelled, NULL);
 	check_eq(&ck, "interrupted (signal)", u_eintr, d.interrupted, NULL);
 	check_eq(&ck, "flushed (close)", u_flushed, d.flushed, NULL);
-	check_eq(&ck, "removed", u_enodev, d.removed, NULL);
+	check_eq(&ck, "removed", u_enodev + r->pend_enodev, d.removed, NULL);
 	check_eq(&ck, "pending at the end", 0, s_end.pending, NULL);
 	check_true(&ck, settled, "the device settled (pending 0, counters stable)");
 	check_true(&ck, pt_invariant_ok(&s_end),
@@ -1930,9 +2551,13 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		   "no eventfd signal for a cancelled ARM (%llu >= %llu fired + %llu cancelled)",
 		   (unsigned long long)r->arm_accepted, (unsigned long long)r->arm_fired,
 		   (unsigned long long)c_ok_arm);
-	check_true(&ck, !u_refused && !r->arm_refused,
+	if (r->pend_on)
+		check_true(&ck, r->pend_ecanceled >= c_ok_pend,
+			   "every PEND a CANCEL claimed got CQE -ECANCELED (%llu >= %llu)",
+			   (unsigned long long)r->pend_ecanceled, (unsigned long long)c_ok_pend);
+	check_true(&ck, !u_refused && !r->arm_refused && !r->pend_refused,
 		   "no request refused (%llu%s%s)",
-		   (unsigned long long)(u_refused + r->arm_refused),
+		   (unsigned long long)(u_refused + r->arm_refused + r->pend_refused),
 		   last_refused_err ? ", last: " : "",
 		   last_refused_err ? strerror(last_refused_err) : "");
 	check_true(&ck, !c_other, "no CANCEL failed other than -ENOENT (%llu%s%s)",
@@ -1955,6 +2580,8 @@ static int cmd_race(const char *dev, int argc, char **argv)
 		       user_stop ? "interrupted" : cpus < 2 ? "one CPU" :
 		       "race_delay_us could not be set");
 	}
+	if (race_show_active())
+		check_true(&ck, race_show_end(dev), "race --show: a timeline of each rule");
 	printf("\nRESULT: %s%s\n", ck.failed ? "FAIL" : "PASS",
 	       user_stop ? " (interrupted)" : "");
 	close(ctl);
@@ -2022,6 +2649,13 @@ int main(int argc, char **argv)
 		return cmd_wait(dev, argc, argv);
 	if (!strcmp(cmd, "arm"))
 		return cmd_arm(dev, argc, argv);
+	if (!strcmp(cmd, "pend")) {
+#ifndef PENDTIMER_NO_URING
+		return cmd_pend(dev, argc, argv);
+#else
+		die_usage("pend: built without io_uring support");
+#endif
+	}
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(dev, argc, argv);
 	if (!strcmp(cmd, "race"))

@@ -231,6 +231,8 @@ run() {
 		mount --rbind /dev "$root/dev"; mounted+=("$root/dev")
 		mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"; mounted+=("$root/tmp")
 		for d in "${binds[@]}"; do
+			# (again: a DIR under /tmp is under the tmpfs just mounted)
+			mkdir -p "$root$d"
 			mount --rbind "$d" "$root$d"; mounted+=("$root$d")
 		done
 		rc=0

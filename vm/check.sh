@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vm/check.sh [--mode test|demo|bench|soak] [--timeout SEC] LANE...
+# vm/check.sh [--mode test|demo|bench|soak|shell] [--timeout SEC] LANE...
 #
 # For every lane: prepare it (vm/lane.sh), build the module against it with
 # W=1 C=1 (any warning, error or sparse complaint fails the lane, and so
@@ -15,9 +15,17 @@
 # Ends with the per-lane table and, as the very last line,
 # "N passed, N failed" summed over all lanes (a lane that failed to prepare,
 # build or boot, or had kernel reports, adds at least 1 to failed).
+# The guests' consoles go to build/logs/ only (vm/run.sh).
 #
-# In test mode the lanes in PT_RELIABILITY_LANES (default "debug 6.12-rt
-# latest-rt debug-latest kcsan";
+# In test mode, when lane PT_SHELL_CHECK_LANE (default 6.1; empty: none) is
+# among the lanes, `make shell` is proven after the lanes: vm/shell-check.sh
+# types commands at its prompt; one more result (LANE/shell) in the table.
+# --mode demo ends with exactly one line, PASS: or FAIL:, instead of the
+# table; --mode shell (make shell) hands the guest's shell to this terminal
+# and prints no summary.
+#
+# In test mode the lanes in PT_RELIABILITY_LANES (default "6.12-rt
+# latest-rt kcsan"; debug-latest is not a default lane yet, see README;
 # empty: none) also run the race soak and the fuzzer after the tests, with
 # PT_CHECK_SOAK_CONTESTED (default 200000) contested requests and
 # PT_CHECK_FUZZ_OPS (default 200000) operations; a budget not met fails
@@ -47,13 +55,13 @@ while [ $# -gt 0 ]; do
 	*) LANES_ARG+=("$1"); shift ;;
 	esac
 done
-[ ${#LANES_ARG[@]} -gt 0 ] || LANES_ARG=(6.1 6.12 6.12-rt latest latest-rt debug debug-latest kcsan)
-case "$MODE" in test | demo | bench | soak) ;; *) echo "check.sh: bad mode $MODE" >&2; exit 2 ;; esac
+[ ${#LANES_ARG[@]} -gt 0 ] || LANES_ARG=(6.1 6.12 6.12-rt latest latest-rt debug kcsan)
+case "$MODE" in test | demo | bench | soak | shell) ;; *) echo "check.sh: bad mode $MODE" >&2; exit 2 ;; esac
 
 LOGDIR=$BUILD/logs
 mkdir -p "$LOGDIR"
 JOBS=${PT_JOBS:-2}
-RELIABILITY_LANES=${PT_RELIABILITY_LANES-debug 6.12-rt latest-rt debug-latest kcsan}
+RELIABILITY_LANES=${PT_RELIABILITY_LANES-6.12-rt latest-rt kcsan}
 FUZZ_OPS=${PT_CHECK_FUZZ_OPS:-200000}
 SOAK_CONTESTED=${PT_CHECK_SOAK_CONTESTED:-200000}
 RELIABILITY_TIMEOUT=${PT_RELIABILITY_TIMEOUT:-2400}
@@ -108,6 +116,52 @@ lane_fail() { # LANE RESULT REASON
 	[ -s "$BUILD/lanes/$lane/release" ] && rel=$(cat "$BUILD/lanes/$lane/release")
 	echo "lane=$lane mode=$MODE release=$rel cpus=? passed=0 failed=1 skipped=0 reports=0 verdict=FAIL seconds=0 log=$LOGDIR/$lane-build.log reason=$reason" >"$result"
 	say "lane $lane FAILED: $reason"
+}
+
+# --- output: the demo's last line, the shell check ---------------------------
+# The demo ends with exactly one PASS: or FAIL: line (over every lane run).
+demo_verdict() {
+	local r line v lane rel log reason race ok=1 why=() where=()
+	[ "$EXTRA_FAILED" -eq 0 ] || { ok=0; why+=("build of the selftests or tools failed"); }
+	for r in "${RESULTS[@]}"; do
+		line=$(head -n 1 "$r" 2>/dev/null || true)
+		lane=$(basename "${r%-demo.result}")
+		v=$(echo "$line" | sed -n 's/.*\bverdict=\([A-Z]*\).*/\1/p')
+		rel=$(echo "$line" | sed -n 's/.*\brelease=\([^ ]*\).*/\1/p')
+		log=$(echo "$line" | sed -n 's/.*\blog=\([^ ]*\).*/\1/p')
+		reason=$(echo "$line" | sed -n 's/.*\breason=\([^ ]*\).*/\1/p')
+		race=$(tr -d '\r' <"$log" 2>/dev/null | grep -m 1 '^RESULT: ' | sed 's/^RESULT: //')
+		where+=("${log:-$r}")
+		if [ "$v" != PASS ]; then
+			ok=0
+			why+=("lane $lane: ${reason:-no result}${race:+, pendtimer race $race}")
+		else
+			why+=("lane $lane ($rel): pendtimer race ${race:-?}, guest log clean")
+		fi
+	done
+	[ ${#RESULTS[@]} -gt 0 ] || { ok=0; why+=("no lane ran"); }
+	if [ $ok -eq 1 ]; then
+		echo "PASS: make demo: $(IFS=';'; echo "${why[*]}") (full log: ${where[*]})"
+	else
+		echo "FAIL: make demo: $(IFS=';'; echo "${why[*]}") (full log: ${where[*]:-build/logs})"
+	fi
+	[ $ok -eq 1 ]
+}
+
+# vm/shell-check.sh on LANE (its module is built by now); one more result.
+shell_check() { # LANE
+	local lane=$1 r=$LOGDIR/$1-shell.result v MODE=shell
+	RESULTS+=("$r")
+	rm -f "$r"
+	# Booted in this run (not stopped at its build): its module is fresh.
+	v=$(sed -n 's/.*\blog=\([^ ]*\).*/\1/p' "$LOGDIR/$lane.result" 2>/dev/null)
+	if [ ! -d "$BUILD/lanes/$lane/modules" ] || [ "$v" != "$LOGDIR/$lane.log" ]; then
+		lane_fail "$lane" "$r" "shell-check:lane-not-built"
+		return
+	fi
+	say "lane $lane: make shell, typed at (vm/shell-check.sh)"
+	bash "$TOP/vm/shell-check.sh" "$lane"
+	[ -s "$r" ] || lane_fail "$lane" "$r" "shell-check-no-result"
 }
 
 # --- selftests, once ---------------------------------------------------------
@@ -218,8 +272,9 @@ for LANE in "${LANES_ARG[@]}"; do
 	RUNARGS=("$LANE" --mode "$MODE" --initrd "$INITRD")
 	[ -n "$TIMEOUT" ] && RUNARGS+=(--timeout "$TIMEOUT")
 	# The reliability budgets (issue 7): race soak and fuzzer after the
-	# tests, on the lanes that prove the race rules (debug: KASAN, lockdep,
-	# kmemleak...; 6.12-rt: the callback in a thread).
+	# tests, on the lanes that prove the race rules (debug, debug-latest:
+	# KASAN, lockdep, kmemleak...; kcsan: data races; 6.12-rt, latest-rt:
+	# the callback in a thread).
 	APPEND=${VM_EXTRA_APPEND:-}
 	if [ "$MODE" = test ] && [[ " $RELIABILITY_LANES " == *" $LANE "* ]]; then
 		APPEND+=" pt.fuzz_ops=$FUZZ_OPS pt.soak_contested=$SOAK_CONTESTED"
@@ -231,7 +286,24 @@ for LANE in "${LANES_ARG[@]}"; do
 	say "lane $LANE: prepare ${t_lane}s, build ${t_build}s, boot $(sed -n 's/.* seconds=\([0-9]*\).*/\1/p' "$RESULT")s"
 done
 
+# --- make shell, typed at (test mode) ----------------------------------------
+SHELL_LANE=${PT_SHELL_CHECK_LANE-6.1}
+if [ "$MODE" = test ] && [ -n "$SHELL_LANE" ] && [[ " ${LANES_ARG[*]} " == *" $SHELL_LANE "* ]]; then
+	shell_check "$SHELL_LANE"
+fi
+
 # --- summary -----------------------------------------------------------------
+case "$MODE" in
+demo)
+	demo_verdict
+	exit
+	;;
+shell)
+	v=$(sed -n 's/.*\bverdict=\([A-Z]*\).*/\1/p' "${RESULTS[0]}" 2>/dev/null)
+	[ "$v" = PASS ] && [ "$EXTRA_FAILED" -eq 0 ]
+	exit
+	;;
+esac
 echo
 say "summary ($MODE, $(($(now) - T_ALL)) s)"
 bash "$TOP/vm/run.sh" --table "${RESULTS[@]}"

@@ -17,6 +17,11 @@
 # kselftest harness and vm/checkpatch.sh its checkpatch.pl from it.
 #   debug    tinyconfig + vm/debug.config built from
 #            /usr/src/linux-source-6.1.tar.xz (KASAN, lockdep, kmemleak, ...)
+#   debug-latest  tinyconfig + vm/latest-base.config + vm/debug-latest.config
+#            built from Debian's newest linux-source-7.x (trixie-backports,
+#            fetched through build/apt-trixie/): KASAN, lockdep, kmemleak, ...
+#   kcsan    the same source, vm/latest-base.config + vm/kcsan.config
+#            (KCSAN strict, weak-memory modelling, interrupt watcher)
 #
 # The 7.x headers were built with gcc-14 and their modpost needs glibc 2.38:
 # modules for latest and latest-rt are built inside the Debian 13 build root
@@ -49,10 +54,10 @@ LANE=${1:-}
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 case "$LANE" in
-6.1 | 6.12 | 6.12-rt | latest | latest-rt | debug) LDIR=$BUILD/lanes/$LANE ;;
+6.1 | 6.12 | 6.12-rt | latest | latest-rt | debug | debug-latest | kcsan) LDIR=$BUILD/lanes/$LANE ;;
 source) LDIR=$BUILD/kernel-source ;;
 *)
-	echo "usage: $0 6.1|6.12|6.12-rt|latest|latest-rt|debug|source" >&2
+	echo "usage: $0 6.1|6.12|6.12-rt|latest|latest-rt|debug|debug-latest|kcsan|source" >&2
 	exit 2
 	;;
 esac
@@ -169,8 +174,8 @@ apt_setup() { # DIST
 		-o "Debug::NoLocking=1"
 	)
 	# Two lanes of one distribution may refresh the lists at once.
-	exec 7>"$APTDIR/.lock"
-	flock 7
+	exec 5>"$APTDIR/.lock"
+	flock 5
 	local age=${APT_LISTS_MAX_AGE:-21600} stamp=$APTDIR/state/updated
 	if [ ! -f "$stamp" ] || [ $(($(now) - $(stat -c %Y "$stamp"))) -gt "$age" ]; then
 		log "apt-get update (private $dist config in $APTDIR, mirror $main, security $sec)" >&2
@@ -184,7 +189,7 @@ apt_setup() { # DIST
 		touch "$stamp"
 		log "apt-get update took $(($(now) - t)) s" >&2
 	fi
-	exec 7>&-
+	exec 5>&-
 }
 
 # Candidate version record of PKG (honours -t for backports lanes).
@@ -254,12 +259,13 @@ debian_lane() {
 		APT_T=(-t bookworm-backports)
 		;;
 	latest)
-		# Whatever trixie-backports (else trixie) has: no version named.
-		img_meta=linux-image-amd64 hdr_meta=linux-headers-amd64 want='^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-amd64$'
+		# Whatever trixie-backports (else trixie) has: no version named;
+		# not the -rt- flavour ([^t]-amd64).
+		img_meta=linux-image-amd64 hdr_meta=linux-headers-amd64 want='^[0-9]+\.[0-9]+\..*[^t]-amd64$'
 		dist=trixie APT_T=(-t trixie-backports)
 		;;
 	latest-rt)
-		img_meta=linux-image-rt-amd64 hdr_meta=linux-headers-rt-amd64 want='^[0-9]+\.[0-9]+\.[0-9]+\+deb[0-9]+-rt-amd64$'
+		img_meta=linux-image-rt-amd64 hdr_meta=linux-headers-rt-amd64 want='^[0-9]+\.[0-9]+\..*-rt-amd64$'
 		dist=trixie APT_T=(-t trixie-backports)
 		;;
 	esac
@@ -374,7 +380,9 @@ debian_lane() {
 # same X.Y (the newest, see latest_source_tarball).
 add_checker_valid() { # TREE RELEASE
 	local tree=$1 rel=$2 common
-	common=$(ls -d "$tree"/usr/src/linux-headers-*-common 2>/dev/null | head -n 1)
+	# -common, or -common-rt for Debian 12's rt flavour; none is no error.
+	common=$(ls -d "$tree"/usr/src/linux-headers-*-common "$tree"/usr/src/linux-headers-*-common-rt \
+		2>/dev/null | head -n 1 || true)
 	[ -n "$common" ] && grep -q 'scripts/checker-valid\.sh' "$common/Makefile" || return 0
 	[ ! -e "$common/scripts/checker-valid.sh" ] || return 0
 	local xy tb
@@ -382,8 +390,15 @@ add_checker_valid() { # TREE RELEASE
 	tb=$(latest_source_tarball)
 	[ "$(basename "$tb")" = "linux-source-$xy.tar.xz" ] ||
 		die "scripts/checker-valid.sh: need linux-source-$xy, the newest source is $(basename "$tb")"
-	tar -xJf "$tb" -O "linux-source-$xy/scripts/checker-valid.sh" >"$common/scripts/checker-valid.sh" ||
-		die "no scripts/checker-valid.sh in $tb"
+	# Kept next to the tarball: one xz pass over 150 MB is enough.
+	local kept
+	kept=$(dirname "$tb")/checker-valid.sh
+	if [ ! -s "$kept" ]; then
+		tar -xJf "$tb" -O "linux-source-$xy/scripts/checker-valid.sh" >"$kept.tmp" ||
+			die "no scripts/checker-valid.sh in $tb"
+		mv "$kept.tmp" "$kept"
+	fi
+	cp "$kept" "$common/scripts/checker-valid.sh"
 	chmod 0755 "$common/scripts/checker-valid.sh"
 	log "added scripts/checker-valid.sh from $(basename "$tb")"
 }
@@ -484,61 +499,130 @@ latest_source_tarball() {
 }
 
 source_main() {
-	local tb
+	local tb link=$LDIR/latest.tar.xz stamp=$BUILD/apt-trixie/state/updated
+	# Resolved since the apt lists were last refreshed, and those are
+	# fresh: no need to ask apt again (the selftests build asks each time).
+	if [ -z "${LANE_REFRESH:-}" ] && [ -f "$link" ] && [ -f "$stamp" ] &&
+		[ "$(stat -c %Y "$link")" -ge "$(stat -c %Y "$stamp")" ] &&
+		[ $(($(now) - $(stat -c %Y "$stamp"))) -le "${APT_LISTS_MAX_AGE:-21600}" ]; then
+		readlink "$link"
+		return 0
+	fi
 	tb=$(latest_source_tarball)
 	ln -sfn "$tb" "$LDIR/latest.tar.xz"
 	echo "$tb"
 }
 
 # ---------------------------------------------------------------------------
-# debug lane
+# kernel-source lanes: debug (6.1), debug-latest and kcsan (newest source)
 # ---------------------------------------------------------------------------
+# The sources and the built kernels live in a cache outside the clone
+# (PT_CACHE, default /var/cache/pendtimer, else build/cache), keyed by the
+# build hash, so that a fresh clone on the same machine (CI) does not
+# rebuild the same kernel. Sets CACHE.
+kernel_cache() {
+	CACHE=${PT_CACHE:-/var/cache/pendtimer}
+	if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
+		CACHE=$BUILD/cache
+		mkdir -p "$CACHE"
+	fi
+}
+
+# Unpack the xz'd source tarball that CMD... writes to stdout into
+# $CACHE/src/NAME, unless it is there already from the same ID. Clones
+# share the cache: one extraction at a time.
+src_extract() { # NAME ID CMD...
+	local name=$1 id=$2 srcbase=$CACHE/src
+	shift 2
+	mkdir -p "$srcbase"
+	exec 7>"$srcbase/.$name.lock"
+	flock -n 7 || {
+		log "waiting for another extraction of $srcbase/$name"
+		flock 7
+	}
+	if [ ! -f "$srcbase/$name/Makefile" ] ||
+		[ "$(cat "$srcbase/.$name.stamp" 2>/dev/null)" != "$id" ]; then
+		log "extracting $name ($id) into $srcbase"
+		local t=$(now)
+		rm -rf "${srcbase:?}/$name" "$srcbase/.$name.stamp"
+		{ "$@" | xz -dc | tar -x -C "$srcbase"; } ||
+			die "extracting $name failed"
+		[ -f "$srcbase/$name/Makefile" ] || die "the tarball did not contain $name/Makefile"
+		echo "$id" >"$srcbase/.$name.stamp"
+		log "extracted in $(($(now) - t)) s"
+	fi
+	exec 7>&-
+}
+
+# The 6.1 debug lane: Debian 12's linux-source-6.1 (installed by make deps).
 debug_lane() {
 	local tarball=${PT_KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 	local frag=$TOP/vm/debug.config
-	local jobs=${PT_JOBS:-3}
 	[ -f "$tarball" ] || die "$tarball missing (make deps installs linux-source-6.1)"
 	[ -f "$frag" ] || die "$frag missing"
-
-	# The source and the built kernel live in a cache outside the clone
-	# (PT_CACHE, default /var/cache/pendtimer, else build/cache), keyed by
-	# the build hash, so that a fresh clone on the same machine (CI) does
-	# not rebuild the same kernel.
-	local cache=${PT_CACHE:-/var/cache/pendtimer}
-	if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-		cache=$BUILD/cache
-		mkdir -p "$cache"
-	fi
-	local srcbase=$cache/src
+	kernel_cache
 	local name
 	name=$(basename "$tarball")
 	name=${name%.tar.*}
-	local src=$srcbase/$name
-	local tid
-	tid="$(readlink -f "$tarball") $(stat -c '%s %Y' "$tarball")"
-	if [ ! -f "$src/Makefile" ] || [ "$(cat "$srcbase/.$name.stamp" 2>/dev/null)" != "$tid" ]; then
-		log "extracting $tarball into $srcbase"
-		local t=$(now)
-		rm -rf "$src" "$srcbase/.$name.stamp"
-		mkdir -p "$srcbase"
-		tar -xf "$tarball" -C "$srcbase"
-		[ -f "$src/Makefile" ] || die "tarball did not contain $name/Makefile"
-		echo "$tid" >"$srcbase/.$name.stamp"
-		log "extracted in $(($(now) - t)) s"
-	fi
-
-	local kver pkgver hash
+	src_extract "$name" "$(readlink -f "$tarball") $(stat -c '%s %Y' "$tarball")" cat "$tarball"
+	local src=$CACHE/src/$name kver pkgver
 	kver=$(awk '/^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)[ \t]*=/ { printf "%s ", $0 }' "$src/Makefile")
 	pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
+	SRC_PREPARE=:
+	kernel_build "$src" "tarball $name $pkgver $kver" "$frag"
+}
+
+# debug-latest and kcsan: the newest linux-source-N.M (N >= 7) that trixie
+# and trixie-backports offer, resolved by name and version, never
+# hard-coded.
+latest_src_lane() {
+	local frags=("$TOP/vm/latest-base.config" "$TOP/vm/$LANE.config") f
+	for f in "${frags[@]}"; do
+		[ -f "$f" ] || die "$f missing"
+	done
+	apt_setup trixie
+	APT_T=(-t trixie-backports)
+	local pkg ver
+	pkg=$(apt-cache "${APT_OPTS[@]}" pkgnames linux-source- |
+		grep -E '^linux-source-([7-9]|[1-9][0-9]+)\.[0-9]+$' | sort -V | tail -n 1 || true)
+	[ -n "$pkg" ] || die "no linux-source-7.x or newer in trixie/trixie-backports"
+	ver=$(apt_show "$pkg" | field Version)
+	[ -n "$ver" ] || die "no candidate version of $pkg"
+	log "newest kernel source: $pkg $ver"
+	kernel_cache
+	LATEST_PKG=$pkg LATEST_VER=$ver
+	SRC_PREPARE=latest_src_prepare
+	kernel_build "$CACHE/src/$pkg" "package $pkg $ver" "${frags[@]}"
+}
+
+# Unpack the newest source tarball (latest_source_tarball: fetched once
+# into the kernel cache, shared with the harness and checkpatch) into the
+# cache's source tree.
+latest_src_prepare() {
+	local tb
+	tb=$(latest_source_tarball)
+	[ "$(basename "$tb")" = "$LATEST_PKG.tar.xz" ] ||
+		die "the newest source is $(basename "$tb"), the lane resolved $LATEST_PKG"
+	src_extract "$LATEST_PKG" "$LATEST_PKG $LATEST_VER" cat "$tb"
+}
+
+# Configure (tinyconfig + FRAGMENTs + olddefconfig), verify and build the
+# kernel in SRC into $CACHE/$LANE-<hash>, or take it from there; link
+# build/lanes/LANE/ to it. ID names the source (it and the fragments make
+# the hash). $SRC_PREPARE runs first when a build is needed.
+kernel_build() { # SRC ID FRAGMENT...
+	local src=$1 id=$2
+	shift 2
+	local frags=("$@") jobs=${PT_JOBS:-3} hash
 	# Bump RECIPE when the build steps below change in a way that needs a rebuild.
 	local RECIPE=1
 	hash=$({
 		echo "recipe $RECIPE"
-		echo "tarball $name $pkgver $kver"
-		cat "$frag"
+		echo "$id"
+		cat "${frags[@]}"
 	} | sha256sum | cut -c1-16)
 
-	local kbuild=$cache/debug-$hash
+	local kbuild=$CACHE/$LANE-$hash
 	local obj=$kbuild/obj
 	# The cache is shared by every clone on this machine: one build at a time.
 	exec 8>"$kbuild.lock"
@@ -547,6 +631,10 @@ debug_lane() {
 		flock 8
 	}
 	if [ -f "$kbuild/.done" ] && [ -f "$obj/Module.symvers" ] && [ -s "$kbuild/vmlinuz" ]; then
+		# Checked again on every use: a cache filled by an older
+		# vm/lane.sh must meet today's rules too.
+		kconfig_symbols "$src" "$kbuild"
+		verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${frags[@]}"
 		if [ "$(cat "$LDIR/.buildhash" 2>/dev/null)" != "$hash" ] ||
 			[ ! -f "$LDIR/kdir/Makefile" ] || [ ! -s "$LDIR/vmlinuz" ]; then
 			ln -sfn "$obj" "$LDIR/kdir"
@@ -559,8 +647,10 @@ debug_lane() {
 		exit 0
 	fi
 
-	log "building debug kernel ($kver) with $frag, hash $hash, -j$jobs"
-	rm -f "$LDIR/.buildhash"
+	$SRC_PREPARE
+	[ -f "$src/Makefile" ] || die "no kernel source in $src"
+	log "building $LANE kernel ($id) with $(basename -a "${frags[@]}" | xargs), hash $hash, -j$jobs"
+	rm -f "$LDIR/.buildhash" "$kbuild/kconfig-symbols"
 	mkdir -p "$obj"
 	local blog=$kbuild/build.log
 	: >"$blog"
@@ -574,9 +664,10 @@ debug_lane() {
 		}
 	}
 	run "${MK[@]}" tinyconfig
-	run env ARCH=x86_64 "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$frag"
+	run env ARCH=x86_64 "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${frags[@]}"
 	run "${MK[@]}" olddefconfig
-	verify_config "$frag" "$obj/.config"
+	kconfig_symbols "$src" "$kbuild"
+	verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${frags[@]}"
 	log "configured in $(($(now) - t)) s; compiling (log: $blog)"
 	run "${MK[@]}" bzImage modules
 	run "${MK[@]}" modules_prepare
@@ -593,39 +684,63 @@ debug_lane() {
 	log "built in $(($(now) - t)) s: release $rel, vmlinuz $(stat -c %s "$LDIR/vmlinuz") bytes"
 }
 
-# Every option the fragment sets must have that value in the final .config.
-verify_config() { # FRAGMENT CONFIG
-	local frag=$1 cfg=$2 bad=0 line sym val got
-	while IFS= read -r line; do
-		case "$line" in
-		CONFIG_*=*)
-			sym=${line%%=*} val=${line#*=}
-			got=$(grep -E "^$sym=" "$cfg" | tail -1 | cut -d= -f2- || true)
-			if [ "$got" != "$val" ]; then
-				echo "lane $LANE: config: $sym wanted $val, got ${got:-<not set>}" >&2
-				bad=1
-			fi
-			;;
-		"# CONFIG_"*" is not set")
-			sym=${line#\# }
-			sym=${sym%% *}
-			if grep -Eq "^$sym=" "$cfg"; then
-				echo "lane $LANE: config: $sym wanted unset, got $(grep -E "^$sym=" "$cfg")" >&2
-				bad=1
-			fi
-			;;
-		esac
-	done <"$frag"
-	[ $bad -eq 0 ] || die "vm/debug.config not fully applied (missing dependencies above)"
-	log "config check: every option of $(basename "$frag") is applied"
+# Every symbol the kernel source SRC defines in its Kconfig files, as
+# CONFIG_NAME lines, into KBUILD/kconfig-symbols (kept with the build, so
+# that a cached kernel is checked without its source).
+kconfig_symbols() { # SRC KBUILD
+	local src=$1 out=$2/kconfig-symbols
+	[ -s "$out" ] && return 0
+	[ -f "$src/Kconfig" ] || die "no $out and no source in $src to make it from (remove $2 to rebuild)"
+	find "$src" -name 'Kconfig*' -type f -print0 |
+		xargs -0 sed -n -E 's/^[ \t]*(menu)?config[ \t]+([A-Za-z0-9_]+)[ \t]*$/CONFIG_\2/p' |
+		sort -u >"$out.tmp"
+	mv "$out.tmp" "$out"
 }
 
-if [ "$LANE" = debug ]; then
-	debug_lane
-elif [ "$LANE" = source ]; then
-	source_main
-else
-	debian_lane
-fi
+# Every option the fragments set must exist in the source's Kconfig and
+# have exactly that value in the final .config ("# CONFIG_X is not set":
+# not set). A symbol the source does not know fails too: it would pass an
+# "is not set" check by its absence, and hides a rename.
+verify_config() { # SYMBOLS CONFIG FRAGMENT...
+	local syms=$1 cfg=$2 bad=0 n=0 frag line sym val got
+	shift 2
+	for frag in "$@"; do
+		while IFS= read -r line; do
+			case "$line" in
+			CONFIG_*=*)
+				sym=${line%%=*} val=${line#*=}
+				got=$(grep -E "^$sym=" "$cfg" | tail -1 | cut -d= -f2- || true)
+				if [ "$got" != "$val" ]; then
+					echo "lane $LANE: config: $sym wanted $val, got ${got:-<not set>} ($(basename "$frag"))" >&2
+					bad=1
+				fi
+				;;
+			"# CONFIG_"*" is not set")
+				sym=${line#\# }
+				sym=${sym%% *}
+				if grep -Eq "^$sym=" "$cfg"; then
+					echo "lane $LANE: config: $sym wanted unset, got $(grep -E "^$sym=" "$cfg") ($(basename "$frag"))" >&2
+					bad=1
+				fi
+				;;
+			*) continue ;;
+			esac
+			n=$((n + 1))
+			if ! grep -qx "$sym" "$syms"; then
+				echo "lane $LANE: config: $sym does not exist in this kernel's Kconfig ($(basename "$frag"))" >&2
+				bad=1
+			fi
+		done <"$frag"
+	done
+	[ $bad -eq 0 ] || die "$(basename -a "$@" | xargs) not fully applied (see above)"
+	log "config check: all $n options of $(basename -a "$@" | xargs) exist and are applied"
+}
+
+case "$LANE" in
+debug) debug_lane ;;
+debug-latest | kcsan) latest_src_lane ;;
+source) source_main ;;
+*) debian_lane ;;
+esac
 exit
 }
