@@ -656,11 +656,11 @@ TEST_F(core, max_pending_param_out_of_range_einval)
 
 /*
  * 100k pending ARMs in one file: close() flushes all of them (sections 2 and
- * 5).
+ * 5). A tenth of them on the sanitizer lanes (pt_scaled()).
  */
 TEST_F_TIMEOUT(core, close_with_100k_pending_arms, 300)
 {
-	const int n = 100000;
+	const int n = pt_scaled(100000);
 	struct pendtimer_stats before, after;
 	uint64_t t0, t1, t2;
 	int i, fd2, ret = 0;

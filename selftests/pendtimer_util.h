@@ -406,6 +406,21 @@ static inline bool pt_slab_listed(const char *name)
 /* ------------------------------------------------------------------ */
 /* threads */
 
+/*
+ * pt_scaled() - N divided by $PT_SCALE (at least 1): the bulk tests' size.
+ * vm/check.sh boots the sanitizer lanes (KASAN, KCSAN) with pt.scale=10 and
+ * run-tests.sh exports it: the same code paths, a tenth of the requests.
+ */
+static inline int pt_scaled(int n)
+{
+	const char *e = getenv("PT_SCALE");
+	long d = e ? strtol(e, NULL, 10) : 1;
+
+	if (d < 1)
+		d = 1;
+	return n / d > 0 ? (int)(n / d) : 1;
+}
+
 static inline int pt_online_cpus(void)
 {
 	cpu_set_t set;

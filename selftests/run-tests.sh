@@ -46,17 +46,20 @@ fail() {
 	rc=$((rc + 1))
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+uptime_s() { cut -d. -f1 /proc/uptime; }
 
 # Run one binary under a timeout; a non-zero exit counts one failure.
 run_bin() { # PATH
 	name=${1##*/}
 	msg "$name"
+	t0=$(uptime_s)
 	if have timeout; then
 		timeout -s KILL "$BIN_TIMEOUT" "$1"
 	else
 		"$1"
 	fi
 	r=$?
+	msg "$name: $(($(uptime_s) - t0)) s"
 	if [ $r -ne 0 ]; then
 		fail "$name exited with status $r"
 	fi
@@ -258,6 +261,11 @@ run_reliability() {
 }
 
 msg "pendtimer run-tests.sh: mode=$MODE lane=$LANE kernel=$(uname -r) cpus=$(nproc 2>/dev/null || echo ?)"
+# pt.scale=N: the bulk tests run 1/N of their requests (pt_scaled())
+if scale=$(cmdline scale); then
+	export PT_SCALE=$scale
+	msg "bulk tests scaled down by $scale (pt.scale)"
+fi
 [ -d "$TESTS" ] || fail "$TESTS is missing"
 export PENDTIMER_KO="$KO"
 
