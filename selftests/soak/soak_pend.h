@@ -4,7 +4,7 @@
  * one io_uring ring of the main thread, due with the round's ARMs; the
  * ring may be closed in the race (ring exit), which ends them through the
  * driver's cancel routine (counted interrupted) and takes their CQEs away.
- * Compiled into pendtimer_soak (selftests/Makefile).
+ * Compiled into pendtimer_soak (selftests/soak/).
  */
 #ifndef PENDTIMER_SOAK_PEND_H
 #define PENDTIMER_SOAK_PEND_H

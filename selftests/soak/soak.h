@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pendtimer_soak: what its files share: sizes, the round, the hand-offs,
+ * the helpers each file gives the others. main.c says what the soak does.
+ */
+#ifndef PENDTIMER_SOAK_H
+#define PENDTIMER_SOAK_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <linux/futex.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/pendtimer.h>
+
+#include "kselftest.h"
+#include "soak_pend.h"
+
+#define SOAK_ID		7
+#define MAXN		1024
+#define NOWN		64	/* requests with an eventfd of their own */
+#define NWAIT		2
+#define NLEFT		2
+#define NPEND		16	/* PENDs per round (kernels 6.7+) */
+#define NCAND		(NREQ + NWAIT + NPEND)	/* CANCEL candidates */
+#define NREQ		(MAXN + NLEFT)	/* ARM requests */
+#define MAXDELAYS	32
+#define WINDOW_NS	(20 * NSEC_PER_MSEC)	/* callback busy-wait per round */
+
+#define NSEC_PER_USEC	((uint64_t)1000)
+#define NSEC_PER_MSEC	((uint64_t)1000000)
+#define NSEC_PER_SEC	((uint64_t)1000000000)
+
+#define PARAMS		"/sys/module/pendtimer/parameters/"
+#define BUS		"/sys/bus/pendtimer/"
+#define DRV		BUS "drivers/pendtimer/"
+
+/* ------------------------------------------------------------------ */
+
+enum { CL_CLOSE = 1, CL_UNBIND = 2, CL_DEL = 4, CL_RING = 8 };
+
+struct round {
+	/* set up by the main thread before the racers start */
+	int fd_wait;		/* WAITs and ARMs */
+	int fd_cancel;		/* the canceller's descriptor */
+	int fd_close;		/* the descriptor the closer closes */
+	uint64_t T;
+	uint64_t due[NREQ];
+	uint64_t tag[NREQ];
+	int ncancel;
+	int cancel_idx[NCAND];	/* >= NREQ: the WAITs, >= NREQ + NWAIT: PENDs */
+	int64_t off_cancel;
+	int actions;		/* CL_* */
+	int64_t off_close, off_remove, off_ring;
+	uint64_t wdue[NWAIT], wtag[NWAIT];
+	int npend;
+	uint64_t pdue[NPEND], ptag[NPEND];
+	/* results */
+	int cancel_res[NCAND];
+	uint64_t cancel_t[NCAND];
+	uint64_t t_close, t_remove, t_remove_end, t_ring;
+	int pres[NPEND];
+	uint64_t pt1[NPEND];
+	int close_res, remove_res;
+	int wres[NWAIT];
+	uint64_t wt1[NWAIT];
+	uint64_t t_cancel_done, t_close_done;
+	uint64_t t_quiet;	/* no due request of the round pending any more */
+	/* submission */
+	int n, nshared;
+	int arm_res[NREQ];
+};
+
+/* ------------------------------------------------------------------ */
+
+struct dstat {
+	long delay;
+	uint64_t rounds, requests, contested, timer_late, cleanup_deferred;
+	uint64_t cancel_ok, cancel_enoent, fired, flushed, removed;
+};
+
+/* util.c */
+extern uint64_t rng_state;
+
+/* racers.c */
+extern int64_t dt_release, dt_cancel, dt_close, dt_wait, dt_quiet;
+extern struct round RD;
+extern struct soak_pend SP;	/* the main thread's ring; the closer may exit it */
+extern int go_cancel, go_close, go_wait[NWAIT], go_sub;
+extern int done_cancel, done_close, done_wait[NWAIT], done_sub;
+extern int efd[NOWN], efd_shared;
+extern int quit;
+extern int cpu_timer, cpu_race;
+
+/* check.c */
+extern int nfail_outcome, nfail_counter, nfail_harness;
+
+/* util.c */
+uint64_t now_ns(void);
+void spin_until(uint64_t t);
+void sleep_ns(uint64_t ns);
+uint64_t rnd_below(uint64_t n);
+int write_str(const char *path, const char *s);
+int write_num(const char *path, long v);
+long read_num(const char *path);
+bool dev_bound(void);
+bool dev_exists(void);
+int dev_open(void);
+int stats(int fd, struct pendtimer_stats *st);
+bool invariant_ok(const struct pendtimer_stats *s);
+void stats_str(char *buf, size_t len, const struct pendtimer_stats *s);
+int settle(struct pendtimer_stats *st);
+int pin(int cpu);
+
+/* racers.c */
+void submit_half(int parity);
+void wait_flag(int *f, int v);
+void set_flag(int *f, int v);
+void *submitter(void *arg);
+void *canceller(void *arg);
+void *closer(void *arg);
+void *waiter(void *arg);
+
+/* check.c */
+bool contested_at(uint64_t due, uint64_t t_cancel, uint64_t window);
+void failf(int *cnt, const char *fmt, ...);
+const char *errs(int r);
+
+#endif /* PENDTIMER_SOAK_H */
