@@ -162,3 +162,33 @@ void *waiter(void *arg)
 	}
 	return NULL;
 }
+
+static pthread_t th_c, th_cl, th_w[NWAIT], th_s;
+
+void racers_start(void)
+{
+	int j;
+
+	pthread_create(&th_s, NULL, submitter, NULL);
+	pthread_create(&th_c, NULL, canceller, NULL);
+	pthread_create(&th_cl, NULL, closer, NULL);
+	for (j = 0; j < NWAIT; j++)
+		pthread_create(&th_w[j], NULL, waiter, (void *)(intptr_t)j);
+}
+
+void racers_stop(void)
+{
+	int j;
+
+	__atomic_store_n(&quit, 1, __ATOMIC_RELEASE);
+	set_flag(&go_sub, -1);
+	set_flag(&go_cancel, -1);
+	set_flag(&go_close, -1);
+	for (j = 0; j < NWAIT; j++)
+		set_flag(&go_wait[j], -1);
+	pthread_join(th_s, NULL);
+	pthread_join(th_c, NULL);
+	pthread_join(th_cl, NULL);
+	for (j = 0; j < NWAIT; j++)
+		pthread_join(th_w[j], NULL);
+}

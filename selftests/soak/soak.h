@@ -140,4 +140,49 @@ bool contested_at(uint64_t due, uint64_t t_cancel, uint64_t window);
 void failf(int *cnt, const char *fmt, ...);
 const char *errs(int r);
 
+/* the whole run: its settings and totals */
+struct run {
+	uint64_t target, seconds, seed, t_start;
+	long nmax, orig_delay;
+	long delays[MAXDELAYS];
+	struct dstat ds[MAXDELAYS];
+	int ndelays, ncpu;
+	bool pend_on, created, was_bound;
+	uint64_t per_req;	/* submission cost estimate */
+	uint64_t rounds, contested, late_total, deferred_total, late_rounds;
+	uint64_t won_timer, won_other;
+	uint64_t p_sub, p_fired, p_cancel_ok, p_ecanceled, p_enodev, p_gone,
+		 p_interrupted, p_ring_exits;
+	uint64_t t_settle, t_submit, t_race, t_collect, t_dev;
+	struct pendtimer_stats prev;
+	bool have_prev;
+};
+extern struct run S;
+
+/* one round: its size and what its requests did */
+struct tally {
+	int di, n, nshared, fd;
+	long delay;
+	bool removal, del;
+	uint64_t window;
+	struct pendtimer_stats before, after;
+	uint64_t fired_efd, shared_v, round_contested;
+	int wfired, cancel_ok, cancel_enoent, nreq_round;
+	int pfired, pvisible, pcancel_ok;
+};
+
+/* round.c */
+bool round_run(void);
+
+/* check.c */
+void check_arms(struct tally *t);
+void check_waits(struct tally *t);
+void check_pends(struct tally *t);
+bool check_counters(struct tally *t);
+int round_requests(int n);
+
+/* racers.c */
+void racers_start(void);
+void racers_stop(void);
+
 #endif /* PENDTIMER_SOAK_H */
