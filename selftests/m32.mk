@@ -30,16 +30,22 @@ M32_LDFLAGS	:= $(LDFLAGS) -m32
 M32_TESTS	:= $(foreach t,$(TESTS),$(if $(shell grep -l '<liburing.h>' \
 			$(SELFTESTS_DIR)/$(t).c 2>/dev/null),,$(t)))
 M32_BINS	:= $(addprefix $(M32_OUTPUT)/,$(M32_TESTS))
+# libpendtimer.a for -m32 (no liburing part): lib/Makefile M32=1.
+M32_LIBPT	:= $(LIB_OUTPUT)/m32/libpendtimer.a
 
-.PHONY: m32 m32-clean
+.PHONY: m32 m32-clean m32-lib
 
 m32: $(M32_BINS)
 
 $(M32_OUTPUT):
 	mkdir -p $@
 
-$(M32_BINS): $(M32_OUTPUT)/%: $(SELFTESTS_DIR)/%.c $(COMMON_DEPS) | $(M32_OUTPUT)
-	$(CC) $(M32_CFLAGS) -o $@ $< $(M32_LDFLAGS)
+m32-lib:
+	$(MAKE) -C $(TOP)/lib OUTPUT=$(LIB_OUTPUT) M32=1
+$(M32_LIBPT): m32-lib
+
+$(M32_BINS): $(M32_OUTPUT)/%: $(SELFTESTS_DIR)/%.c $(COMMON_DEPS) $(M32_LIBPT) | $(M32_OUTPUT)
+	$(CC) $(M32_CFLAGS) -o $@ $< $(M32_LDFLAGS) $(M32_LIBPT)
 
 m32-clean:
 	rm -rf $(M32_OUTPUT)

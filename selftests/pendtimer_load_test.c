@@ -52,19 +52,6 @@ static int pt_delete_module(unsigned int timeout_ms)
 	}
 }
 
-/* Wait until @path exists (want) or is gone (!want). */
-static bool pt_wait_path(const char *path, bool want, unsigned int timeout_ms)
-{
-	uint64_t deadline = pt_now_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
-
-	while (pt_path_exists(path) != want) {
-		if (pt_now_ns() > deadline)
-			return false;
-		pt_sleep_ms(5);
-	}
-	return true;
-}
-
 /* What must be gone after an unload (the slab cache may go with RCU delay). */
 #define EXPECT_ALL_GONE() do {						\
 	static const char *const __gone[] = {				\

@@ -351,7 +351,7 @@ TEST_F_TIMEOUT(pend, fires_res0_after_timeout_without_a_thread, 60)
 	EXPECT_EQ(0, t2.iowq);
 
 	/* the control: a URING_CMD WAIT does cost an io-wq worker */
-	pt_prep_wait_cmd(io_uring_get_sqe(&self->ring), self->fd,
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd,
 			 200 * NSEC_PER_MSEC, 100, 100);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
@@ -397,7 +397,7 @@ TEST_F(pend, cancel_by_uring_cmd_ecanceled)
 
 	REQUIRE_PEND();
 	SUBMIT_PEND(&self->ring, self->fd, LONG_NS, 8, 0x80);
-	pt_prep_cancel_cmd(io_uring_get_sqe(&self->ring), self->fd, 8, 0x81);
+	pt_prep_cancel(io_uring_get_sqe(&self->ring), self->fd, 8, 0x81);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, pt_reap(&self->ring, JOIN_MS, &ud, &res));
@@ -411,7 +411,7 @@ TEST_F(pend, cancel_by_uring_cmd_ecanceled)
 	EXPECT_EQ(0, cancel_res);
 	EXPECT_EQ(-ECANCELED, pend_res);
 
-	pt_prep_cancel_cmd(io_uring_get_sqe(&self->ring), self->fd, 8, 0x82);
+	pt_prep_cancel(io_uring_get_sqe(&self->ring), self->fd, 8, 0x82);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	EXPECT_CQE(&self->ring, JOIN_MS, 0x82, -ENOENT);
 
@@ -866,7 +866,7 @@ TEST_F_TIMEOUT(pend, parks_100k_on_one_ring_without_a_thread, 600)
 				ASSERT_NE(NULL, sqe);
 			}
 			/* user_data of a CANCEL: the tag with the top bit set */
-			pt_prep_cancel_cmd(sqe, self->fd, i + j, (1ULL << 63) | (i + j));
+			pt_prep_cancel(sqe, self->fd, i + j, (1ULL << 63) | (i + j));
 		}
 		ASSERT_LE(0, io_uring_submit(&ring));
 		for (k = 0; k < 2 * m; k++) {

@@ -859,7 +859,7 @@ static void *pw_fn(void *arg)
 			for (i = 0; i < n; i++) {
 				if (rand_r(&w->seed) % 2)
 					continue;
-				pt_prep_cancel_cmd(io_uring_get_sqe(&ring), w->fd, tags[i],
+				pt_prep_cancel(io_uring_get_sqe(&ring), w->fd, tags[i],
 						   (1ULL << 63) | tags[i]);
 				cancel_cqes++;
 			}
