@@ -109,6 +109,13 @@ double pt_secs(uint64_t ns);
  */
 uint64_t pt_xorshift64(uint64_t *state);
 
+/**
+ * pt_splitmix64() - the next number of a splitmix64 generator (also the
+ * usual way to seed a larger generator from one 64-bit seed).
+ * @state: the generator (any value).
+ */
+uint64_t pt_splitmix64(uint64_t *state);
+
 /* ------------------------------------------------------------------ */
 /* the device and its ioctls (lib/ioctl.c) */
 
@@ -320,7 +327,8 @@ bool pt_wait_path(const char *path, bool want, unsigned int timeout_ms);
 bool pt_module_loaded(void);
 
 /**
- * pt_write_buf() - write(2) @len bytes of @buf to @path, in one call.
+ * pt_write_buf() - write(2) @len bytes of @buf to @path, in one call
+ * (again if a signal interrupts it).
  * @path: a (sysfs, debugfs, proc) file.
  * @buf: the bytes.
  * @len: how many.
@@ -345,7 +353,8 @@ int pt_write_fmt(const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /**
- * pt_read_buf() - read up to @len - 1 bytes of @path, NUL-terminated.
+ * pt_read_buf() - read up to @len - 1 bytes of @path, NUL-terminated: until
+ * the end of the file or @len - 1 bytes (again if a signal interrupts a read).
  * @path: the file.
  * @buf: the result.
  * @len: its size.

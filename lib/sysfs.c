@@ -43,7 +43,9 @@ int pt_write_buf(const char *path, const char *buf, size_t len)
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = write(fd, buf, len);
+	do {
+		n = write(fd, buf, len);
+	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		ret = -errno;
 	else if ((size_t)n != len)
@@ -70,22 +72,30 @@ int pt_write_fmt(const char *path, const char *fmt, ...)
 
 int pt_read_buf(const char *path, char *buf, size_t len)
 {
-	ssize_t n;
+	size_t tot = 0;
+	ssize_t n = 0;
 	int fd;
 
 	buf[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, len - 1);
+	while (tot < len - 1) {
+		n = read(fd, buf + tot, len - 1 - tot);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		tot += (size_t)n;
+	}
 	if (n < 0) {
 		n = -errno;
 		close(fd);
 		return (int)n;
 	}
 	close(fd);
-	buf[n] = '\0';
-	return (int)n;
+	buf[tot] = '\0';
+	return (int)tot;
 }
 
 char *pt_read_file(const char *path, size_t *lenp)
