@@ -65,7 +65,7 @@ static int pick_op(void)
 
 static void do_op(int op)
 {
-	uint64_t t = now_ns();
+	uint64_t t = pt_now_ns();
 
 	M_lock();
 	W->n_op[op]++;
@@ -152,13 +152,13 @@ static void do_op(int op)
 		break;
 	default:
 		M_unlock();
-		sleep_ns(rnd_below(2 * NSEC_PER_MSEC));
+		pt_sleep_ns(rnd_below(2 * NSEC_PER_MSEC));
 		M_lock();
 		break;
 	}
 	M_unlock();
 	__atomic_add_fetch(&W->ops, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&W->t_op[op], now_ns() - t, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&W->t_op[op], pt_now_ns() - t, __ATOMIC_RELAXED);
 }
 
 static void park(void)
@@ -166,7 +166,7 @@ static void park(void)
 	uring_drain();
 	__atomic_store_n(&self->parked, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&W->phase, __ATOMIC_ACQUIRE) == PH_STOP)
-		sleep_ns(NSEC_PER_MSEC);
+		pt_sleep_ns(NSEC_PER_MSEC);
 	if (U) {
 		U->orphaned = 0;	/* the devices were quiet */
 		U->used = 0;

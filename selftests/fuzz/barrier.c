@@ -9,34 +9,11 @@
 
 int settle_slot(struct slot *s, struct pendtimer_stats *st)
 {
-	uint64_t deadline = now_ns() + 60 * NSEC_PER_SEC;
-	struct pendtimer_stats a, b;
-	char path[64];
-	int fd, ret;
+	int fd = pt_open_id(s->id), ret;
 
-	snprintf(path, sizeof(path), "/dev/pendtimer%d", s->id);
-	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ret = stats_of_fd(fd, &a);
-		if (ret)
-			break;
-		if (a.pending == 0 && invariant_ok(&a)) {
-			sleep_ns(200 * NSEC_PER_USEC);
-			ret = stats_of_fd(fd, &b);
-			if (ret)
-				break;
-			if (!memcmp(&a, &b, sizeof(a)))
-				break;
-		}
-		if (now_ns() > deadline) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-		sleep_ns(2 * NSEC_PER_MSEC);
-	}
-	*st = a;
+		return fd;
+	ret = pt_settle(fd, 60 * 1000, st);
 	close(fd);
 	return ret;
 }
@@ -56,7 +33,7 @@ static void print_holders(int id)
 	char path[128], buf[2048];
 
 	snprintf(path, sizeof(path), DBGFS "pendtimer%d/holders", id);
-	if (read_file(path, buf, sizeof(buf)) > 0) {
+	if (pt_read_buf(path, buf, sizeof(buf)) > 0) {
 		for (char *sv, *p = strtok_r(buf, "\n", &sv); p; p = strtok_r(NULL, "\n", &sv))
 			diag("  %s", p);
 	}
@@ -96,7 +73,7 @@ static void epoch_reset(void)
 
 void epoch_barrier(bool final)
 {
-	uint64_t deadline = now_ns() + 180 * NSEC_PER_SEC, t0 = now_ns();
+	uint64_t deadline = pt_now_ns() + 180 * NSEC_PER_SEC, t0 = pt_now_ns();
 	struct pendtimer_stats st[NSLOTS];
 	int ok[NSLOTS], i, k;
 	bool all_readable = true, any_lossy = false;
@@ -113,7 +90,7 @@ void epoch_barrier(bool final)
 
 			if (!__atomic_load_n(&a->parked, __ATOMIC_SEQ_CST)) {
 				done = false;
-				if (a->in_op && a->op == OP_WAIT && now_ns() - a->op_t0 > 20 * NSEC_PER_MSEC)
+				if (a->in_op && a->op == OP_WAIT && pt_now_ns() - a->op_t0 > 20 * NSEC_PER_MSEC)
 					signal_agent(a);
 			}
 		}
@@ -130,7 +107,7 @@ void epoch_barrier(bool final)
 		M_unlock();
 		if (done)
 			break;
-		if (now_ns() > deadline) {
+		if (pt_now_ns() > deadline) {
 			M_lock();
 			fail(F_HARNESS, "barrier: agents did not stop within 180 s");
 			for (i = 0; i < W->nthreads + MAX_CHILDREN; i++) {
@@ -139,7 +116,7 @@ void epoch_barrier(bool final)
 				if (a->used && !a->parked)
 					diag("  agent %d pid %d in_op=%d op=%s for %" PRIu64 " ms",
 					     i, (int)a->pid, a->in_op, op_name[a->op],
-					     (now_ns() - a->op_t0) / NSEC_PER_MSEC);
+					     (pt_now_ns() - a->op_t0) / NSEC_PER_MSEC);
 			}
 			for (i = 0; i < NSLOTS; i++)
 				if (W->slots[i].state == SL_BOUND)
@@ -151,7 +128,7 @@ void epoch_barrier(bool final)
 			__atomic_store_n(&W->phase, PH_FINISH, __ATOMIC_RELEASE);
 			return;
 		}
-		sleep_ns(NSEC_PER_MSEC);
+		pt_sleep_ns(NSEC_PER_MSEC);
 	}
 
 	/* every agent is parked: close everything of the process */
@@ -186,7 +163,7 @@ void epoch_barrier(bool final)
 				char v[32];
 
 				snprintf(v, sizeof(v), "pendtimer%d", s->id);
-				ret = write_str(DRV "bind", v);
+				ret = pt_write_str(DRV "bind", v);
 			}
 			M_lock();
 			if (ret)
@@ -199,7 +176,7 @@ void epoch_barrier(bool final)
 		if (s->state != SL_BOUND)
 			continue;
 		ret = settle_slot(s, &st[i]);
-		stats_str(ctx, sizeof(ctx), &st[i]);
+		pt_stats_fmt(ctx, sizeof(ctx), &st[i]);
 		if (ret) {
 			M_lock();
 			fail(ret == -ETIMEDOUT ? F_ACCOUNT : F_HARNESS,
@@ -288,8 +265,8 @@ void epoch_barrier(bool final)
 		d = BD(s->bd);
 		a = &d->a;
 		snprintf(dev, sizeof(dev), "pendtimer%d", s->id);
-		stats_str(ctx, sizeof(ctx), &st[i]);
-		if (!invariant_ok(&st[i]) || st[i].pending || !reserved_zero(&st[i])) {
+		pt_stats_fmt(ctx, sizeof(ctx), &st[i]);
+		if (!pt_invariant_ok(&st[i]) || st[i].pending || !pt_reserved_zero(&st[i])) {
 			fail(F_ACCOUNT, "%s: invariant broken: %s", dev, ctx);
 			good = false;
 		}
@@ -348,7 +325,7 @@ void epoch_barrier(bool final)
 		if (s->state != SL_BOUND)
 			continue;
 		snprintf(path, sizeof(path), DBGFS "pendtimer%d/holders", s->id);
-		if (read_file(path, buf, sizeof(buf)) > 0 &&
+		if (pt_read_buf(path, buf, sizeof(buf)) > 0 &&
 		    (!strstr(buf, "removing: 0\n") || !strstr(buf, "holders: 0\n")))
 			fail(F_ACCOUNT, "pendtimer%d remove lock not idle at the barrier: %s", s->id, buf);
 	}
@@ -357,8 +334,8 @@ void epoch_barrier(bool final)
 		fail(F_KERNEL, "%d kernel report line(s) during epoch %d", k, W->epoch);
 
 	diag("epoch %d: %" PRIu64 " ops, %" PRIu64 " ms barrier, %" PRIu64 " ops/s overall",
-	     W->epoch, W->ops, (now_ns() - t0) / NSEC_PER_MSEC,
-	     W->ops * NSEC_PER_SEC / (now_ns() - W->t_start + 1));
+	     W->epoch, W->ops, (pt_now_ns() - t0) / NSEC_PER_MSEC,
+	     W->ops * NSEC_PER_SEC / (pt_now_ns() - W->t_start + 1));
 
 	if (final)
 		return;
@@ -370,10 +347,10 @@ void epoch_barrier(bool final)
 		uint64_t x = W->seed ^ (uint64_t)W->epoch;
 		char v[16];
 
-		ep = splitmix(&x);
+		ep = pt_splitmix64(&x);
 		W->max_pending = (ep % 100) < 15 ? 1 + (unsigned int)((ep >> 8) % 8) : 4096;
 		snprintf(v, sizeof(v), "%u", W->max_pending);
-		if (write_param("max_pending", v))
+		if (pt_write_str(PARAMS "max_pending", v))
 			fail(F_HARNESS, "cannot set max_pending");
 	}
 	__atomic_store_n(&W->phase, PH_RUN, __ATOMIC_RELEASE);

@@ -31,6 +31,7 @@
 
 #include <liburing.h>
 #include <linux/pendtimer.h>
+#include <pendtimer.h>
 
 #include "kselftest.h"
 #include "pendtimer_pend.h"
@@ -61,10 +62,10 @@
 #define NSEC_PER_MSEC	((uint64_t)1000000)
 #define NSEC_PER_SEC	((uint64_t)1000000000)
 
-#define PARAMS		"/sys/module/pendtimer/parameters/"
-#define BUS		"/sys/bus/pendtimer/"
-#define DRV		BUS "drivers/pendtimer/"
-#define DBGFS		"/sys/kernel/debug/pendtimer/"
+#define PARAMS		PT_PARAMS
+#define BUS		PT_SYSBUS "/"
+#define DRV		PT_DRV "/"
+#define DBGFS		PT_DEBUGFS "/"
 
 /* ------------------------------------------------------------------ */
 /* result codes */
@@ -362,9 +363,6 @@ static inline int fe_index(int owner, int i) { return owner * MAX_FDS + i; }
 int rc_of(int res);
 void rc_set_str(char *buf, size_t len, unsigned int set);
 const char *res_str(int res, char *buf, size_t len);
-uint64_t now_ns(void);
-void sleep_ns(uint64_t ns);
-uint64_t splitmix(uint64_t *x);
 void rng_seed(uint64_t *s, uint64_t seed);
 uint64_t rnd(void);
 uint64_t rnd_below(uint64_t n);
@@ -411,17 +409,8 @@ void kmsg_open(void);
 int kmsg_scan(void);
 
 /* sys.c */
-int write_str(const char *path, const char *s);
-int read_file(const char *path, char *buf, size_t len);
-int read_param(const char *name);
-int write_param(const char *name, const char *val);
-bool path_exists(const char *p);
 int dev_minor_of(int id, unsigned int *minor);
 int slot_sysfs_state(int id);
-int stats_of_fd(int fd, struct pendtimer_stats *st);
-bool reserved_zero(const struct pendtimer_stats *s);
-bool invariant_ok(const struct pendtimer_stats *s);
-void stats_str(char *buf, size_t len, const struct pendtimer_stats *s);
 __u64 stat_field(const struct pendtimer_stats *s, int o);
 
 /* agent.c */

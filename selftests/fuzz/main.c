@@ -68,6 +68,14 @@ static char orig_track_holders;
 /* ------------------------------------------------------------------ */
 /* setup and main */
 
+/* module parameter @name, or -1 if unreadable */
+static int param_or_minus1(const char *name)
+{
+	long long v;
+
+	return pt_param_read(name, &v) ? -1 : (int)v;
+}
+
 static uint64_t env_u64(const char *name, uint64_t def)
 {
 	const char *v = getenv(name);
@@ -83,7 +91,7 @@ static void init_colliding(void)
 	int n = 0;
 
 	while (n < 32) {
-		t = splitmix(&x);
+		t = pt_splitmix64(&x);
 		if (((t * 0x61C8864680B583EBULL) >> 56) == 0x5a)
 			W->colliding[n++] = t;
 	}
@@ -98,15 +106,15 @@ static bool restore_slot(int id, int want)
 	if (cur == want)
 		return true;
 	if (want == SL_ABSENT)
-		return write_str(BUS "del_device", v) == 0;
-	if (cur == SL_ABSENT && write_str(BUS "new_device", v))
+		return pt_write_str(BUS "del_device", v) == 0;
+	if (cur == SL_ABSENT && pt_write_str(BUS "new_device", v))
 		return false;
 	cur = slot_sysfs_state(id);
 	snprintf(v, sizeof(v), "pendtimer%d", id);
 	if (want == SL_BOUND && cur == SL_UNBOUND)
-		return write_str(DRV "bind", v) == 0;
+		return pt_write_str(DRV "bind", v) == 0;
 	if (want == SL_UNBOUND && cur == SL_BOUND)
-		return write_str(DRV "unbind", v) == 0;
+		return pt_write_str(DRV "unbind", v) == 0;
 	return slot_sysfs_state(id) == want;
 }
 
@@ -122,7 +130,7 @@ int main(void)
 	ksft_print_header();
 	ksft_set_plan(F_NR + 1);
 
-	if (!path_exists("/sys/module/pendtimer") || slot_sysfs_state(0) != SL_BOUND) {
+	if (!pt_path_exists("/sys/module/pendtimer") || slot_sysfs_state(0) != SL_BOUND) {
 		printf("# pendtimer module not loaded, or pendtimer0 not bound\n");
 		for (i = 0; i < F_NR; i++)
 			ksft_test_result_skip("fuzz_%s (module not loaded)\n", f_name[i]);
@@ -142,7 +150,7 @@ int main(void)
 
 	seed = env_u64("PT_FUZZ_SEED", 0);
 	if (!seed)
-		seed = now_ns() ^ ((uint64_t)getpid() << 32);
+		seed = pt_now_ns() ^ ((uint64_t)getpid() << 32);
 	W->seed = seed;
 	W->pend_on = pt_pend_supported();
 	W->ops_target = env_u64("PT_FUZZ_OPS", 20000);
@@ -166,17 +174,17 @@ int main(void)
 	       seed, seed, W->ops_target, W->t_limit / NSEC_PER_SEC, W->nthreads,
 	       W->nchildren_max, W->devops, W->epoch_len);
 
-	orig_race_delay = read_param("race_delay_us");
-	orig_max_pending = read_param("max_pending");
-	if (read_file(PARAMS "track_holders", buf, sizeof(buf)) > 0)
+	orig_race_delay = param_or_minus1("race_delay_us");
+	orig_max_pending = param_or_minus1("max_pending");
+	if (pt_read_buf(PARAMS "track_holders", buf, sizeof(buf)) > 0)
 		orig_track_holders = buf[0];
 	W->max_pending = 4096;
 	/*
 	 * op_debugfs checks every holder line against the count: holder
 	 * tracking (SPEC.md section 4) is on for the run, restored at the end.
 	 */
-	if (write_param("max_pending", "4096") || write_param("race_delay_us", "0") ||
-	    write_param("track_holders", "1")) {
+	if (pt_write_str(PARAMS "max_pending", "4096") || pt_write_str(PARAMS "race_delay_us", "0") ||
+	    pt_write_str(PARAMS "track_holders", "1")) {
 		printf("# cannot write the module parameters (not root?)\n");
 		for (i = 0; i < F_NR; i++)
 			ksft_test_result_skip("fuzz_%s (parameters not writable)\n", f_name[i]);
@@ -241,7 +249,7 @@ int main(void)
 
 	/* agents */
 	sigaction(SIGUSR1, &sa, NULL);
-	W->t_start = now_ns();
+	W->t_start = pt_now_ns();
 	__atomic_store_n(&W->phase, PH_RUN, __ATOMIC_RELEASE);
 	for (i = 0; i < W->nthreads; i++) {
 		struct agent *a = &W->agents[i];
@@ -265,7 +273,7 @@ int main(void)
 		rng_seed(coord.rng, seed ^ 0xc001);
 	}
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = pt_now_ns();
 		bool out_of_time = now - W->t_start > W->t_limit;
 		bool done = W->ops >= W->ops_target || out_of_time ||
 			    __atomic_load_n(&W->stop, __ATOMIC_ACQUIRE);
@@ -286,7 +294,7 @@ int main(void)
 			if (__atomic_load_n(&W->phase, __ATOMIC_ACQUIRE) == PH_FINISH || done)
 				break;
 		}
-		sleep_ns(2 * NSEC_PER_MSEC);
+		pt_sleep_ns(2 * NSEC_PER_MSEC);
 	}
 	__atomic_store_n(&W->phase, PH_FINISH, __ATOMIC_RELEASE);
 	for (i = 0; i < W->nthreads; i++)
@@ -302,9 +310,9 @@ int main(void)
 		if (slot_sysfs_state(s->id) != SL_BOUND)
 			continue;
 		ret = settle_slot(s, &st);
-		stats_str(ctx, sizeof(ctx), &st);
+		pt_stats_fmt(ctx, sizeof(ctx), &st);
 		printf("# final pendtimer%d: %s\n", s->id, ctx);
-		if (ret || !invariant_ok(&st) || st.pending || !reserved_zero(&st)) {
+		if (ret || !pt_invariant_ok(&st) || st.pending || !pt_reserved_zero(&st)) {
 			printf("# FAIL[final] pendtimer%d: %s (%s)\n", s->id, ctx, ret ? strerror(-ret) : "invariant");
 			final_bad++;
 		}
@@ -318,21 +326,21 @@ int main(void)
 		}
 	if (orig_race_delay >= 0) {
 		snprintf(buf, sizeof(buf), "%d", orig_race_delay);
-		write_param("race_delay_us", buf);
+		pt_write_str(PARAMS "race_delay_us", buf);
 	}
 	if (orig_max_pending >= 0) {
 		snprintf(buf, sizeof(buf), "%d", orig_max_pending);
-		write_param("max_pending", buf);
+		pt_write_str(PARAMS "max_pending", buf);
 	}
 	if (orig_track_holders == 'Y' || orig_track_holders == 'N')
-		write_param("track_holders", orig_track_holders == 'Y' ? "1" : "0");
+		pt_write_str(PARAMS "track_holders", orig_track_holders == 'Y' ? "1" : "0");
 	ret = kmsg_scan();
 	if (ret)
 		W->nfail[F_KERNEL] += ret;
 	W->nfail[F_FINAL] += final_bad;
 
 	{
-		uint64_t secs = (now_ns() - W->t_start) / NSEC_PER_MSEC;
+		uint64_t secs = (pt_now_ns() - W->t_start) / NSEC_PER_MSEC;
 
 		printf("# pendtimer_fuzz: seed=0x%" PRIx64 " ops=%" PRIu64 " in %" PRIu64 ".%03" PRIu64
 		       " s (%" PRIu64 " ops/s), epochs=%" PRIu64 ", requests=%" PRIu64 " (uring %" PRIu64

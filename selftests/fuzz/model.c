@@ -74,41 +74,13 @@ __thread struct agent *self;
 /* ------------------------------------------------------------------ */
 /* time, random, locking */
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {
-		.tv_sec = (time_t)(ns / NSEC_PER_SEC),
-		.tv_nsec = (long)(ns % NSEC_PER_SEC),
-	};
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
-}
-
-uint64_t splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 void rng_seed(uint64_t *s, uint64_t seed)
 {
 	uint64_t x = seed;
 	int i;
 
 	for (i = 0; i < 4; i++)
-		s[i] = splitmix(&x);
+		s[i] = pt_splitmix64(&x);
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -184,7 +156,7 @@ void fd_enter(void)
 /* A strictly increasing clock for event order. Under M. */
 uint64_t evclock(void)
 {
-	uint64_t t = now_ns();
+	uint64_t t = pt_now_ns();
 
 	if (t <= W->evclock)
 		t = W->evclock + 1;

@@ -19,7 +19,7 @@ void op_debugfs(void)
 
 	snprintf(path, sizeof(path), DBGFS "pendtimer%d/holders", s->id);
 	M_unlock();
-	n = read_file(path, buf, sizeof(buf));
+	n = pt_read_buf(path, buf, sizeof(buf));
 	M_lock();
 	stable = stable && gen == s->gen;
 	if (!stable)
@@ -136,7 +136,7 @@ void devop(int op)
 		snprintf(val, sizeof(val), "pendtimer%d", s->id);
 		break;
 	}
-	ret = write_str(path, val);
+	ret = pt_write_str(path, val);
 
 	M_lock();
 	clear_in_op();
@@ -192,9 +192,9 @@ void devop(int op)
 		fail(F_RESULT, "pendtimer%d is %s in sysfs, the model says %s", s->id,
 		     sl_name[sys], sl_name[s->state]);
 	snprintf(path, sizeof(path), "/dev/pendtimer%d", s->id);
-	if (path_exists(path) != (s->state == SL_BOUND))
+	if (pt_path_exists(path) != (s->state == SL_BOUND))
 		fail(F_RESULT, "/dev/pendtimer%d %s with the device %s", s->id,
-		     path_exists(path) ? "exists" : "is missing", sl_name[s->state]);
+		     pt_path_exists(path) ? "exists" : "is missing", sl_name[s->state]);
 	s->busy = 0;
 	s->busy_add = 0;
 	s->gen++;
@@ -232,7 +232,7 @@ void op_badbus(void)
 		want = -ENODEV;
 		break;
 	}
-	ret = write_str(path, v);
+	ret = pt_write_str(path, v);
 	M_lock();
 	/* a u32 above INT_MAX: new_device calls it malformed, del_device unknown */
 	if (which == 1 && ret == -ENODEV && !strcmp(v, "2147483648"))
@@ -253,23 +253,23 @@ void op_delay(void)
 
 	M_unlock();
 	if (r < 80) {
-		ret = write_param("race_delay_us", vals[rnd_below(11)]);
+		ret = pt_write_str(PARAMS "race_delay_us", vals[rnd_below(11)]);
 		if (ret)
 			goto bad;
 	} else if (r < 90) {
 		/* a wide window, briefly */
-		ret = write_param("race_delay_us", r < 88 ? "1000" : "10000");
+		ret = pt_write_str(PARAMS "race_delay_us", r < 88 ? "1000" : "10000");
 		if (ret)
 			goto bad;
-		sleep_ns(NSEC_PER_MSEC + rnd_below(3 * NSEC_PER_MSEC));
-		ret = write_param("race_delay_us", "0");
+		pt_sleep_ns(NSEC_PER_MSEC + rnd_below(3 * NSEC_PER_MSEC));
+		ret = pt_write_str(PARAMS "race_delay_us", "0");
 		if (ret)
 			goto bad;
 	} else {
 		static const char *const badv[] = { "10001", "-1", "abc", "4294967296" };
 		const char *v = badv[rnd_below(4)];
 
-		ret = write_param("race_delay_us", v);
+		ret = pt_write_str(PARAMS "race_delay_us", v);
 		/* out of range: -EINVAL; not a u32 at all: kstrtouint's -ERANGE */
 		if (ret != -EINVAL && !(ret == -ERANGE && !strcmp(v, "4294967296"))) {
 			M_lock();

@@ -9,7 +9,7 @@ void set_in_op(int op, int cur_req)
 {
 	self->in_op = 1;
 	self->op = op;
-	self->op_t0 = now_ns();
+	self->op_t0 = pt_now_ns();
 	self->cur_req = cur_req;
 }
 
@@ -384,9 +384,9 @@ void op_wait(void)
 	set_in_op(OP_WAIT, c.ri);
 	M_unlock();
 
-	c.t0 = now_ns();
+	c.t0 = pt_now_ns();
 	res = ioctl(fd, PENDTIMER_IOC_WAIT, c.badptr ? BADPTR : &w) ? -errno : 0;
-	c.t1 = now_ns();
+	c.t1 = pt_now_ns();
 
 	M_lock();
 	clear_in_op();
@@ -447,9 +447,9 @@ void op_arm(void)
 	set_in_op(OP_ARM, -1);
 	M_unlock();
 
-	c.t0 = now_ns();
+	c.t0 = pt_now_ns();
 	res = ioctl(fd, PENDTIMER_IOC_ARM, c.badptr ? BADPTR : &a) ? -errno : 0;
-	c.t1 = now_ns();
+	c.t1 = pt_now_ns();
 
 	M_lock();
 	clear_in_op();
@@ -534,9 +534,9 @@ void op_cancel(void)
 	set_in_op(OP_CANCEL, -1);
 	M_unlock();
 
-	c.t0 = now_ns();
+	c.t0 = pt_now_ns();
 	res = ioctl(fd, PENDTIMER_IOC_CANCEL, c.badptr ? BADPTR : &tag) ? -errno : 0;
-	c.t1 = now_ns();
+	c.t1 = pt_now_ns();
 
 	M_lock();
 	clear_in_op();
@@ -574,9 +574,9 @@ void op_stats(void)
 	M_unlock();
 
 	memset(&st, 0xa5, sizeof(st));
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	res = ioctl(fd, PENDTIMER_IOC_STATS, badptr ? BADPTR : &st) ? -errno : 0;
-	t1 = now_ns();
+	t1 = pt_now_ns();
 
 	M_lock();
 	clear_in_op();
@@ -597,8 +597,8 @@ void op_stats(void)
 		const struct pendtimer_stats *base = &d->base;
 		bool bad = false;
 
-		stats_str(sb, sizeof(sb), &st);
-		if (!reserved_zero(&st)) {
+		pt_stats_fmt(sb, sizeof(sb), &st);
+		if (!pt_reserved_zero(&st)) {
 			fail(F_RESULT, "STATS reserved fields not zero: %s", sb);
 			bad = true;
 		}
@@ -637,7 +637,7 @@ void op_stats(void)
 				if (p[i] < q[i]) {
 					char lb[400];
 
-					stats_str(lb, sizeof(lb), &d->last);
+					pt_stats_fmt(lb, sizeof(lb), &d->last);
 					fail(F_RESULT, "STATS counter %d went backwards: %s, earlier %s", i, sb, lb);
 					break;
 				}
@@ -682,9 +682,9 @@ void op_badioctl(void)
 	ofi = FE(g)->of;
 	OF(ofi)->nsync++;
 	M_unlock();
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	res = ioctl(fd, cmd, buf) ? -errno : 0;
-	t1 = now_ns();
+	t1 = pt_now_ns();
 	M_lock();
 	b = BI(OF(ofi)->bind);
 	rc = rc_of(res);

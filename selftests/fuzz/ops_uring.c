@@ -9,16 +9,6 @@ __thread struct uring_state *U;
 
 /* ---- io_uring ---- */
 
-static void prep_cmd(struct io_uring_sqe *sqe, int fd, __u32 cmd_op, const void *cmd,
-		     size_t len, __u64 ud)
-{
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = cmd_op;
-	sqe->__pad1 = 0;
-	memset(sqe->cmd, 0, 16);
-	memcpy(sqe->cmd, cmd, len);
-	io_uring_sqe_set_data64(sqe, ud);
-}
 __thread struct ucancel ucancels[4];
 
 static int uring_up(void)
@@ -70,7 +60,7 @@ static void uwait_done(int ri, int res)
 	c.g = r->fe;
 	c.ri = ri;
 	c.t0 = r->t_reg;
-	c.t1 = now_ns();
+	c.t1 = pt_now_ns();
 	c.badargs = r->timeout > PENDTIMER_MAX_TIMEOUT_NS;
 	if (res == -EINTR) {
 		char rd[400];
@@ -219,7 +209,7 @@ void op_uwait(void)
 		fail(F_HARNESS, "no SQE");
 		return;
 	}
-	prep_cmd(sqe, FE(g)->fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), UD_WAIT | UD_EPOCH | (uint64_t)ri);
+	pt_prep_cmd(sqe, FE(g)->fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), UD_WAIT | UD_EPOCH | (uint64_t)ri);
 	if (async) {
 		sqe->flags |= IOSQE_ASYNC;
 		R(ri)->iosqe_async = 1;
@@ -269,12 +259,12 @@ void op_ucancel(void)
 		fail(F_HARNESS, "no SQE");
 		return;
 	}
-	prep_cmd(sqe, FE(u->c.g)->fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd), UD_CANCEL | (uint64_t)k);
+	pt_prep_cmd(sqe, FE(u->c.g)->fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd), UD_CANCEL | (uint64_t)k);
 	set_in_op(OP_UCANCEL, -1);
 	M_unlock();
-	u->c.t0 = now_ns();
+	u->c.t0 = pt_now_ns();
 	ret = uring_submit();
-	u->c.t1 = now_ns();
+	u->c.t1 = pt_now_ns();
 	if (ret != 1) {
 		M_lock();
 		fail(F_HARNESS, "io_uring_submit (URING_CMD CANCEL): %d", ret);
@@ -283,8 +273,8 @@ void op_ucancel(void)
 	/* SPEC: CANCEL always completes inline: its CQE is there already */
 	uring_reap(0);
 	if (!u->done) {
-		deadline = now_ns() + 30 * NSEC_PER_SEC;
-		while (!u->done && now_ns() < deadline)
+		deadline = pt_now_ns() + 30 * NSEC_PER_SEC;
+		while (!u->done && pt_now_ns() < deadline)
 			uring_reap(100);
 		M_lock();
 		fail(F_RESULT, "io_uring CANCEL did not complete inline (CQE %s after submit returned)",
@@ -345,7 +335,7 @@ void op_upend(void)
 		fail(F_HARNESS, "no SQE");
 		return;
 	}
-	prep_cmd(sqe, FE(g)->fd, PENDTIMER_URING_PEND, &w, sizeof(w),
+	pt_prep_cmd(sqe, FE(g)->fd, PENDTIMER_URING_PEND, &w, sizeof(w),
 		 UD_WAIT | UD_EPOCH | (uint64_t)ri);
 	M_unlock();
 	ret = uring_submit();
@@ -380,7 +370,7 @@ void op_ubad(void)
 		fe_release(g);
 		return;
 	}
-	prep_cmd(sqe, FE(g)->fd, ops[rnd_below(6)], cmd, sizeof(cmd), UD_WAIT | UD_BAD | (uint64_t)g);
+	pt_prep_cmd(sqe, FE(g)->fd, ops[rnd_below(6)], cmd, sizeof(cmd), UD_WAIT | UD_BAD | (uint64_t)g);
 	ret = uring_submit();
 	if (ret != 1)
 		fail(F_HARNESS, "io_uring_submit (bad cmd_op): %d", ret);
@@ -445,7 +435,7 @@ void op_ringexit(void)
  */
 void uring_drain(void)
 {
-	uint64_t deadline = now_ns() + 60 * NSEC_PER_SEC;
+	uint64_t deadline = pt_now_ns() + 60 * NSEC_PER_SEC;
 	int k;
 
 	if (!U || !U->up)
@@ -470,7 +460,7 @@ void uring_drain(void)
 	}
 	uring_submit();
 	M_unlock();
-	while (now_ns() < deadline) {
+	while (pt_now_ns() < deadline) {
 		uring_reap(50);
 		M_lock();
 		k = uring_nout_waits();
