@@ -284,6 +284,16 @@ int pt_wait_pending(int fd, __u64 want, unsigned int timeout_ms,
  */
 int pt_settle(int fd, unsigned int timeout_ms, struct pendtimer_stats *out);
 
+/**
+ * pt_settle_id() - pt_settle() on a descriptor of its own of device @id.
+ * @id: the device ID (/dev/pendtimer<id>).
+ * @timeout_ms: how long at the most.
+ * @out: the last counters read (may be NULL).
+ *
+ * Return: as pt_settle(), or -errno if the device does not open.
+ */
+int pt_settle_id(int id, unsigned int timeout_ms, struct pendtimer_stats *out);
+
 /* ------------------------------------------------------------------ */
 /* eventfd (lib/eventfd.c) */
 

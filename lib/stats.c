@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pendtimer.h"
 
@@ -121,5 +122,16 @@ int pt_settle(int fd, unsigned int timeout_ms, struct pendtimer_stats *out)
 	}
 	if (out)
 		*out = a;
+	return ret;
+}
+
+int pt_settle_id(int id, unsigned int timeout_ms, struct pendtimer_stats *out)
+{
+	int fd = pt_open_id(id), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = pt_settle(fd, timeout_ms, out);
+	close(fd);
 	return ret;
 }
