@@ -7,17 +7,6 @@
 /* ------------------------------------------------------------------ */
 /* barrier: quiesce, close everything, compare the counters */
 
-int settle_slot(struct slot *s, struct pendtimer_stats *st)
-{
-	int fd = pt_open_id(s->id), ret;
-
-	if (fd < 0)
-		return fd;
-	ret = pt_settle(fd, 60 * 1000, st);
-	close(fd);
-	return ret;
-}
-
 static bool check_range(const char *dev, const char *what, int64_t v, int64_t lo, int64_t hi,
 			const char *ctx)
 {
@@ -175,7 +164,7 @@ void epoch_barrier(bool final)
 		}
 		if (s->state != SL_BOUND)
 			continue;
-		ret = settle_slot(s, &st[i]);
+		ret = pt_settle_id(s->id, 60 * 1000, &st[i]);
 		pt_stats_fmt(ctx, sizeof(ctx), &st[i]);
 		if (ret) {
 			M_lock();

@@ -472,7 +472,6 @@ void op_badbus(void);
 void op_delay(void);
 
 /* barrier.c */
-int settle_slot(struct slot *s, struct pendtimer_stats *st);
 void epoch_barrier(bool final);
 
 #endif /* PENDTIMER_FUZZ_H */

@@ -233,7 +233,7 @@ int main(void)
 		if (s->state == SL_BOUND) {
 			struct pendtimer_stats st;
 
-			ret = settle_slot(s, &st);
+			ret = pt_settle_id(s->id, 60 * 1000, &st);
 			if (ret) {
 				printf("# pendtimer%d not quiet at the start: %s\n", i, strerror(-ret));
 				for (int j = 0; j < F_NR; j++)
@@ -309,7 +309,7 @@ int main(void)
 
 		if (slot_sysfs_state(s->id) != SL_BOUND)
 			continue;
-		ret = settle_slot(s, &st);
+		ret = pt_settle_id(s->id, 60 * 1000, &st);
 		pt_stats_fmt(ctx, sizeof(ctx), &st);
 		printf("# final pendtimer%d: %s\n", s->id, ctx);
 		if (ret || !pt_invariant_ok(&st) || st.pending || !pt_reserved_zero(&st)) {

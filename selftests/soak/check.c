@@ -217,7 +217,7 @@ static void compare_counters(struct tally *t)
 	d->flushed += d_fl;
 	d->removed += d_rm;
 	if (bad) {
-		stats_str(buf, sizeof(buf), a);
+		pt_stats_fmt(buf, sizeof(buf), a);
 		failf(&nfail_counter, "round %" PRIu64 " delay %ld actions 0x%x: counters moved submitted %" PRIu64
 		      " fired %" PRIu64 " cancelled %" PRIu64 " interrupted %" PRIu64 " flushed %" PRIu64
 		      " removed %" PRIu64 "; expected submitted %d fired %" PRIu64 " (eventfds %" PRIu64
@@ -255,13 +255,13 @@ bool check_counters(struct tally *t)
 	/* after del_device: a new device, new counters */
 	S.have_prev = !t->del;
 	if (ret) {
-		stats_str(buf, sizeof(buf), &t->after);
+		pt_stats_fmt(buf, sizeof(buf), &t->after);
 		failf(&nfail_counter, "round %" PRIu64 ": device not quiet after the round: %s; %s",
 		      S.rounds, errs(ret), buf);
 		return false;
 	}
-	if (!invariant_ok(&t->after) || t->after.pending) {
-		stats_str(buf, sizeof(buf), &t->after);
+	if (!pt_invariant_ok(&t->after) || t->after.pending) {
+		pt_stats_fmt(buf, sizeof(buf), &t->after);
 		failf(&nfail_counter, "round %" PRIu64 ": invariant: %s", S.rounds, buf);
 	}
 	if (!t->del)

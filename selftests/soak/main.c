@@ -76,7 +76,7 @@ static void read_env(void)
 		S.nmax = MAXN;
 	S.seed = env_or("PT_SOAK_SEED", 0);
 	if (!S.seed)
-		S.seed = now_ns() ^ ((uint64_t)getpid() << 32);
+		S.seed = pt_now_ns() ^ ((uint64_t)getpid() << 32);
 	rng_state = S.seed;
 	env = getenv("PT_SOAK_DELAYS");
 	if (env && *env) {
@@ -128,17 +128,17 @@ static void print_settings(void)
 /* race_delay_us writable, pendtimer7 there and bound; else all skipped or failed */
 static void setup_device(void)
 {
-	char v[32];
+	long long orig;
 	int i, ret;
 
-	S.orig_delay = read_num(PARAMS "race_delay_us");
-	if (S.orig_delay < 0 || write_num(PARAMS "race_delay_us", 0)) {
+	if (pt_param_read("race_delay_us", &orig) || pt_param_write("race_delay_us", 0)) {
 		for (i = 0; i < 4; i++)
 			ksft_test_result_skip("pendtimer module not loaded or parameters not writable\n");
 		ksft_finished();
 	}
-	if (!dev_exists()) {
-		ret = write_num(BUS "new_device", SOAK_ID);
+	S.orig_delay = (long)orig;
+	if (!pt_bus_dev_exists(SOAK_ID)) {
+		ret = pt_new_device(SOAK_ID);
 		if (ret) {
 			printf("# new_device %d: %s\n", SOAK_ID, strerror(-ret));
 			for (i = 0; i < 4; i++)
@@ -147,11 +147,9 @@ static void setup_device(void)
 		}
 		S.created = true;
 	} else {
-		S.was_bound = dev_bound();
-		if (!S.was_bound) {
-			snprintf(v, sizeof(v), "pendtimer%d", SOAK_ID);
-			write_str(DRV "bind", v);
-		}
+		S.was_bound = pt_bus_dev_bound(SOAK_ID);
+		if (!S.was_bound)
+			pt_drv_write("bind", SOAK_ID);
 	}
 }
 
@@ -188,7 +186,7 @@ static void print_delays(void)
 
 static void print_summary(void)
 {
-	uint64_t ms = (now_ns() - S.t_start) / NSEC_PER_MSEC, req = 0;
+	uint64_t ms = (pt_now_ns() - S.t_start) / NSEC_PER_MSEC, req = 0;
 	int64_t rounds = (int64_t)S.rounds;
 	int i;
 
@@ -220,25 +218,24 @@ static void print_summary(void)
 static void finish_device(void)
 {
 	struct pendtimer_stats st;
-	char buf[512], v[32];
+	char buf[512];
 	int i, ret;
 
 	soak_pend_ring_exit(&SP);
 	ret = settle(&st);
-	stats_str(buf, sizeof(buf), &st);
+	pt_stats_fmt(buf, sizeof(buf), &st);
 	printf("# final pendtimer%d: %s\n", SOAK_ID, buf);
-	if (ret || !invariant_ok(&st) || st.pending)
+	if (ret || !pt_invariant_ok(&st) || st.pending)
 		failf(&nfail_counter, "final: %s (%s)", buf, ret ? errs(ret) : "invariant");
 	for (i = 0; i < NOWN; i++)
 		close(efd[i]);
 	close(efd_shared);
 	if (S.created) {
-		ret = write_num(BUS "del_device", SOAK_ID);
+		ret = pt_del_device(SOAK_ID);
 		if (ret)
 			failf(&nfail_harness, "del_device %d at the end: %s", SOAK_ID, errs(ret));
 	} else if (!S.was_bound) {
-		snprintf(v, sizeof(v), "pendtimer%d", SOAK_ID);
-		write_str(DRV "unbind", v);
+		pt_drv_write("unbind", SOAK_ID);
 	}
 }
 
@@ -293,14 +290,14 @@ int main(void)
 	pin(cpu_timer);
 	racers_start();
 
-	S.t_start = now_ns();
-	while (S.contested < S.target && now_ns() - S.t_start < S.seconds * NSEC_PER_SEC &&
+	S.t_start = pt_now_ns();
+	while (S.contested < S.target && pt_now_ns() - S.t_start < S.seconds * NSEC_PER_SEC &&
 	       nfail_outcome + nfail_counter + nfail_harness == 0)
 		if (!round_run())
 			break;
 
 	racers_stop();
-	write_num(PARAMS "race_delay_us", S.orig_delay);
+	pt_param_write("race_delay_us", S.orig_delay);
 	print_summary();
 	finish_device();
 	report_results();

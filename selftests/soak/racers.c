@@ -25,7 +25,7 @@ void submit_half(int parity)
 
 		if (i >= RD.n && i < MAXN)
 			continue;
-		now = now_ns();
+		now = pt_now_ns();
 		a.timeout_ns = RD.due[i] > now ? RD.due[i] - now : 0;
 		a.tag = RD.tag[i];
 		a.eventfd = i < RD.n - RD.nshared ? efd[i] : efd_shared;
@@ -89,10 +89,10 @@ void *canceller(void *arg)
 			__u64 tag = i >= NREQ + NWAIT ? RD.ptag[i - NREQ - NWAIT] :
 				    i >= NREQ ? RD.wtag[i - NREQ] : RD.tag[i];
 
-			RD.cancel_t[i] = now_ns();
+			RD.cancel_t[i] = pt_now_ns();
 			RD.cancel_res[i] = ioctl(RD.fd_cancel, PENDTIMER_IOC_CANCEL, &tag) ? -errno : 0;
 		}
-		RD.t_cancel_done = now_ns();
+		RD.t_cancel_done = pt_now_ns();
 		set_flag(&done_cancel, round);
 	}
 	return NULL;
@@ -101,7 +101,6 @@ void *canceller(void *arg)
 /* flush and removal on the first CPU, meeting the second's callbacks (rule 2) */
 void *closer(void *arg)
 {
-	char v[32];
 	int round = 0;
 
 	(void)arg;
@@ -113,28 +112,25 @@ void *closer(void *arg)
 			break;
 		if (RD.actions & CL_CLOSE) {
 			spin_until(RD.T + (uint64_t)RD.off_close);
-			RD.t_close = now_ns();
+			RD.t_close = pt_now_ns();
 			RD.close_res = close(RD.fd_close) ? -errno : 0;
 		}
 		if (RD.actions & CL_RING) {
 			/* ring exit: io_uring calls the PENDs' cancel routine */
 			spin_until(RD.T + (uint64_t)RD.off_ring);
-			RD.t_ring = now_ns();
+			RD.t_ring = pt_now_ns();
 			soak_pend_ring_exit(&SP);
 		}
 		if (RD.actions & (CL_UNBIND | CL_DEL)) {
 			spin_until(RD.T + (uint64_t)RD.off_remove);
-			RD.t_remove = now_ns();
-			if (RD.actions & CL_UNBIND) {
-				snprintf(v, sizeof(v), "pendtimer%d", SOAK_ID);
-				RD.remove_res = write_str(DRV "unbind", v);
-			} else {
-				snprintf(v, sizeof(v), "%d", SOAK_ID);
-				RD.remove_res = write_str(BUS "del_device", v);
-			}
-			RD.t_remove_end = now_ns();
+			RD.t_remove = pt_now_ns();
+			if (RD.actions & CL_UNBIND)
+				RD.remove_res = pt_drv_write("unbind", SOAK_ID);
+			else
+				RD.remove_res = pt_del_device(SOAK_ID);
+			RD.t_remove_end = pt_now_ns();
 		}
-		RD.t_close_done = now_ns();
+		RD.t_close_done = pt_now_ns();
 		set_flag(&done_close, round);
 	}
 	return NULL;
@@ -153,11 +149,11 @@ void *waiter(void *arg)
 		wait_flag(&go_wait[j], round);
 		if (__atomic_load_n(&quit, __ATOMIC_ACQUIRE))
 			break;
-		now = now_ns();
+		now = pt_now_ns();
 		w.timeout_ns = RD.wdue[j] > now ? RD.wdue[j] - now : 0;
 		w.tag = RD.wtag[j];
 		RD.wres[j] = ioctl(RD.fd_wait, PENDTIMER_IOC_WAIT, &w) ? -errno : 0;
-		RD.wt1[j] = now_ns();
+		RD.wt1[j] = pt_now_ns();
 		set_flag(&done_wait[j], round);
 	}
 	return NULL;

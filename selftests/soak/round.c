@@ -24,26 +24,26 @@ static bool round_prepare(struct tally *t)
 	uint64_t tp;
 	int ret;
 
-	if (write_num(PARAMS "race_delay_us", t->delay)) {
+	if (pt_param_write("race_delay_us", t->delay)) {
 		failf(&nfail_harness, "cannot set race_delay_us=%ld", t->delay);
 		return false;
 	}
-	if (!dev_bound()) {
+	if (!pt_bus_dev_bound(SOAK_ID)) {
 		failf(&nfail_harness, "pendtimer%d not bound at the start of round %" PRIu64,
 		      SOAK_ID, S.rounds);
 		return false;
 	}
-	tp = now_ns();
+	tp = pt_now_ns();
 	/* the counters as the previous round left them, unless re-created */
 	ret = S.have_prev ? 0 : settle(&t->before);
-	S.t_settle += now_ns() - tp;
+	S.t_settle += pt_now_ns() - tp;
 	if (ret) {
-		stats_str(buf, sizeof(buf), &t->before);
+		pt_stats_fmt(buf, sizeof(buf), &t->before);
 		failf(&nfail_counter, "round %" PRIu64 ": device not quiet before the round: %s; %s",
 		      S.rounds, errs(ret), buf);
 		return false;
 	}
-	t->fd = dev_open();
+	t->fd = pt_open_id(SOAK_ID);
 	if (t->fd < 0) {
 		failf(&nfail_harness, "open: %s", errs(t->fd));
 		return false;
@@ -83,7 +83,7 @@ static void plan_requests(struct tally *t)
 	int i, j, n = t->n;
 
 	lead = (uint64_t)(n + NLEFT + RD.npend) / 2 * S.per_req * 5 / 4 + 2 * NSEC_PER_MSEC;
-	RD.T = now_ns() + lead;
+	RD.T = pt_now_ns() + lead;
 	RD.n = n;
 	RD.nshared = t->nshared;
 	for (i = 0; i < n; i++) {
@@ -136,12 +136,12 @@ static void plan_cancels(struct tally *t)
 /* every request accepted (the WAITs too) before the racers go */
 static void wait_accepted(struct tally *t)
 {
-	uint64_t deadline = now_ns() + 5 * NSEC_PER_SEC;
+	uint64_t deadline = pt_now_ns() + 5 * NSEC_PER_SEC;
 	uint64_t want = (uint64_t)round_requests(t->n);
 	struct pendtimer_stats mid;
 
-	while (!stats(t->fd, &mid) && mid.submitted - t->before.submitted < want) {
-		if (now_ns() > deadline) {
+	while (!pt_stats(t->fd, &mid) && mid.submitted - t->before.submitted < want) {
+		if (pt_now_ns() > deadline) {
 			failf(&nfail_harness, "round %" PRIu64 ": requests not accepted in 5 s",
 			      S.rounds);
 			break;
@@ -154,7 +154,7 @@ static void wait_accepted(struct tally *t)
 static void round_submit(struct tally *t)
 {
 	int i, j, ret, rounds = (int)S.rounds;
-	uint64_t tp = now_ns(), sub1;
+	uint64_t tp = pt_now_ns(), sub1;
 
 	for (j = 0; j < NWAIT; j++)
 		set_flag(&go_wait[j], rounds);
@@ -170,7 +170,7 @@ static void round_submit(struct tally *t)
 		}
 	}
 	wait_flag(&done_sub, rounds);
-	sub1 = now_ns();
+	sub1 = pt_now_ns();
 	/* what a request costs to submit (large rounds), for the next T */
 	if (t->n >= 256)
 		S.per_req = (S.per_req * 3 + (sub1 - tp) / ((uint64_t)(t->n + NLEFT) / 2)) / 4;
@@ -182,7 +182,7 @@ static void round_submit(struct tally *t)
 		RD.due[i] = 0;	/* not submitted */
 	}
 	wait_accepted(t);
-	sub1 = now_ns();
+	sub1 = pt_now_ns();
 	S.t_submit += sub1 - tp;
 	if (sub1 + 200 * NSEC_PER_USEC > RD.T)
 		S.late_rounds++;
@@ -191,7 +191,7 @@ static void round_submit(struct tally *t)
 /* while the racers run: when is nothing due pending any more? */
 static void poll_quiet(int fd)
 {
-	uint64_t deadline = now_ns() + 60 * NSEC_PER_SEC;
+	uint64_t deadline = pt_now_ns() + 60 * NSEC_PER_SEC;
 	struct pendtimer_stats mid;
 	int rounds = (int)S.rounds;
 
@@ -201,30 +201,30 @@ static void poll_quiet(int fd)
 			__atomic_load_n(&done_cancel, __ATOMIC_ACQUIRE) == rounds &&
 			__atomic_load_n(&done_close, __ATOMIC_ACQUIRE) == rounds;
 
-		if (stats(fd, &mid) || mid.pending <= NLEFT) {
+		if (pt_stats(fd, &mid) || mid.pending <= NLEFT) {
 			/* an error: the removal, which completed everything */
-			RD.t_quiet = now_ns();
+			RD.t_quiet = pt_now_ns();
 			break;
 		}
 		if (racers_done && RD.t_remove_end) {
 			RD.t_quiet = RD.t_remove_end;
 			break;
 		}
-		if (now_ns() > deadline) {
-			RD.t_quiet = now_ns();
+		if (pt_now_ns() > deadline) {
+			RD.t_quiet = pt_now_ns();
 			break;
 		}
-		sleep_ns(200 * NSEC_PER_USEC);
+		pt_sleep_ns(200 * NSEC_PER_USEC);
 	}
 }
 
 /* the racers */
 static void round_race(struct tally *t)
 {
-	uint64_t tp = now_ns();
+	uint64_t tp = pt_now_ns();
 	int j, rounds = (int)S.rounds;
 
-	dt_release += (int64_t)(now_ns() - RD.T);
+	dt_release += (int64_t)(pt_now_ns() - RD.T);
 	set_flag(&go_cancel, rounds);
 	set_flag(&go_close, rounds);
 	poll_quiet(t->fd);
@@ -233,7 +233,7 @@ static void round_race(struct tally *t)
 	for (j = 0; j < NWAIT; j++)
 		wait_flag(&done_wait[j], rounds);
 
-	S.t_race += now_ns() - tp;
+	S.t_race += pt_now_ns() - tp;
 	dt_cancel += (int64_t)(RD.t_cancel_done - RD.T);
 	dt_quiet += (int64_t)(RD.t_quiet - RD.T);
 	dt_close += (int64_t)(RD.t_close_done - RD.T);
@@ -243,18 +243,15 @@ static void round_race(struct tally *t)
 /* after a removal, bring the device back */
 static bool device_back(struct tally *t)
 {
-	char v[32];
 	int ret;
 
 	if (RD.remove_res)
 		failf(&nfail_harness, "round %" PRIu64 ": %s: %s", S.rounds,
 		      t->del ? "del_device" : "unbind", errs(RD.remove_res));
-	if (t->del) {
-		ret = write_num(BUS "new_device", SOAK_ID);
-	} else {
-		snprintf(v, sizeof(v), "pendtimer%d", SOAK_ID);
-		ret = write_str(DRV "bind", v);
-	}
+	if (t->del)
+		ret = pt_new_device(SOAK_ID);
+	else
+		ret = pt_drv_write("bind", SOAK_ID);
 	if (ret) {
 		failf(&nfail_harness, "round %" PRIu64 ": %s again: %s", S.rounds,
 		      t->del ? "new_device" : "bind", errs(ret));
@@ -270,28 +267,28 @@ static bool device_back(struct tally *t)
  */
 static void wait_unclaimed_fired(void)
 {
-	uint64_t deadline = now_ns() + 10 * NSEC_PER_SEC;
+	uint64_t deadline = pt_now_ns() + 10 * NSEC_PER_SEC;
 	struct pendtimer_stats mid;
 	char buf[512];
 	int i, left = 0;
 
 	for (i = 0; i < NLEFT; i++)
 		left += RD.cancel_res[MAXN + i] != 0;
-	while (!stats(RD.fd_wait, &mid) && mid.pending > (uint64_t)left) {
-		if (now_ns() > deadline) {
-			stats_str(buf, sizeof(buf), &mid);
+	while (!pt_stats(RD.fd_wait, &mid) && mid.pending > (uint64_t)left) {
+		if (pt_now_ns() > deadline) {
+			pt_stats_fmt(buf, sizeof(buf), &mid);
 			failf(&nfail_outcome, "round %" PRIu64 ": timers did not fire within 10 s: %s",
 			      S.rounds, buf);
 			break;
 		}
-		sleep_ns(200 * NSEC_PER_USEC);
+		pt_sleep_ns(200 * NSEC_PER_USEC);
 	}
 }
 
 /* the device back, the unclaimed timers fired, the PENDs' CQEs, the files closed */
 static bool round_end(struct tally *t)
 {
-	uint64_t tp = now_ns();
+	uint64_t tp = pt_now_ns();
 	int ret;
 
 	if (t->removal && !device_back(t))
@@ -311,7 +308,7 @@ static bool round_end(struct tally *t)
 	close(RD.fd_cancel);
 	if (!(RD.actions & CL_CLOSE))
 		close(RD.fd_close);
-	S.t_dev += now_ns() - tp;
+	S.t_dev += pt_now_ns() - tp;
 	return true;
 }
 
@@ -326,10 +323,10 @@ static void round_account(struct tally *t, uint64_t tp)
 	d->cancel_ok += (uint64_t)t->cancel_ok;
 	d->cancel_enoent += (uint64_t)t->cancel_enoent;
 	S.contested += t->round_contested;
-	S.t_collect += now_ns() - tp;
+	S.t_collect += pt_now_ns() - tp;
 	if (S.rounds % 500 == 0)
 		printf("# %" PRIu64 " rounds, %" PRIu64 " contested, %" PRIu64 " s\n", S.rounds,
-		       S.contested, (now_ns() - S.t_start) / NSEC_PER_SEC);
+		       S.contested, (pt_now_ns() - S.t_start) / NSEC_PER_SEC);
 }
 
 /* One round; false: stop the soak (a harness or counter failure). */
@@ -352,7 +349,7 @@ bool round_run(void)
 	round_race(&t);
 	if (!round_end(&t))
 		return false;
-	tp = now_ns();
+	tp = pt_now_ns();
 	check_arms(&t);
 	check_waits(&t);
 	check_pends(&t);

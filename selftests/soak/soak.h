@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <linux/pendtimer.h>
+#include <pendtimer.h>
 
 #include "kselftest.h"
 #include "soak_pend.h"
@@ -45,9 +46,6 @@
 #define NSEC_PER_MSEC	((uint64_t)1000000)
 #define NSEC_PER_SEC	((uint64_t)1000000000)
 
-#define PARAMS		"/sys/module/pendtimer/parameters/"
-#define BUS		"/sys/bus/pendtimer/"
-#define DRV		BUS "drivers/pendtimer/"
 
 /* ------------------------------------------------------------------ */
 
@@ -110,21 +108,10 @@ extern int cpu_timer, cpu_race;
 extern int nfail_outcome, nfail_counter, nfail_harness;
 
 /* util.c */
-uint64_t now_ns(void);
 void spin_until(uint64_t t);
-void sleep_ns(uint64_t ns);
 uint64_t rnd_below(uint64_t n);
-int write_str(const char *path, const char *s);
-int write_num(const char *path, long v);
-long read_num(const char *path);
-bool dev_bound(void);
-bool dev_exists(void);
-int dev_open(void);
-int stats(int fd, struct pendtimer_stats *st);
-bool invariant_ok(const struct pendtimer_stats *s);
-void stats_str(char *buf, size_t len, const struct pendtimer_stats *s);
-int settle(struct pendtimer_stats *st);
 int pin(int cpu);
+int settle(struct pendtimer_stats *st);
 
 /* racers.c */
 void submit_half(int parity);

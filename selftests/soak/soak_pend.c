@@ -10,14 +10,6 @@
 #include "pendtimer_pend.h"
 #include "soak_pend.h"
 
-static uint64_t sp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Does the kernel park PENDs (6.7+), or end each with -EOPNOTSUPP? */
 bool soak_pend_supported(void)
 {
@@ -42,7 +34,7 @@ int soak_pend_submit(struct soak_pend *sp, int fd, const uint64_t *due,
 	}
 	for (i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&sp->ring);
-		uint64_t now = sp_now_ns();
+		uint64_t now = pt_now_ns();
 
 		if (!sqe)
 			return -EBUSY;
@@ -75,7 +67,7 @@ int soak_pend_reap(struct soak_pend *sp, int n, int *res, uint64_t *t_cqe)
 		if (ud >= (__u64)n || res[ud] != 1)
 			return -EPROTO;
 		res[ud] = r;
-		t_cqe[ud] = sp_now_ns();
+		t_cqe[ud] = pt_now_ns();
 		got++;
 	}
 	return got;
