@@ -34,6 +34,7 @@
 
 #include <liburing.h>
 #include <linux/pendtimer.h>
+#include <pendtimer.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NS_PER_US	1000ULL
@@ -179,7 +180,6 @@ extern char details[16384];
 extern int64_t (*const lat_fn[NR_IMPL])(struct latctx *, uint64_t);
 
 /* util.c */
-uint64_t now_ns(void);
 void say(const char *fmt, ...);
 void fail(const char *fmt, ...);
 bool section_on(const char *name);
@@ -190,21 +190,15 @@ uint64_t rnd(void);
 int cmp_i64(const void *a, const void *b);
 int64_t pct(const int64_t *v, size_t n, double p);
 double median_dbl(double *v, size_t n);
-int write_str(const char *path, const char *s);
-long long read_ll(const char *path);
 void kmem_read(struct kmem *m);
 long long kmem_delta_bytes(const struct kmem *a, const struct kmem *b);
 int slab_read(const char *name, struct slabline *s);
 long long slab_bytes(const struct slabline *s);
 
 /* wrap.c */
-int pt_arm(int fd, uint64_t timeout, uint64_t tag, int efd);
-int pt_cancel(int fd, uint64_t tag);
 int pt_pending(int fd, uint64_t *pending);
 int arm_many(int fd, int efd, const uint64_t *tags, uint64_t first,
 		    size_t n, uint64_t timeout);
-void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, __u32 cmd_op,
-			   const void *cmd, size_t len, __u64 user_data);
 int ring_init(struct io_uring *ring, unsigned int sq, unsigned int cq);
 struct io_uring_sqe *get_sqe(struct io_uring *ring);
 int uring_add_timeouts(struct io_uring *ring, const uint64_t *uds,

@@ -20,7 +20,7 @@ static void pick(struct cancel_side *cs, size_t k)
 /* K TIMEOUT_REMOVE of @tags, in batches; returns ns or -1. */
 static double uring_remove_round(struct io_uring *ring, const uint64_t *tags, size_t k)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pt_now_ns();
 	size_t i = 0;
 
 	while (i < k) {
@@ -43,14 +43,14 @@ static double uring_remove_round(struct io_uring *ring, const uint64_t *tags, si
 		if (reap_n(ring, 2 * b, 0, -ECANCELED))
 			return -1;
 	}
-	return (double)(now_ns() - t0);
+	return (double)(pt_now_ns() - t0);
 }
 
 /* K URING_CMD CANCEL of @tags, in batches; returns ns or -1. */
 static double ptu_cancel_round(struct io_uring *ring, int fd, const uint64_t *tags,
 			       size_t k)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pt_now_ns();
 	size_t i = 0;
 
 	while (i < k) {
@@ -61,7 +61,7 @@ static double ptu_cancel_round(struct io_uring *ring, int fd, const uint64_t *ta
 			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 			__u64 cmd[2] = { tags[i], 0 };
 
-			prep_uring_cmd(sqe, fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd),
+			pt_prep_cmd(sqe, fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd),
 				       tags[i] | UD_REMOVE);
 			b++;
 			i++;
@@ -74,12 +74,12 @@ static double ptu_cancel_round(struct io_uring *ring, int fd, const uint64_t *ta
 		if (reap_n(ring, b, 0, 0))
 			return -1;
 	}
-	return (double)(now_ns() - t0);
+	return (double)(pt_now_ns() - t0);
 }
 
 static double pt_cancel_round(int fd, const uint64_t *tags, size_t k)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pt_now_ns();
 	size_t i;
 	int ret;
 
@@ -90,7 +90,7 @@ static double pt_cancel_round(int fd, const uint64_t *tags, size_t k)
 			return -1;
 		}
 	}
-	return (double)(now_ns() - t0);
+	return (double)(pt_now_ns() - t0);
 }
 
 void bench_cancel(void)
@@ -129,14 +129,14 @@ void bench_cancel(void)
 			goto out;
 		}
 		rings = true;
-		t0 = now_ns();
+		t0 = pt_now_ns();
 		if (arm_many(fd, efd, NULL, 0, n, LONG_TIMEOUT))
 			ok = false;
-		say("  pendtimer: %zu ARMs in %.1f ms", n, (now_ns() - t0) / 1e6);
-		t0 = now_ns();
+		say("  pendtimer: %zu ARMs in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
+		t0 = pt_now_ns();
 		if (ok && uring_add_timeouts(&ring, NULL, 0, n))
 			ok = false;
-		say("  io_uring: %zu timeouts in %.1f ms", n, (now_ns() - t0) / 1e6);
+		say("  io_uring: %zu timeouts in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
 		if (ok && (pt_pending(fd, &pending) || pending != n)) {
 			fail("pendtimer pending %" PRIu64 ", expected %zu", pending, n);
 			ok = false;
@@ -188,13 +188,13 @@ void bench_cancel(void)
 			fail("pendtimer pending %" PRIu64 " after the batches, expected %zu", pending, n);
 			ok = false;
 		}
-		t0 = now_ns();
+		t0 = pt_now_ns();
 		io_uring_queue_exit(&pring);
 		io_uring_queue_exit(&ring);
 		rings = false;
 		close(fd);
 		fd = -1;
-		say("  torn down in %.1f ms", (now_ns() - t0) / 1e6);
+		say("  torn down in %.1f ms", (pt_now_ns() - t0) / 1e6);
 out:
 		if (rings) {
 			io_uring_queue_exit(&pring);

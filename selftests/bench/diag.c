@@ -9,7 +9,7 @@ static int trace_write(const char *file, const char *val)
 	char path[256];
 
 	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	return write_str(path, val);
+	return pt_write_str(path, val);
 }
 
 /*
@@ -144,7 +144,7 @@ void bench_costs(void)
 	}
 	/* the remove lock's fast path: tracking off, and on for one chunk kind */
 	if (track)
-		write_str(PARAM_TRACK, "0");
+		pt_write_str(PARAM_TRACK, "0");
 	for (r = 0; r < rounds; r++) {
 		for (k = 0; k < NR_COST; k++) {
 			uint64_t t0;
@@ -154,9 +154,9 @@ void bench_costs(void)
 					v[k][r] = -1;
 					continue;
 				}
-				write_str(PARAM_TRACK, "1");
+				pt_write_str(PARAM_TRACK, "1");
 			}
-			t0 = now_ns();
+			t0 = pt_now_ns();
 
 			for (i = 0; i < chunk; i++) {
 				switch (k) {
@@ -187,13 +187,13 @@ void bench_costs(void)
 					break;
 				}
 			}
-			v[k][r] = (double)(now_ns() - t0) / chunk;
+			v[k][r] = (double)(pt_now_ns() - t0) / chunk;
 			if (k == C_PT_ENOTTY_TRACKED)
-				write_str(PARAM_TRACK, "0");
+				pt_write_str(PARAM_TRACK, "0");
 		}
 	}
 	if (track)
-		write_str(PARAM_TRACK, track == 'Y' ? "1" : "0");
+		pt_write_str(PARAM_TRACK, track == 'Y' ? "1" : "0");
 	close(fd);
 	close(nfd);
 	close(efd);

@@ -11,9 +11,9 @@ static int64_t lat_nanosleep(struct latctx *c, uint64_t d)
 	uint64_t t0, t1;
 	int r;
 
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	r = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-	t1 = now_ns();
+	t1 = pt_now_ns();
 	if (r) {
 		fail("clock_nanosleep: %s", strerror(r));
 		return INT64_MIN;
@@ -29,13 +29,13 @@ static int64_t lat_timerfd(struct latctx *c, uint64_t d)
 	uint64_t t0, t1, v;
 	ssize_t n;
 
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	if (timerfd_settime(c->tfd, 0, &its, NULL)) {
 		fail("timerfd_settime: %s", strerror(errno));
 		return INT64_MIN;
 	}
 	n = read(c->tfd, &v, sizeof(v));
-	t1 = now_ns();
+	t1 = pt_now_ns();
 	if (n != sizeof(v) || v != 1) {
 		fail("timerfd read: %zd %s", n, strerror(errno));
 		return INT64_MIN;
@@ -51,9 +51,9 @@ static int64_t lat_ring_one(struct latctx *c, uint64_t d, int want, const char *
 	uint64_t t0, t1;
 	int ret, res;
 
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	ret = io_uring_submit_and_wait(&c->ring, 1);
-	t1 = now_ns();
+	t1 = pt_now_ns();
 	if (ret < 0) {
 		fail("%s: io_uring_submit_and_wait: %s", what, strerror(-ret));
 		return INT64_MIN;
@@ -89,7 +89,7 @@ static int64_t lat_pt_uring(struct latctx *c, uint64_t d)
 	struct pendtimer_wait w = { .timeout_ns = d, .tag = ++c->tag };
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
 
-	prep_uring_cmd(sqe, c->ptfd, PENDTIMER_IOC_WAIT, &w, sizeof(w), 2);
+	pt_prep_cmd(sqe, c->ptfd, PENDTIMER_IOC_WAIT, &w, sizeof(w), 2);
 	return lat_ring_one(c, d, 0, "pendtimer URING_CMD WAIT");
 }
 
@@ -99,7 +99,7 @@ static int64_t lat_pt_pend(struct latctx *c, uint64_t d)
 	struct pendtimer_wait w = { .timeout_ns = d, .tag = ++c->tag };
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
 
-	prep_uring_cmd(sqe, c->ptfd, PENDTIMER_URING_PEND, &w, sizeof(w), 3);
+	pt_prep_cmd(sqe, c->ptfd, PENDTIMER_URING_PEND, &w, sizeof(w), 3);
 	return lat_ring_one(c, d, 0, "pendtimer URING_CMD PEND");
 }
 
@@ -109,9 +109,9 @@ static int64_t lat_pt_wait(struct latctx *c, uint64_t d)
 	uint64_t t0, t1;
 	int ret;
 
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	ret = ioctl(c->ptfd, PENDTIMER_IOC_WAIT, &w);
-	t1 = now_ns();
+	t1 = pt_now_ns();
 	if (ret) {
 		fail("WAIT: %s", strerror(errno));
 		return INT64_MIN;
@@ -129,13 +129,13 @@ static int64_t lat_pt_arm(struct latctx *c, uint64_t d)
 	uint64_t t0, t1, v;
 	ssize_t n;
 
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	if (ioctl(c->ptfd, PENDTIMER_IOC_ARM, &a)) {
 		fail("ARM: %s", strerror(errno));
 		return INT64_MIN;
 	}
 	n = read(c->efd, &v, sizeof(v));
-	t1 = now_ns();
+	t1 = pt_now_ns();
 	if (n != sizeof(v) || v != 1) {
 		fail("ARM eventfd read: %zd, value %" PRIu64, n, v);
 		return INT64_MIN;
@@ -200,7 +200,7 @@ void bench_latency(FILE *samples)
 		bad[k] = !impl_here(k);
 	}
 	for (p = 0; p < 2; p++) {
-		uint64_t d = periods[p], last = now_ns();
+		uint64_t d = periods[p], last = pt_now_ns();
 
 		say("latency %s: %u samples x %d contenders, interleaved%s",
 		    period_name[p], n, pend_ok ? NR_IMPL : NR_IMPL - 1,
@@ -222,9 +222,9 @@ void bench_latency(FILE *samples)
 					bad[j] = true;
 				s[j][i] = v;
 			}
-			if (now_ns() - last > 10 * NS_PER_S) {
+			if (pt_now_ns() - last > 10 * NS_PER_S) {
 				say("latency %s: %u/%u rounds", period_name[p], i + 1, n);
-				last = now_ns();
+				last = pt_now_ns();
 			}
 		}
 		for (k = 0; k < NR_IMPL; k++) {

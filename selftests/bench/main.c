@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	if (!strcmp(opt_lane, "unknown") && getenv("LANE"))
 		opt_lane = getenv("LANE");
 	uname(&un);
-	t_start = now_ns();
+	t_start = pt_now_ns();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	/* nanosleep's floor is the hrtimer's, not 50 us of default slack */
@@ -146,9 +146,10 @@ int main(int argc, char **argv)
 		fail("%s: %s (module not loaded?)", DEV0, strerror(errno));
 		return 1;
 	}
-	old_max = read_ll(PARAM_MAXPEND);
+	if (pt_param_read("max_pending", &old_max))
+		old_max = -1;
 	snprintf(maxbuf, sizeof(maxbuf), "%u", 1048576);
-	if (write_str(PARAM_MAXPEND, maxbuf))
+	if (pt_write_str(PARAM_MAXPEND, maxbuf))
 		fail("cannot raise max_pending");
 	pend_probe();
 
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
 
 	if (old_max > 0) {
 		snprintf(maxbuf, sizeof(maxbuf), "%lld", old_max);
-		write_str(PARAM_MAXPEND, maxbuf);
+		pt_write_str(PARAM_MAXPEND, maxbuf);
 	}
 	write_json(un.release);
 	print_table(un.release);

@@ -10,14 +10,14 @@
 /* Wait until Slab is back within @slack_kb of @base (io_uring frees late). */
 static double wait_slab_back(const struct kmem *base, long long slack_kb, unsigned int max_ms)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pt_now_ns();
 	struct kmem m;
 
 	for (;;) {
 		kmem_read(&m);
 		if (m.slab_kb + m.vmalloc_kb <= base->slab_kb + base->vmalloc_kb + slack_kb)
-			return (double)(now_ns() - t0);
-		if (now_ns() - t0 > (uint64_t)max_ms * NS_PER_MS)
+			return (double)(pt_now_ns() - t0);
+		if (pt_now_ns() - t0 > (uint64_t)max_ms * NS_PER_MS)
 			return -1;
 		usleep(20000);
 	}
@@ -40,14 +40,14 @@ static int pt_mem_close(size_t n, double *bytes, double *close_ns, bool verbose)
 	usleep(50000);
 	slab_read("pendtimer_req", &s0);
 	kmem_read(&m0);
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	if (arm_many(fd, efd, NULL, 0, n, LONG_TIMEOUT)) {
 		close(fd);
 		close(efd);
 		return -1;
 	}
 	if (verbose)
-		say("  pendtimer: %zu ARMs in %.1f ms", n, (now_ns() - t0) / 1e6);
+		say("  pendtimer: %zu ARMs in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
 	kmem_read(&m1);
 	slab_read("pendtimer_req", &s1);
 	*bytes = (double)kmem_delta_bytes(&m0, &m1) / (double)n;
@@ -69,9 +69,9 @@ static int pt_mem_close(size_t n, double *bytes, double *close_ns, bool verbose)
 		       m1.slab_kb - m0.slab_kb, m1.vmalloc_kb - m0.vmalloc_kb,
 		       m1.percpu_kb - m0.percpu_kb);
 	}
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	close(fd);
-	*close_ns = (double)(now_ns() - t0);
+	*close_ns = (double)(pt_now_ns() - t0);
 	close(efd);
 	return 0;
 }
@@ -89,13 +89,13 @@ static int ur_mem_close(size_t n, double *bytes, double *close_ns, double *freed
 	usleep(50000);
 	slab_read("io_kiocb", &s0);
 	kmem_read(&m0);
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	if (uring_add_timeouts(&ring, NULL, 0, n)) {
 		io_uring_queue_exit(&ring);
 		return -1;
 	}
 	if (verbose)
-		say("  io_uring: %zu timeouts in %.1f ms", n, (now_ns() - t0) / 1e6);
+		say("  io_uring: %zu timeouts in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
 	kmem_read(&m1);
 	slab_read("io_kiocb", &s1);
 	*bytes = (double)kmem_delta_bytes(&m0, &m1) / (double)n;
@@ -114,9 +114,9 @@ static int ur_mem_close(size_t n, double *bytes, double *close_ns, double *freed
 		       m1.slab_kb - m0.slab_kb, m1.vmalloc_kb - m0.vmalloc_kb,
 		       m1.percpu_kb - m0.percpu_kb);
 	}
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	io_uring_queue_exit(&ring);
-	*close_ns = (double)(now_ns() - t0);
+	*close_ns = (double)(pt_now_ns() - t0);
 	/* The ring's requests are freed by a kworker after close returns. */
 	*freed_ns = wait_slab_back(&m0, 2048, 30000);
 	return 0;
@@ -177,14 +177,14 @@ static int pend_mem_close(size_t n, double *bytes, double *own, double *close_ns
 	usleep(50000);
 	slab_sum(&s0);
 	kmem_read(&m0);
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	if (pend_submit(&ring, fd, LONG_TIMEOUT, 0, n, true)) {
 		io_uring_queue_exit(&ring);
 		close(fd);
 		return -1;
 	}
 	if (verbose)
-		say("  PEND: %zu parked in %.1f ms", n, (now_ns() - t0) / 1e6);
+		say("  PEND: %zu parked in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
 	kmem_read(&m1);
 	slab_sum(&s1);
 	total = kmem_delta_bytes(&m0, &m1);
@@ -207,9 +207,9 @@ static int pend_mem_close(size_t n, double *bytes, double *own, double *close_ns
 		       (double)((s1.all - s0.all) - (s1.pt_req - s0.pt_req) - (s1.kiocb - s0.kiocb)) / n,
 		       *bytes - *own);
 	}
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	io_uring_queue_exit(&ring);
-	*close_ns = (double)(now_ns() - t0);
+	*close_ns = (double)(pt_now_ns() - t0);
 	close(fd);
 	return 0;
 }
@@ -227,7 +227,7 @@ static int find_free_id(void)
 	return -1;
 }
 
-static int pt_del_device(size_t n, double *del_ns)
+static int del_device_cost(size_t n, double *del_ns)
 {
 	int id = find_free_id(), fd = -1, efd = -1, delfd = -1, i, ret = -1;
 	char path[64], idbuf[16];
@@ -239,7 +239,7 @@ static int pt_del_device(size_t n, double *del_ns)
 		return -1;
 	}
 	snprintf(idbuf, sizeof(idbuf), "%d", id);
-	if (write_str(BUS_NEW, idbuf)) {
+	if (pt_write_str(BUS_NEW, idbuf)) {
 		fail("new_device %d: %s", id, strerror(errno));
 		return -1;
 	}
@@ -255,9 +255,9 @@ static int pt_del_device(size_t n, double *del_ns)
 	}
 	if (arm_many(fd, efd, NULL, 0, n, LONG_TIMEOUT))
 		goto out;
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	w = write(delfd, idbuf, strlen(idbuf));
-	*del_ns = (double)(now_ns() - t0);
+	*del_ns = (double)(pt_now_ns() - t0);
 	if (w != (ssize_t)strlen(idbuf)) {
 		fail("del_device %d: %s", id, strerror(errno));
 		goto out;
@@ -278,7 +278,7 @@ out:
 	if (delfd >= 0)
 		close(delfd);
 	if (ret && access(path, F_OK) == 0)
-		write_str(BUS_DEL, idbuf);
+		pt_write_str(BUS_DEL, idbuf);
 	return ret;
 }
 
@@ -319,7 +319,7 @@ void bench_memory_teardown(bool do_mem, bool do_td)
 			return;
 		if (pend_ok && pend_mem_close(n, &mem_pend[r], &own_pend[r], &tdp[r], v))
 			return;
-		if (do_td && pt_del_device(n, &tdd[r]))
+		if (do_td && del_device_cost(n, &tdd[r]))
 			return;
 		say("  rep %u: bytes/request pendtimer %.1f io_uring %.1f; teardown ms: pendtimer close %.2f, io_uring close %.2f (memory freed %.0f ms after close), del_device %.2f",
 		    r + 1, mem_pt[r], mem_ur[r], tdc[r] / 1e6, tdu[r] / 1e6,
@@ -362,13 +362,13 @@ void bench_memory_memcg(void)
 		say("memory in a memcg: no cgroup2 at %s, skipped", CGROOT);
 		return;
 	}
-	write_str(CGROOT "/cgroup.subtree_control", "+memory");
+	pt_write_str(CGROOT "/cgroup.subtree_control", "+memory");
 	if (mkdir(CGBENCH, 0755) && errno != EEXIST) {
 		say("memory in a memcg: mkdir %s: %s, skipped", CGBENCH, strerror(errno));
 		return;
 	}
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (write_str(CGBENCH "/cgroup.procs", pid)) {
+	if (pt_write_str(CGBENCH "/cgroup.procs", pid)) {
 		say("memory in a memcg: cannot join %s, skipped", CGBENCH);
 		rmdir(CGBENCH);
 		return;
@@ -381,7 +381,7 @@ void bench_memory_memcg(void)
 		detail("bytes_per_request_in_memcg", "{\"pendtimer\": %.1f, \"io_uring\": %.1f}",
 		       bp, bu);
 	}
-	write_str(CGROOT "/cgroup.procs", pid);
+	pt_write_str(CGROOT "/cgroup.procs", pid);
 	usleep(100000);
 	rmdir(CGBENCH);
 }

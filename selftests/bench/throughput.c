@@ -13,9 +13,9 @@ static double tp_uring(double secs)
 
 	if (ring_init(&ring, TP_BATCH, 0))
 		return -1;
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	end = t0 + (uint64_t)(secs * 1e9);
-	while (now_ns() < end) {
+	while (pt_now_ns() < end) {
 		unsigned int i;
 		int ret;
 
@@ -38,7 +38,7 @@ static double tp_uring(double secs)
 		done += TP_BATCH;
 	}
 	io_uring_queue_exit(&ring);
-	return (double)done * 1e9 / (double)(now_ns() - t0);
+	return (double)done * 1e9 / (double)(pt_now_ns() - t0);
 }
 
 /* PENDs of timeout 0, 256 per io_uring_enter, then the 256 CQEs (res 0). */
@@ -56,16 +56,16 @@ static double tp_pt_pend(double secs)
 		close(fd);
 		return -1;
 	}
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	end = t0 + (uint64_t)(secs * 1e9);
-	while (now_ns() < end) {
+	while (pt_now_ns() < end) {
 		unsigned int i;
 		int ret;
 
 		for (i = 0; i < TP_BATCH; i++) {
 			struct pendtimer_wait w = { .timeout_ns = 0, .tag = tag++ };
 
-			prep_uring_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND,
+			pt_prep_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND,
 				       &w, sizeof(w), i);
 		}
 		ret = io_uring_submit_and_wait(&ring, TP_BATCH);
@@ -81,7 +81,7 @@ static double tp_pt_pend(double secs)
 	close(fd);
 	if (failures)
 		return -1;
-	return (double)done * 1e9 / (double)(now_ns() - t0);
+	return (double)done * 1e9 / (double)(pt_now_ns() - t0);
 }
 
 static double tp_pt_arm(double secs)
@@ -93,9 +93,9 @@ static double tp_pt_arm(double secs)
 		fail("open: %s", strerror(errno));
 		return -1;
 	}
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	end = t0 + (uint64_t)(secs * 1e9);
-	while (now_ns() < end) {
+	while (pt_now_ns() < end) {
 		uint64_t got = 0, v;
 		unsigned int i;
 
@@ -128,7 +128,7 @@ static double tp_pt_arm(double secs)
 	}
 	close(fd);
 	close(efd);
-	return (double)done * 1e9 / (double)(now_ns() - t0);
+	return (double)done * 1e9 / (double)(pt_now_ns() - t0);
 }
 
 static void *tp_wait_fn(void *arg)
@@ -136,7 +136,7 @@ static void *tp_wait_fn(void *arg)
 	struct tp_thread *t = arg;
 	uint64_t i = 0;
 
-	while (now_ns() < t->end) {
+	while (pt_now_ns() < t->end) {
 		struct pendtimer_wait w = {
 			.timeout_ns = 0, .tag = ((uint64_t)t->idx << 40) | i++,
 		};
@@ -160,7 +160,7 @@ static double tp_pt_wait(double secs)
 		fail("open: %s", strerror(errno));
 		return -1;
 	}
-	t0 = now_ns();
+	t0 = pt_now_ns();
 	for (i = 0; i < TP_THREADS; i++) {
 		t[i] = (struct tp_thread){ .fd = fd, .idx = i,
 			.end = t0 + (uint64_t)(secs * 1e9) };
@@ -173,7 +173,7 @@ static double tp_pt_wait(double secs)
 		done += t[i].done;
 	}
 	close(fd);
-	return (double)done * 1e9 / (double)(now_ns() - t0);
+	return (double)done * 1e9 / (double)(pt_now_ns() - t0);
 }
 
 void bench_throughput(void)
@@ -220,32 +220,25 @@ void bench_throughput(void)
 }
 
 /* Threads of this process: /proc/self/task (io-wq workers are among them). */
+/* the threads of this process, or -1 */
 static int count_threads(void)
 {
-	struct dirent *de;
-	DIR *d = opendir("/proc/self/task");
-	int n = 0;
+	struct pt_threads t;
 
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return pt_count_threads(&t) ? -1 : t.total;
 }
 
 /* Wait until the device has @want pending (STATS), or TH_WAIT_NS passed. */
 static int wait_pending(int fd, uint64_t want, uint64_t *got)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = pt_now_ns();
 
 	for (;;) {
 		if (pt_pending(fd, got))
 			return -1;
 		if (*got >= want)
 			return 0;
-		if (now_ns() - t0 > TH_WAIT_NS)
+		if (pt_now_ns() - t0 > TH_WAIT_NS)
 			return -ETIMEDOUT;
 		usleep(20000);
 	}
@@ -303,7 +296,7 @@ static double threads_for(int kind)
 		for (i = 0; i < TH_N; i++) {
 			struct pendtimer_wait w = { .timeout_ns = LONG_TIMEOUT, .tag = i };
 
-			prep_uring_cmd(get_sqe(&ring), fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), i);
+			pt_prep_cmd(get_sqe(&ring), fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), i);
 		}
 		ret = io_uring_submit(&ring);
 		ret = ret < 0 ? ret : wait_pending(fd, p0 + TH_N, &got);

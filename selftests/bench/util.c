@@ -5,18 +5,10 @@
  */
 #include "bench.h"
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 void say(const char *fmt, ...)
 {
 	va_list ap;
-	double t = (double)(now_ns() - t_start) / 1e9;
+	double t = (double)(pt_now_ns() - t_start) / 1e9;
 
 	printf("# [%6.1fs] ", t);
 	va_start(ap, fmt);
@@ -154,43 +146,13 @@ double median_dbl(double *v, size_t n)
 /* ------------------------------------------------------------------ */
 /* small file helpers */
 
-int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	err = n < 0 ? -errno : 0;
-	close(fd);
-	return err;
-}
-
-long long read_ll(const char *path)
-{
-	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtoll(buf, NULL, 10);
-}
-
 void kmem_read(struct kmem *m)
 {
 	char line[256];
 	FILE *f;
 
 	/* Fold the per-CPU vmstat deltas (up to ~1 MB per CPU) first. */
-	write_str("/proc/sys/vm/stat_refresh", "1");
+	pt_write_str("/proc/sys/vm/stat_refresh", "1");
 	memset(m, 0, sizeof(*m));
 	f = fopen("/proc/meminfo", "re");
 	if (!f)

@@ -8,29 +8,10 @@
 /* ------------------------------------------------------------------ */
 /* pendtimer and io_uring wrappers */
 
-static int pt_ioctl(int fd, unsigned long req, void *arg)
-{
-	return ioctl(fd, req, arg) < 0 ? -errno : 0;
-}
-
-int pt_arm(int fd, uint64_t timeout, uint64_t tag, int efd)
-{
-	struct pendtimer_arm a = {
-		.timeout_ns = timeout, .tag = tag, .eventfd = efd, .flags = 0,
-	};
-
-	return pt_ioctl(fd, PENDTIMER_IOC_ARM, &a);
-}
-
-int pt_cancel(int fd, uint64_t tag)
-{
-	return pt_ioctl(fd, PENDTIMER_IOC_CANCEL, &tag);
-}
-
 int pt_pending(int fd, uint64_t *pending)
 {
 	struct pendtimer_stats st;
-	int ret = pt_ioctl(fd, PENDTIMER_IOC_STATS, &st);
+	int ret = pt_stats(fd, &st);
 
 	if (!ret)
 		*pending = st.pending;
@@ -55,28 +36,10 @@ int arm_many(int fd, int efd, const uint64_t *tags, uint64_t first,
 	return 0;
 }
 
-/* A URING_CMD SQE by hand (liburing 2.3 has no io_uring_prep_cmd*). */
-void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, __u32 cmd_op,
-			   const void *cmd, size_t len, __u64 user_data)
-{
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = cmd_op;
-	sqe->__pad1 = 0;
-	memcpy(sqe->cmd, cmd, len);
-	io_uring_sqe_set_data64(sqe, user_data);
-}
-
 int ring_init(struct io_uring *ring, unsigned int sq, unsigned int cq)
 {
-	struct io_uring_params p;
-	int ret;
+	int ret = pt_ring_init(ring, sq, cq);
 
-	memset(&p, 0, sizeof(p));
-	if (cq) {
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = cq;
-	}
-	ret = io_uring_queue_init_params(sq, ring, &p);
 	if (ret)
 		fail("io_uring_queue_init_params(%u, cq %u): %s", sq, cq, strerror(-ret));
 	return ret;
@@ -148,7 +111,7 @@ int pend_submit(struct io_uring *ring, int fd, uint64_t timeout, uint64_t first,
 			fail("PEND: no SQE");
 			return -EBUSY;
 		}
-		prep_uring_cmd(sqe, fd, PENDTIMER_URING_PEND, &w, sizeof(w), first + i);
+		pt_prep_cmd(sqe, fd, PENDTIMER_URING_PEND, &w, sizeof(w), first + i);
 	}
 	ret = io_uring_submit(ring);
 	if (ret < 0) {
@@ -184,7 +147,7 @@ void pend_probe(void)
 			close(fd);
 		return;
 	}
-	prep_uring_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
+	pt_prep_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
 	ret = io_uring_submit_and_wait(&ring, 1);
 	if (ret >= 0)
 		ret = io_uring_wait_cqe(&ring, &cqe);
