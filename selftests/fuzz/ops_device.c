@@ -98,49 +98,34 @@ void slot_bound(struct slot *s, int bd)
 	s->state = SL_BOUND;
 }
 
-void devop(int op)
+/* the sysfs file and the value a device operation writes */
+static void devop_write(int op, int id, char *path, size_t plen, char *val, size_t vlen)
 {
-	int si = slot_pick(), ret, st, expect, sys;
-	struct slot *s = &W->slots[si];
-	char path[128], val[32], rb[32], eb[32];
-
-	if (!W->devops)
-		return;
-	M_unlock();
-	pthread_mutex_lock(&s->mu);
-	M_lock();
-	st = s->state;
-	s->busy = 1;
-	s->gen++;
-	s->busy_add = op == OP_NEWDEV || op == OP_BIND;
-	if ((op == OP_DELDEV || op == OP_UNBIND) && st == SL_BOUND)
-		removal_begin(s);
-	set_in_op(op, -1);
-	M_unlock();
-
 	switch (op) {
 	case OP_NEWDEV:
-		snprintf(path, sizeof(path), BUS "new_device");
-		snprintf(val, sizeof(val), "%d\n", s->id);
+		snprintf(path, plen, BUS "new_device");
+		snprintf(val, vlen, "%d\n", id);
 		break;
 	case OP_DELDEV:
-		snprintf(path, sizeof(path), BUS "del_device");
-		snprintf(val, sizeof(val), "%d", s->id);
+		snprintf(path, plen, BUS "del_device");
+		snprintf(val, vlen, "%d", id);
 		break;
 	case OP_UNBIND:
-		snprintf(path, sizeof(path), DRV "unbind");
-		snprintf(val, sizeof(val), "pendtimer%d", s->id);
+		snprintf(path, plen, DRV "unbind");
+		snprintf(val, vlen, "pendtimer%d", id);
 		break;
 	default:
-		snprintf(path, sizeof(path), DRV "bind");
-		snprintf(val, sizeof(val), "pendtimer%d", s->id);
+		snprintf(path, plen, DRV "bind");
+		snprintf(val, vlen, "pendtimer%d", id);
 		break;
 	}
-	ret = pt_write_str(path, val);
+}
 
-	M_lock();
-	clear_in_op();
-	W->n_devops++;
+/* Under M: device operation @op returned @ret on slot @s (found in state @st) */
+static int devop_done(struct slot *s, int si, int op, int st, int ret)
+{
+	int expect, sys;
+
 	switch (op) {
 	case OP_NEWDEV:
 		expect = st == SL_ABSENT ? 0 : -EEXIST;
@@ -183,18 +168,56 @@ void devop(int op)
 			slot_bound(s, s->bd);
 		break;
 	}
+	return expect;
+}
+
+/* Under M: sysfs and the device node as the model has the slot */
+static void devop_check_state(struct slot *s)
+{
+	int sys = slot_sysfs_state(s->id);
+	bool node;
+
+	if (sys != s->state)
+		fail(F_RESULT, "pendtimer%d is %s in sysfs, the model says %s", s->id,
+		     sl_name[sys], sl_name[s->state]);
+	node = pt_dev_node_exists(s->id);
+	if (node != (s->state == SL_BOUND))
+		fail(F_RESULT, "/dev/pendtimer%d %s with the device %s", s->id,
+		     node ? "exists" : "is missing", sl_name[s->state]);
+}
+
+void devop(int op)
+{
+	int si = slot_pick(), ret, st, expect;
+	struct slot *s = &W->slots[si];
+	char path[128], val[32], rb[32], eb[32];
+
+	if (!W->devops)
+		return;
+	M_unlock();
+	pthread_mutex_lock(&s->mu);
+	M_lock();
+	st = s->state;
+	s->busy = 1;
+	s->gen++;
+	s->busy_add = op == OP_NEWDEV || op == OP_BIND;
+	if ((op == OP_DELDEV || op == OP_UNBIND) && st == SL_BOUND)
+		removal_begin(s);
+	set_in_op(op, -1);
+	M_unlock();
+
+	devop_write(op, s->id, path, sizeof(path), val, sizeof(val));
+	ret = pt_write_str(path, val);
+
+	M_lock();
+	clear_in_op();
+	W->n_devops++;
+	expect = devop_done(s, si, op, st, ret);
 	if (ret != expect)
 		fail(F_RESULT, "write '%s' to %s with the device %s -> %s, want %s",
 		     val, path, sl_name[st], res_str(ret, rb, sizeof(rb)),
 		     res_str(expect, eb, sizeof(eb)));
-	sys = slot_sysfs_state(s->id);
-	if (sys != s->state)
-		fail(F_RESULT, "pendtimer%d is %s in sysfs, the model says %s", s->id,
-		     sl_name[sys], sl_name[s->state]);
-	snprintf(path, sizeof(path), "/dev/pendtimer%d", s->id);
-	if (pt_path_exists(path) != (s->state == SL_BOUND))
-		fail(F_RESULT, "/dev/pendtimer%d %s with the device %s", s->id,
-		     pt_path_exists(path) ? "exists" : "is missing", sl_name[s->state]);
+	devop_check_state(s);
 	s->busy = 0;
 	s->busy_add = 0;
 	s->gen++;

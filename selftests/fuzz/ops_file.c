@@ -548,6 +548,74 @@ void op_cancel(void)
 
 /* ---- STATS, unknown ioctls ---- */
 
+/* lower bounds of a device's counters, taken before a STATS call */
+struct stats_lb {
+	int64_t cancel, fired, sub;
+};
+
+/* STATS @st against what the model knew (@lb before the call, the rest after): false if refused */
+static bool stats_bounds_ok(struct bdev *d, const struct pendtimer_stats *st,
+			    const struct stats_lb *lb, const char *sb)
+{
+	const struct pendtimer_stats *base = &d->base;
+
+	if (!pt_reserved_zero(st))
+		fail(F_RESULT, "STATS reserved fields not zero: %s", sb);
+	else if ((int64_t)(st->cancelled - base->cancelled) < lb->cancel)
+		fail(F_RESULT, "STATS cancelled below the CANCELs that returned 0 before it (%" PRId64 "): %s",
+		     lb->cancel, sb);
+	else if ((int64_t)(st->cancelled - base->cancelled) > d->a.ub_cancel)
+		fail(F_RESULT, "STATS cancelled above the CANCELs issued (%" PRId64 "): %s",
+		     d->a.ub_cancel, sb);
+	else if ((int64_t)(st->fired - base->fired) < lb->fired)
+		fail(F_RESULT, "STATS fired below the WAITs that returned 0 before it (%" PRId64 "): %s",
+		     lb->fired, sb);
+	else if ((int64_t)(st->submitted - base->submitted) < lb->sub)
+		fail(F_RESULT, "STATS submitted below the ARMs accepted before it (%" PRId64 "): %s",
+		     lb->sub, sb);
+	else if ((int64_t)(st->submitted - base->submitted) > d->a.ub_sub)
+		fail(F_RESULT, "STATS submitted above the submissions made (%" PRId64 "): %s",
+		     d->a.ub_sub, sb);
+	else
+		return true;
+	return false;
+}
+
+/* A STATS that began after the last one ended: no counter but pending went down. */
+static void stats_monotonic(struct bdev *d, const struct pendtimer_stats *st, const char *sb)
+{
+	const __u64 *p = (const __u64 *)st, *q = (const __u64 *)&d->last;
+	int i;
+
+	for (i = 0; i < 9; i++) {
+		if (i == 6)	/* pending goes down too */
+			continue;
+		if (p[i] < q[i]) {
+			char lb[400];
+
+			pt_stats_fmt(lb, sizeof(lb), &d->last);
+			fail(F_RESULT, "STATS counter %d went backwards: %s, earlier %s", i, sb, lb);
+			break;
+		}
+	}
+}
+
+/* Under M: a STATS that returned 0, against the model; the device's last STATS */
+static void stats_check(struct bdev *d, const struct pendtimer_stats *st,
+			const struct stats_lb *lb, uint64_t t0, uint64_t t1)
+{
+	char sb[400];
+
+	pt_stats_fmt(sb, sizeof(sb), st);
+	if (stats_bounds_ok(d, st, lb, sb) && d->have_last && d->last_t1 < t0)
+		stats_monotonic(d, st, sb);
+	if (!d->have_last || d->last_t1 < t1) {
+		d->last = *st;
+		d->last_t1 = t1;
+		d->have_last = 1;
+	}
+}
+
 void op_stats(void)
 {
 	struct pendtimer_stats st;
@@ -555,10 +623,10 @@ void op_stats(void)
 	struct binding *b;
 	struct bdev *d;
 	bool badptr = chance(20), dead_before, rem, ph;
-	int64_t lb_cancel, lb_fired, lb_sub;
+	struct stats_lb lb;
 	uint64_t t0, t1;
 	unsigned int allowed;
-	char rb[32], sb[400];
+	char rb[32];
 
 	if (g < 0)
 		return;
@@ -566,9 +634,9 @@ void op_stats(void)
 	fd = FE(g)->fd;
 	ofi = FE(g)->of;
 	d = BD(OF(ofi)->bd);
-	lb_cancel = d->a.lb_cancel;
-	lb_fired = d->a.lb_fired;
-	lb_sub = d->a.lb_sub;
+	lb.cancel = d->a.lb_cancel;
+	lb.fired = d->a.lb_fired;
+	lb.sub = d->a.lb_sub;
 	OF(ofi)->nsync++;
 	set_in_op(OP_STATS, -1);
 	M_unlock();
@@ -593,62 +661,8 @@ void op_stats(void)
 	if (!(allowed & (1u << rc)))
 		fail(F_RESULT, "STATS%s on pendtimer%d -> %s", badptr ? " (bad pointer)" : "",
 		     W->slots[b->slot].id, res_str(res, rb, sizeof(rb)));
-	if (rc == RC_OK && !badptr) {
-		const struct pendtimer_stats *base = &d->base;
-		bool bad = false;
-
-		pt_stats_fmt(sb, sizeof(sb), &st);
-		if (!pt_reserved_zero(&st)) {
-			fail(F_RESULT, "STATS reserved fields not zero: %s", sb);
-			bad = true;
-		}
-		if (!bad && (int64_t)(st.cancelled - base->cancelled) < lb_cancel) {
-			fail(F_RESULT, "STATS cancelled below the CANCELs that returned 0 before it (%" PRId64 "): %s",
-			     lb_cancel, sb);
-			bad = true;
-		}
-		if (!bad && (int64_t)(st.cancelled - base->cancelled) > d->a.ub_cancel) {
-			fail(F_RESULT, "STATS cancelled above the CANCELs issued (%" PRId64 "): %s",
-			     d->a.ub_cancel, sb);
-			bad = true;
-		}
-		if (!bad && (int64_t)(st.fired - base->fired) < lb_fired) {
-			fail(F_RESULT, "STATS fired below the WAITs that returned 0 before it (%" PRId64 "): %s",
-			     lb_fired, sb);
-			bad = true;
-		}
-		if (!bad && (int64_t)(st.submitted - base->submitted) < lb_sub) {
-			fail(F_RESULT, "STATS submitted below the ARMs accepted before it (%" PRId64 "): %s",
-			     lb_sub, sb);
-			bad = true;
-		}
-		if (!bad && (int64_t)(st.submitted - base->submitted) > d->a.ub_sub) {
-			fail(F_RESULT, "STATS submitted above the submissions made (%" PRId64 "): %s",
-			     d->a.ub_sub, sb);
-			bad = true;
-		}
-		if (!bad && d->have_last && d->last_t1 < t0) {
-			const __u64 *p = (const __u64 *)&st, *q = (const __u64 *)&d->last;
-			int i;
-
-			for (i = 0; i < 9; i++) {
-				if (i == 6)	/* pending goes down too */
-					continue;
-				if (p[i] < q[i]) {
-					char lb[400];
-
-					pt_stats_fmt(lb, sizeof(lb), &d->last);
-					fail(F_RESULT, "STATS counter %d went backwards: %s, earlier %s", i, sb, lb);
-					break;
-				}
-			}
-		}
-		if (!d->have_last || d->last_t1 < t1) {
-			d->last = st;
-			d->last_t1 = t1;
-			d->have_last = 1;
-		}
-	}
+	if (rc == RC_OK && !badptr)
+		stats_check(d, &st, &lb, t0, t1);
 	OF(ofi)->nsync--;
 	fe_release(g);
 	of_maybe_released(ofi, t1, evclock());
