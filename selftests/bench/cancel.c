@@ -93,129 +93,175 @@ static double pt_cancel_round(int fd, const uint64_t *tags, size_t k)
 	return (double)(pt_now_ns() - t0);
 }
 
+/* one N of the cancel section: its descriptors, rings and figures */
+struct cancel_run {
+	size_t n;
+	int fd, efd;
+	bool rings;
+	struct io_uring ring, pring;
+	struct cancel_side cs;
+	double *bp, *bu, *bq;		/* ns/op per batch: ioctl, io_uring, URING_CMD */
+	unsigned int np, nu, nq;
+	uint64_t ur_ns;			/* io_uring's time so far */
+};
+
+/* the device, an eventfd and both rings; false (with a failure) if not */
+static bool cancel_setup(struct cancel_run *cr)
+{
+	cr->fd = open(DEV0, O_RDWR | O_CLOEXEC);
+	cr->efd = eventfd(0, EFD_CLOEXEC);
+	if (cr->fd < 0 || cr->efd < 0) {
+		fail("open: %s", strerror(errno));
+		return false;
+	}
+	if (ring_init(&cr->ring, 4096, 16384))
+		return false;
+	if (ring_init(&cr->pring, 256, 1024)) {
+		io_uring_queue_exit(&cr->ring);
+		return false;
+	}
+	cr->rings = true;
+	return true;
+}
+
+static void cancel_free(struct cancel_run *cr)
+{
+	if (cr->rings) {
+		io_uring_queue_exit(&cr->pring);
+		io_uring_queue_exit(&cr->ring);
+	}
+	if (cr->fd >= 0)
+		close(cr->fd);
+	if (cr->efd >= 0)
+		close(cr->efd);
+	free(cr->cs.tags);
+	free(cr->bp);
+	free(cr->bu);
+	free(cr->bq);
+}
+
+/* N pending of each contender */
+static bool cancel_fill(struct cancel_run *cr)
+{
+	uint64_t pending = 0, t0 = pt_now_ns();
+	size_t n = cr->n;
+	bool ok = true;
+
+	if (arm_many(cr->fd, cr->efd, NULL, 0, n, LONG_TIMEOUT))
+		ok = false;
+	say("  pendtimer: %zu ARMs in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
+	t0 = pt_now_ns();
+	if (ok && uring_add_timeouts(&cr->ring, NULL, 0, n))
+		ok = false;
+	say("  io_uring: %zu timeouts in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
+	if (ok && (pt_pending(cr->fd, &pending) || pending != n)) {
+		fail("pendtimer pending %" PRIu64 ", expected %zu", pending, n);
+		ok = false;
+	}
+	return ok;
+}
+
+/* batch @b of each contender, each re-armed after; false: stop */
+static bool cancel_batch(struct cancel_run *cr, unsigned int b)
+{
+	bool warm = b < CANCEL_WARMUP;
+	double x;
+
+	/* pendtimer CANCEL ioctl, one system call each */
+	pick(&cr->cs, PT_BATCH);
+	x = pt_cancel_round(cr->fd, cr->cs.tags, PT_BATCH);
+	if (x < 0 || arm_many(cr->fd, cr->efd, cr->cs.tags, 0, PT_BATCH, LONG_TIMEOUT))
+		return false;
+	if (!warm)
+		cr->bp[cr->np++] = x / PT_BATCH;
+	/* pendtimer URING_CMD CANCEL, a batch per io_uring_enter */
+	pick(&cr->cs, URING_BATCH);
+	x = ptu_cancel_round(&cr->pring, cr->fd, cr->cs.tags, URING_BATCH);
+	if (x < 0 || arm_many(cr->fd, cr->efd, cr->cs.tags, 0, URING_BATCH, LONG_TIMEOUT))
+		return false;
+	if (!warm)
+		cr->bq[cr->nq++] = x / URING_BATCH;
+	/* io_uring TIMEOUT_REMOVE by user_data, a batch per io_uring_enter */
+	if (b >= CANCEL_WARMUP + 10 && cr->ur_ns > UR_BUDGET_NS)
+		return true;
+	pick(&cr->cs, URING_BATCH);
+	x = uring_remove_round(&cr->ring, cr->cs.tags, URING_BATCH);
+	if (x < 0 || uring_add_timeouts(&cr->ring, cr->cs.tags, 0, URING_BATCH))
+		return false;
+	cr->ur_ns += (uint64_t)x;
+	if (!warm)
+		cr->bu[cr->nu++] = x / URING_BATCH;
+	if (b == CANCEL_WARMUP + 9 || b == CANCEL_BATCHES - 1)
+		say("  %u batches: median pendtimer CANCEL %.0f ns/op, io_uring TIMEOUT_REMOVE %.0f ns/op, pendtimer URING_CMD CANCEL %.0f ns/op",
+		    b + 1 - CANCEL_WARMUP, median_dbl(cr->bp, cr->np), median_dbl(cr->bu, cr->nu),
+		    median_dbl(cr->bq, cr->nq));
+	return true;
+}
+
+/* the medians of N = cancel_n[@ni] */
+static void cancel_result(struct cancel_run *cr, unsigned int ni)
+{
+	cancel_pt[ni] = median_dbl(cr->bp, cr->np);
+	cancel_ur[ni] = median_dbl(cr->bu, cr->nu);
+	cancel_ptu[ni] = median_dbl(cr->bq, cr->nq);
+	say("  N=%zu: pendtimer CANCEL %.0f ns/op (%u batches of %d), io_uring TIMEOUT_REMOVE %.0f ns/op (%u batches of %d, x%.1f), pendtimer URING_CMD CANCEL %.0f ns/op",
+	    cr->n, cancel_pt[ni], cr->np, PT_BATCH, cancel_ur[ni], cr->nu, URING_BATCH,
+	    cancel_ur[ni] / cancel_pt[ni], cancel_ptu[ni]);
+}
+
+/* N = cancel_n[@ni] pending; false: a failure, stop the section */
+static bool cancel_at(unsigned int ni)
+{
+	struct cancel_run cr = { .n = cancel_n[ni], .fd = -1, .efd = -1 };
+	uint64_t pending = 0, t0;
+	unsigned int b;
+	size_t i;
+	bool ok;
+
+	cr.bp = xcalloc(CANCEL_BATCHES, sizeof(double));
+	cr.bu = xcalloc(CANCEL_BATCHES, sizeof(double));
+	cr.bq = xcalloc(CANCEL_BATCHES, sizeof(double));
+	cr.cs.tags = xcalloc(cr.n, sizeof(uint64_t));
+	cr.cs.n = cr.n;
+	for (i = 0; i < cr.n; i++)
+		cr.cs.tags[i] = i;
+	say("cancel: N=%zu pending; batches of random tags, re-armed after each batch so N stay pending", cr.n);
+	if (!cancel_setup(&cr)) {
+		cancel_free(&cr);
+		return false;
+	}
+	ok = cancel_fill(&cr);
+	for (b = 0; ok && b < CANCEL_BATCHES; b++)
+		if (!cancel_batch(&cr, b))
+			break;
+	if (b < CANCEL_BATCHES)
+		ok = false;
+	if (ok && cr.np && cr.nu && cr.nq)
+		cancel_result(&cr, ni);
+	if (ok && (pt_pending(cr.fd, &pending) || pending != cr.n)) {
+		fail("pendtimer pending %" PRIu64 " after the batches, expected %zu", pending, cr.n);
+		ok = false;
+	}
+	t0 = pt_now_ns();
+	io_uring_queue_exit(&cr.pring);
+	io_uring_queue_exit(&cr.ring);
+	cr.rings = false;
+	close(cr.fd);
+	cr.fd = -1;
+	say("  torn down in %.1f ms", (pt_now_ns() - t0) / 1e6);
+	cancel_free(&cr);
+	return ok;
+}
+
 void bench_cancel(void)
 {
 	unsigned int ni;
+	char buf[256];
 
-	for (ni = 0; ni < 3 && cancel_n[ni] <= opt_big; ni++) {
-		size_t n = cancel_n[ni], i;
-		double *bp = xcalloc(CANCEL_BATCHES, sizeof(double));
-		double *bu = xcalloc(CANCEL_BATCHES, sizeof(double));
-		double *bq = xcalloc(CANCEL_BATCHES, sizeof(double));
-		struct cancel_side cs = { .tags = xcalloc(n, sizeof(uint64_t)), .n = n };
-		unsigned int b, np = 0, nu = 0, nq = 0;
-		struct io_uring ring, pring;
-		uint64_t pending = 0, t0, ur_ns = 0;
-		int fd = -1, efd = -1;
-		bool ok = true, rings = false;
-
-		for (i = 0; i < n; i++)
-			cs.tags[i] = i;
-		say("cancel: N=%zu pending; batches of random tags, re-armed after each batch so N stay pending", n);
-		fd = open(DEV0, O_RDWR | O_CLOEXEC);
-		efd = eventfd(0, EFD_CLOEXEC);
-		if (fd < 0 || efd < 0) {
-			fail("open: %s", strerror(errno));
-			ok = false;
-			goto out;
-		}
-		if (ring_init(&ring, 4096, 16384)) {
-			ok = false;
-			goto out;
-		}
-		if (ring_init(&pring, 256, 1024)) {
-			io_uring_queue_exit(&ring);
-			ok = false;
-			goto out;
-		}
-		rings = true;
-		t0 = pt_now_ns();
-		if (arm_many(fd, efd, NULL, 0, n, LONG_TIMEOUT))
-			ok = false;
-		say("  pendtimer: %zu ARMs in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
-		t0 = pt_now_ns();
-		if (ok && uring_add_timeouts(&ring, NULL, 0, n))
-			ok = false;
-		say("  io_uring: %zu timeouts in %.1f ms", n, (pt_now_ns() - t0) / 1e6);
-		if (ok && (pt_pending(fd, &pending) || pending != n)) {
-			fail("pendtimer pending %" PRIu64 ", expected %zu", pending, n);
-			ok = false;
-		}
-		for (b = 0; ok && b < CANCEL_BATCHES; b++) {
-			bool warm = b < CANCEL_WARMUP;
-			double x;
-
-			/* pendtimer CANCEL ioctl, one system call each */
-			pick(&cs, PT_BATCH);
-			x = pt_cancel_round(fd, cs.tags, PT_BATCH);
-			if (x < 0 || arm_many(fd, efd, cs.tags, 0, PT_BATCH, LONG_TIMEOUT))
-				break;
-			if (!warm)
-				bp[np++] = x / PT_BATCH;
-			/* pendtimer URING_CMD CANCEL, a batch per io_uring_enter */
-			pick(&cs, URING_BATCH);
-			x = ptu_cancel_round(&pring, fd, cs.tags, URING_BATCH);
-			if (x < 0 || arm_many(fd, efd, cs.tags, 0, URING_BATCH, LONG_TIMEOUT))
-				break;
-			if (!warm)
-				bq[nq++] = x / URING_BATCH;
-			/* io_uring TIMEOUT_REMOVE by user_data, a batch per io_uring_enter */
-			if (b >= CANCEL_WARMUP + 10 && ur_ns > UR_BUDGET_NS)
-				continue;
-			pick(&cs, URING_BATCH);
-			x = uring_remove_round(&ring, cs.tags, URING_BATCH);
-			if (x < 0 || uring_add_timeouts(&ring, cs.tags, 0, URING_BATCH))
-				break;
-			ur_ns += (uint64_t)x;
-			if (!warm)
-				bu[nu++] = x / URING_BATCH;
-			if (b == CANCEL_WARMUP + 9 || b == CANCEL_BATCHES - 1)
-				say("  %u batches: median pendtimer CANCEL %.0f ns/op, io_uring TIMEOUT_REMOVE %.0f ns/op, pendtimer URING_CMD CANCEL %.0f ns/op",
-				    b + 1 - CANCEL_WARMUP, median_dbl(bp, np), median_dbl(bu, nu),
-				    median_dbl(bq, nq));
-		}
-		if (b < CANCEL_BATCHES)
-			ok = false;
-		if (ok && np && nu && nq) {
-			cancel_pt[ni] = median_dbl(bp, np);
-			cancel_ur[ni] = median_dbl(bu, nu);
-			cancel_ptu[ni] = median_dbl(bq, nq);
-			say("  N=%zu: pendtimer CANCEL %.0f ns/op (%u batches of %d), io_uring TIMEOUT_REMOVE %.0f ns/op (%u batches of %d, x%.1f), pendtimer URING_CMD CANCEL %.0f ns/op",
-			    n, cancel_pt[ni], np, PT_BATCH, cancel_ur[ni], nu, URING_BATCH,
-			    cancel_ur[ni] / cancel_pt[ni], cancel_ptu[ni]);
-		}
-		if (ok && (pt_pending(fd, &pending) || pending != n)) {
-			fail("pendtimer pending %" PRIu64 " after the batches, expected %zu", pending, n);
-			ok = false;
-		}
-		t0 = pt_now_ns();
-		io_uring_queue_exit(&pring);
-		io_uring_queue_exit(&ring);
-		rings = false;
-		close(fd);
-		fd = -1;
-		say("  torn down in %.1f ms", (pt_now_ns() - t0) / 1e6);
-out:
-		if (rings) {
-			io_uring_queue_exit(&pring);
-			io_uring_queue_exit(&ring);
-		}
-		if (fd >= 0)
-			close(fd);
-		if (efd >= 0)
-			close(efd);
-		free(cs.tags);
-		free(bp);
-		free(bu);
-		free(bq);
-		if (!ok)
+	for (ni = 0; ni < 3 && cancel_n[ni] <= opt_big; ni++)
+		if (!cancel_at(ni))
 			return;
-	}
-	{
-		char buf[256];
-
-		snprintf(buf, sizeof(buf), "{\"1000\": %.0f, \"10000\": %.0f, \"100000\": %.0f}",
-			 cancel_ptu[0], cancel_ptu[1], cancel_ptu[2]);
-		detail("cancel_ns_per_op.pendtimer_uring_cmd_batched", "%s", buf);
-	}
+	snprintf(buf, sizeof(buf), "{\"1000\": %.0f, \"10000\": %.0f, \"100000\": %.0f}",
+		 cancel_ptu[0], cancel_ptu[1], cancel_ptu[2]);
+	detail("cancel_ns_per_op.pendtimer_uring_cmd_batched", "%s", buf);
 }
