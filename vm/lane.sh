@@ -248,6 +248,82 @@ fetch() { # NAME[=VERSION] -> path of the .deb on stdout
 	echo "$f"
 }
 
+# The packages of the lane (NAME=VERSION lines) from the private apt lists:
+# the image and headers the metapackages depend on, the split image's
+# kernel, the headers' -common and kbuild packages. Uses debian_lane()'s
+# img_meta, hdr_meta, want and APT_T.
+resolve_packages() {
+	local img hdr rel split hdrname extra e more=""
+	img=$(deps_matching "$img_meta" '^linux-image-[0-9]' | head -1)
+	hdr=$(deps_matching "$hdr_meta" '^linux-headers-[0-9]' | head -1)
+	[ -n "$img" ] || die "cannot resolve $img_meta ${APT_T[*]}"
+	[ -n "$hdr" ] || die "cannot resolve $hdr_meta ${APT_T[*]}"
+	rel=${img%%=*}
+	rel=${rel#linux-image-}
+	rel=${rel%-unsigned}
+	[ "${hdr%%=*}" = "linux-headers-$rel" ] ||
+		die "image $img and headers $hdr do not match"
+	echo "$rel" | grep -Eq -- "$want" || die "resolved release $rel is not what lane $LANE wants ($want)"
+	log "resolved $img_meta ${APT_T[*]} -> $img, $hdr_meta -> $hdr" >&2
+
+	# From 7.x the image package is split: linux-image-<abi> depends on
+	# linux-binary-<abi> (the kernel, /usr/lib/modules/<abi>/vmlinuz) and
+	# linux-modules-<abi> (the .ko files, ~100 MB, which the guest does
+	# not need: it only loads pendtimer; LANE_FULL_MODULES=1 fetches them).
+	split=$(deps_matching "${img%%=*}" '^linux-(binary|modules)-' |
+		grep -E "^linux-(binary|modules)-$(printf '%s' "$rel" | sed 's/[.+]/\\&/g')(=|\$)" || true)
+	if [ -n "$split" ]; then
+		[ -n "${LANE_FULL_MODULES:-}" ] || split=$(echo "$split" | grep -v '^linux-modules-' || true)
+		log "split image packaging: + $(echo $split)" >&2
+	fi
+
+	# The headers need their -common package and linux-kbuild-*.
+	hdrname=${hdr%%=*}
+	extra=$(deps_matching "$hdrname" '^linux-(headers|kbuild)-')
+	# Resolve their own linux-headers/kbuild deps too (one more level).
+	for e in $extra; do
+		more+=" $(deps_matching "${e%%=*}" '^linux-(headers|kbuild)-' || true)"
+	done
+	printf '%s\n' "$img" "$hdr" $split $extra $more | awk 'NF' | sort -u
+}
+
+# Unpack DEBS into DIR, through an uncompressed tar of the result kept in
+# the kernel cache (CACHE/unpacked/, keyed by the package files): unpacking
+# the xz'd packages again costs 10-30 s a lane, reading the tar a second.
+unpack_cached() { # DIR DEBS...
+	local dir=$1 key tarball d
+	shift
+	kernel_cache
+	key=$( { printf '%s\n' "${@##*/}"; echo "full=${LANE_FULL_MODULES:-}"; } | sha256sum | cut -c1-16)
+	tarball=$CACHE/unpacked/$key.tar
+	if [ -s "$tarball" ]; then
+		log "unpacking $# packages into $dir (from $tarball)"
+		tar -xf "$tarball" -C "$dir" || die "tar -xf $tarball failed"
+		return 0
+	fi
+	log "unpacking $# packages into $dir"
+	for d in "$@"; do
+		case "$(basename "$d")" in
+		linux-image-*)
+			if [ -n "${LANE_FULL_MODULES:-}" ]; then
+				dpkg-deb -x "$d" "$dir"
+			else
+				# The guest only runs our own modules: leave out the
+				# image's ~400 MB of kernel/*.ko (LANE_FULL_MODULES=1
+				# keeps them); /boot and modules.* metadata stay.
+				dpkg-deb --fsys-tarfile "$d" |
+					tar -x -C "$dir" --exclude='./lib/modules/*/kernel' \
+						--exclude='./usr/lib/modules/*/kernel'
+			fi
+			;;
+		*) dpkg-deb -x "$d" "$dir" ;;
+		esac
+	done
+	mkdir -p "$CACHE/unpacked"
+	tar -cf "$tarball.$$" -C "$dir" . && mv "$tarball.$$" "$tarball" ||
+		rm -f "$tarball.$$"
+}
+
 debian_lane() {
 	local img_meta hdr_meta want dist=bookworm
 	APT_T=()
@@ -283,42 +359,21 @@ debian_lane() {
 	fi
 
 	apt_setup "$dist"
-	local img hdr t=$(now)
-	img=$(deps_matching "$img_meta" '^linux-image-[0-9]' | head -1)
-	hdr=$(deps_matching "$hdr_meta" '^linux-headers-[0-9]' | head -1)
-	[ -n "$img" ] || die "cannot resolve $img_meta ${APT_T[*]}"
-	[ -n "$hdr" ] || die "cannot resolve $hdr_meta ${APT_T[*]}"
-	local rel=${img%%=*}
-	rel=${rel#linux-image-}
-	rel=${rel%-unsigned}
-	[ "${hdr%%=*}" = "linux-headers-$rel" ] ||
-		die "image $img and headers $hdr do not match"
-	echo "$rel" | grep -Eq -- "$want" || die "resolved release $rel is not what lane $LANE wants ($want)"
-	log "resolved $img_meta ${APT_T[*]} -> $img, $hdr_meta -> $hdr"
-
-	# From 7.x the image package is split: linux-image-<abi> depends on
-	# linux-binary-<abi> (the kernel, /usr/lib/modules/<abi>/vmlinuz) and
-	# linux-modules-<abi> (the .ko files, ~100 MB, which the guest does
-	# not need: it only loads pendtimer; LANE_FULL_MODULES=1 fetches them).
-	local split
-	split=$(deps_matching "${img%%=*}" '^linux-(binary|modules)-' |
-		grep -E "^linux-(binary|modules)-$(printf '%s' "$rel" | sed 's/[.+]/\\&/g')(=|\$)" || true)
-	if [ -n "$split" ]; then
-		[ -n "${LANE_FULL_MODULES:-}" ] || split=$(echo "$split" | grep -v '^linux-modules-' || true)
-		log "split image packaging: + $(echo $split)"
+	local t=$(now) pkgs resolved
+	# The resolution below asks apt-cache a dozen times (20 s on a busy
+	# machine): reuse its answer while the lists it came from are unchanged.
+	resolved=$APTDIR/resolved-$LANE${LANE_FULL_MODULES:+-full}
+	if [ -s "$resolved" ] && [ "$(head -n 1 "$resolved")" = "lists $(stat -c %Y "$APTDIR/state/updated")" ]; then
+		pkgs=$(tail -n +2 "$resolved")
+		log "packages: $(echo $pkgs) (resolved with these lists before)"
+	else
+		pkgs=$(resolve_packages) || exit 1
+		{ echo "lists $(stat -c %Y "$APTDIR/state/updated")"; echo "$pkgs"; } >"$resolved"
+		log "packages: $(echo $pkgs) (resolved in $(($(now) - t)) s)"
 	fi
-
-	# The headers need their -common package and linux-kbuild-*.
-	local hdrname=${hdr%%=*} extra
-	extra=$(deps_matching "$hdrname" '^linux-(headers|kbuild)-')
-	# Resolve their own linux-headers/kbuild deps too (one more level).
-	local e more=""
-	for e in $extra; do
-		more+=" $(deps_matching "${e%%=*}" '^linux-(headers|kbuild)-' || true)"
-	done
-	local pkgs
-	pkgs=$(printf '%s\n' "$img" "$hdr" $split $extra $more | awk 'NF' | sort -u)
-	log "packages: $(echo $pkgs) (resolved in $(($(now) - t)) s)"
+	local rel
+	rel=$(echo "$pkgs" | sed -n 's/^linux-image-\([0-9][^=]*\)=.*/\1/p' | head -n 1)
+	rel=${rel%-unsigned}
 
 	local debs=() p
 	for p in $pkgs; do
@@ -327,29 +382,11 @@ debian_lane() {
 
 	# Unpack next to the current tree and swap at the end, so that a
 	# module build against the old kdir is not pulled from under it.
-	local root=$LDIR/root new=$LDIR/root.new t=$(now)
-	log "unpacking ${#debs[@]} packages into $new"
+	local root=$LDIR/root new=$LDIR/root.new
+	t=$(now)
 	rm -rf "$new"
 	mkdir -p "$new"
-	local d
-	for d in "${debs[@]}"; do
-		case "$(basename "$d")" in
-		linux-image-*)
-			if [ -n "${LANE_FULL_MODULES:-}" ]; then
-				dpkg-deb -x "$d" "$new"
-			else
-				# The guest only runs our own modules: leave out the
-				# image's ~400 MB of kernel/*.ko (LANE_FULL_MODULES=1
-				# keeps them); /boot and modules.* metadata stay.
-				dpkg-deb --fsys-tarfile "$d" |
-					tar -x -C "$new" --exclude='./lib/modules/*/kernel' \
-						--exclude='./usr/lib/modules/*/kernel'
-			fi
-			;;
-		*) dpkg-deb -x "$d" "$new" ;;
-		esac
-	done
-
+	unpack_cached "$new" "${debs[@]}"
 	log "unpacked in $(($(now) - t)) s"
 	fix_tree "$new" "$root"
 	add_checker_valid "$new" "$rel"
