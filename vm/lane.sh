@@ -69,12 +69,8 @@ flock -n 9 || {
 	flock 9
 }
 
-log() { echo "lane $LANE: $*"; }
-die() {
-	echo "lane $LANE: ERROR: $*" >&2
-	exit 1
-}
-now() { date +%s; }
+PT_TAG="lane $LANE"
+. "$TOP/vm/lib.sh"
 T0=$(now)
 
 # ---------------------------------------------------------------------------
@@ -178,7 +174,7 @@ apt_setup() { # DIST
 	flock 5
 	local age=${APT_LISTS_MAX_AGE:-21600} stamp=$APTDIR/state/updated
 	if [ ! -f "$stamp" ] || [ $(($(now) - $(stat -c %Y "$stamp"))) -gt "$age" ]; then
-		log "apt-get update (private $dist config in $APTDIR, mirror $main, security $sec)" >&2
+		warn "apt-get update (private $dist config in $APTDIR, mirror $main, security $sec)"
 		local t=$(now)
 		apt-get -q "${APT_OPTS[@]}" update </dev/null >"$APTDIR/update.log" 2>&1 ||
 			{
@@ -187,7 +183,7 @@ apt_setup() { # DIST
 			}
 		grep -E '^(W|E):' "$APTDIR/update.log" >&2 || true
 		touch "$stamp"
-		log "apt-get update took $(($(now) - t)) s" >&2
+		warn "apt-get update took $(($(now) - t)) s"
 	fi
 	exec 5>&-
 }
@@ -236,9 +232,9 @@ fetch() { # NAME[=VERSION] -> path of the .deb on stdout
 			die "apt-get download $name=$ver failed"
 		}
 		f=$(ls "$DEBS/${name}_$(echo "$ver" | sed 's/:/%3a/')_"*.deb | head -1)
-		log "downloaded $(basename "$f") ($(($(stat -c %s "$f") / 1048576)) MiB, $(($(now) - t)) s)" >&2
+		warn "downloaded $(basename "$f") ($(($(stat -c %s "$f") / 1048576)) MiB, $(($(now) - t)) s)"
 	else
-		log "cached $(basename "$f")" >&2
+		warn "cached $(basename "$f")"
 	fi
 	echo "$f"
 }
@@ -272,7 +268,7 @@ debian_lane() {
 
 	if [ -z "${LANE_REFRESH:-}" ] && [ -f "$LDIR/.prepared" ] && [ -f "$LDIR/kdir/Makefile" ] &&
 		[ -s "$LDIR/vmlinuz" ] && [ -s "$LDIR/release" ]; then
-		log "already prepared: release $(cat "$LDIR/release") (LANE_REFRESH=1 to re-resolve)"
+		say "already prepared: release $(cat "$LDIR/release") (LANE_REFRESH=1 to re-resolve)"
 		lane_buildroot "$dist"
 		exit 0
 	fi
@@ -289,7 +285,7 @@ debian_lane() {
 	[ "${hdr%%=*}" = "linux-headers-$rel" ] ||
 		die "image $img and headers $hdr do not match"
 	echo "$rel" | grep -Eq -- "$want" || die "resolved release $rel is not what lane $LANE wants ($want)"
-	log "resolved $img_meta ${APT_T[*]} -> $img, $hdr_meta -> $hdr"
+	say "resolved $img_meta ${APT_T[*]} -> $img, $hdr_meta -> $hdr"
 
 	# From 7.x the image package is split: linux-image-<abi> depends on
 	# linux-binary-<abi> (the kernel, /usr/lib/modules/<abi>/vmlinuz) and
@@ -300,7 +296,7 @@ debian_lane() {
 		grep -E "^linux-(binary|modules)-$(printf '%s' "$rel" | sed 's/[.+]/\\&/g')(=|\$)" || true)
 	if [ -n "$split" ]; then
 		[ -n "${LANE_FULL_MODULES:-}" ] || split=$(echo "$split" | grep -v '^linux-modules-' || true)
-		log "split image packaging: + $(echo $split)"
+		say "split image packaging: + $(echo $split)"
 	fi
 
 	# The headers need their -common package and linux-kbuild-*.
@@ -313,7 +309,7 @@ debian_lane() {
 	done
 	local pkgs
 	pkgs=$(printf '%s\n' "$img" "$hdr" $split $extra $more | awk 'NF' | sort -u)
-	log "packages: $(echo $pkgs) (resolved in $(($(now) - t)) s)"
+	say "packages: $(echo $pkgs) (resolved in $(($(now) - t)) s)"
 
 	local debs=() p
 	for p in $pkgs; do
@@ -323,7 +319,7 @@ debian_lane() {
 	# Unpack next to the current tree and swap at the end, so that a
 	# module build against the old kdir is not pulled from under it.
 	local root=$LDIR/root new=$LDIR/root.new t=$(now)
-	log "unpacking ${#debs[@]} packages into $new"
+	say "unpacking ${#debs[@]} packages into $new"
 	rm -rf "$new"
 	mkdir -p "$new"
 	local d
@@ -345,7 +341,7 @@ debian_lane() {
 		esac
 	done
 
-	log "unpacked in $(($(now) - t)) s"
+	say "unpacked in $(($(now) - t)) s"
 	fix_tree "$new" "$root"
 	add_checker_valid "$new" "$rel"
 
@@ -370,7 +366,7 @@ debian_lane() {
 	grep -q "^CONFIG_MODULES=y" "$kd/.config" || die "$kd/.config: no CONFIG_MODULES"
 	touch "$LDIR/.prepared"
 	lane_buildroot "$dist"
-	log "ready in $(($(now) - T0)) s: release $rel, kdir -> $(readlink "$LDIR/kdir")"
+	say "ready in $(($(now) - T0)) s: release $rel, kdir -> $(readlink "$LDIR/kdir")"
 }
 
 # From 6.15 the kernel's Makefile runs scripts/checker-valid.sh to decide
@@ -400,7 +396,7 @@ add_checker_valid() { # TREE RELEASE
 	fi
 	cp "$kept" "$common/scripts/checker-valid.sh"
 	chmod 0755 "$common/scripts/checker-valid.sh"
-	log "added scripts/checker-valid.sh from $(basename "$tb")"
+	say "added scripts/checker-valid.sh from $(basename "$tb")"
 }
 
 # The 7.x lanes build their module inside the Debian 13 build root of
@@ -411,7 +407,7 @@ lane_buildroot() { # DIST
 		local r
 		r=$(bash "$TOP/vm/buildroot.sh" ensure) || die "cannot create the trixie build root"
 		echo "$r" >"$LDIR/buildroot"
-		log "modules are built in the build root $r"
+		say "modules are built in the build root $r"
 	else
 		rm -f "$LDIR/buildroot"
 	fi
@@ -432,7 +428,7 @@ fix_tree() { # DIR FINAL
 			;;
 		esac
 	done < <(find "$dir" -type l -print0)
-	log "relinked $n absolute symlinks"
+	say "relinked $n absolute symlinks"
 	local f m=0
 	while IFS= read -r -d '' f; do
 		if grep -Eq '/usr/(src/linux-|lib/linux-kbuild)' "$f"; then
@@ -440,22 +436,12 @@ fix_tree() { # DIR FINAL
 			m=$((m + 1))
 		fi
 	done < <(find "$dir/usr/src" -maxdepth 2 -type f \( -name 'Makefile*' -o -name '*.mk' \) -print0)
-	log "rewrote absolute /usr/src paths in $m makefile(s) to $final"
+	say "rewrote absolute /usr/src paths in $m makefile(s) to $final"
 }
 
 # ---------------------------------------------------------------------------
 # The newest kernel source
 # ---------------------------------------------------------------------------
-# The kernel cache: PT_CACHE, default /var/cache/pendtimer, else build/cache.
-pt_cache_dir() {
-	local c=${PT_CACHE:-/var/cache/pendtimer}
-	if ! mkdir -p "$c" 2>/dev/null || [ ! -w "$c" ]; then
-		c=$BUILD/cache
-		mkdir -p "$c"
-	fi
-	echo "$c"
-}
-
 # latest_source_tarball: resolve linux-source (trixie-backports, else
 # trixie) to linux-source-X.Y, fetch it once into the kernel cache
 # (CACHE/linux-source/NAME_VERSION/NAME.tar.xz, the .deb is not kept) and
@@ -478,7 +464,7 @@ latest_source_tarball() {
 	flock 6
 	if [ ! -f "$dir/.done" ]; then
 		local t=$(now) deb
-		log "fetching $name=$ver into $dir" >&2
+		warn "fetching $name=$ver into $dir"
 		rm -f "$dir"/*.deb "$tarball"
 		(cd "$dir" && apt-get -q "${APT_OPTS[@]}" download "$name=$ver" </dev/null \
 			>"$dir/download.log" 2>&1) || {
@@ -486,13 +472,13 @@ latest_source_tarball() {
 			die "apt-get download $name=$ver failed"
 		}
 		deb=$(ls "$dir"/*.deb | head -n 1)
-		log "downloaded $(basename "$deb") ($(($(stat -c %s "$deb") / 1048576)) MiB) in $(($(now) - t)) s" >&2
+		warn "downloaded $(basename "$deb") ($(($(stat -c %s "$deb") / 1048576)) MiB) in $(($(now) - t)) s"
 		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$name.tar.xz" >"$tarball.tmp" ||
 			die "no usr/src/$name.tar.xz in $deb"
 		mv "$tarball.tmp" "$tarball"
 		rm -f "$deb"
 		touch "$dir/.done"
-		log "$tarball ready ($(($(stat -c %s "$tarball") / 1048576)) MiB, $(($(now) - t)) s)" >&2
+		warn "$tarball ready ($(($(stat -c %s "$tarball") / 1048576)) MiB, $(($(now) - t)) s)"
 	fi
 	exec 6>&-
 	echo "$tarball"
@@ -521,11 +507,7 @@ source_main() {
 # build hash, so that a fresh clone on the same machine (CI) does not
 # rebuild the same kernel. Sets CACHE.
 kernel_cache() {
-	CACHE=${PT_CACHE:-/var/cache/pendtimer}
-	if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
-		CACHE=$BUILD/cache
-		mkdir -p "$CACHE"
-	fi
+	CACHE=$(pt_cache_dir)
 }
 
 # Unpack the xz'd source tarball that CMD... writes to stdout into
@@ -537,19 +519,19 @@ src_extract() { # NAME ID CMD...
 	mkdir -p "$srcbase"
 	exec 7>"$srcbase/.$name.lock"
 	flock -n 7 || {
-		log "waiting for another extraction of $srcbase/$name"
+		say "waiting for another extraction of $srcbase/$name"
 		flock 7
 	}
 	if [ ! -f "$srcbase/$name/Makefile" ] ||
 		[ "$(cat "$srcbase/.$name.stamp" 2>/dev/null)" != "$id" ]; then
-		log "extracting $name ($id) into $srcbase"
+		say "extracting $name ($id) into $srcbase"
 		local t=$(now)
 		rm -rf "${srcbase:?}/$name" "$srcbase/.$name.stamp"
 		{ "$@" | xz -dc | tar -x -C "$srcbase"; } ||
 			die "extracting $name failed"
 		[ -f "$srcbase/$name/Makefile" ] || die "the tarball did not contain $name/Makefile"
 		echo "$id" >"$srcbase/.$name.stamp"
-		log "extracted in $(($(now) - t)) s"
+		say "extracted in $(($(now) - t)) s"
 	fi
 	exec 7>&-
 }
@@ -588,7 +570,7 @@ latest_src_lane() {
 	[ -n "$pkg" ] || die "no linux-source-7.x or newer in trixie/trixie-backports"
 	ver=$(apt_show "$pkg" | field Version)
 	[ -n "$ver" ] || die "no candidate version of $pkg"
-	log "newest kernel source: $pkg $ver"
+	say "newest kernel source: $pkg $ver"
 	kernel_cache
 	LATEST_PKG=$pkg LATEST_VER=$ver
 	SRC_PREPARE=latest_src_prepare
@@ -627,7 +609,7 @@ kernel_build() { # SRC ID FRAGMENT...
 	# The cache is shared by every clone on this machine: one build at a time.
 	exec 8>"$kbuild.lock"
 	flock -n 8 || {
-		log "waiting for another build of $kbuild"
+		say "waiting for another build of $kbuild"
 		flock 8
 	}
 	if [ -f "$kbuild/.done" ] && [ -f "$obj/Module.symvers" ] && [ -s "$kbuild/vmlinuz" ]; then
@@ -641,15 +623,15 @@ kernel_build() { # SRC ID FRAGMENT...
 			cp -f "$kbuild/vmlinuz" "$LDIR/vmlinuz"
 			cp -f "$kbuild/release" "$LDIR/release"
 			echo "$hash" >"$LDIR/.buildhash"
-			log "taken from the cache $kbuild"
+			say "taken from the cache $kbuild"
 		fi
-		log "up to date: release $(cat "$LDIR/release"), build hash $hash"
+		say "up to date: release $(cat "$LDIR/release"), build hash $hash"
 		exit 0
 	fi
 
 	$SRC_PREPARE
 	[ -f "$src/Makefile" ] || die "no kernel source in $src"
-	log "building $LANE kernel ($id) with $(basename -a "${frags[@]}" | xargs), hash $hash, -j$jobs"
+	say "building $LANE kernel ($id) with $(basename -a "${frags[@]}" | xargs), hash $hash, -j$jobs"
 	rm -f "$LDIR/.buildhash" "$kbuild/kconfig-symbols"
 	mkdir -p "$obj"
 	local blog=$kbuild/build.log
@@ -668,7 +650,7 @@ kernel_build() { # SRC ID FRAGMENT...
 	run "${MK[@]}" olddefconfig
 	kconfig_symbols "$src" "$kbuild"
 	verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${frags[@]}"
-	log "configured in $(($(now) - t)) s; compiling (log: $blog)"
+	say "configured in $(($(now) - t)) s; compiling (log: $blog)"
 	run "${MK[@]}" bzImage modules
 	run "${MK[@]}" modules_prepare
 	[ -f "$obj/Module.symvers" ] || die "no Module.symvers after the build"
@@ -681,7 +663,7 @@ kernel_build() { # SRC ID FRAGMENT...
 	cp -f "$kbuild/vmlinuz" "$LDIR/vmlinuz"
 	echo "$rel" >"$LDIR/release"
 	echo "$hash" >"$LDIR/.buildhash"
-	log "built in $(($(now) - t)) s: release $rel, vmlinuz $(stat -c %s "$LDIR/vmlinuz") bytes"
+	say "built in $(($(now) - t)) s: release $rel, vmlinuz $(stat -c %s "$LDIR/vmlinuz") bytes"
 }
 
 # Every symbol the kernel source SRC defines in its Kconfig files, as
@@ -733,7 +715,7 @@ verify_config() { # SYMBOLS CONFIG FRAGMENT...
 		done <"$frag"
 	done
 	[ $bad -eq 0 ] || die "$(basename -a "$@" | xargs) not fully applied (see above)"
-	log "config check: all $n options of $(basename -a "$@" | xargs) exist and are applied"
+	say "config check: all $n options of $(basename -a "$@" | xargs) exist and are applied"
 }
 
 case "$LANE" in

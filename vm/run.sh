@@ -258,7 +258,8 @@ SMP=${VM_SMP:-2}
 MEM=${VM_MEM:-2048}
 ACCEL=${VM_ACCEL:-tcg}
 QEMU=${QEMU:-qemu-system-x86_64}
-say() { echo "run $SUFFIX: $*"; }
+PT_TAG="run $SUFFIX"
+. "$TOP/vm/lib.sh"
 
 fail_early() { # REASON
 	say "FAIL: $1"

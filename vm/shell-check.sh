@@ -45,7 +45,8 @@ OUT=$LOGDIR/$SUFFIX.run
 TIMEOUT=${PT_SHELL_TIMEOUT:-600}
 PROMPT_TIMEOUT=${PT_SHELL_PROMPT_TIMEOUT:-240}
 PROMPT='pendtimer-guest:'
-say() { echo "shell-check $LANE: $*"; }
+PT_TAG="shell-check $LANE"
+. "$TOP/vm/lib.sh"
 mkdir -p "$LOGDIR"
 rm -f "$SESSION" "$OUT"
 
