@@ -336,7 +336,7 @@ BEGIN {
 	nbenign = split("loading out-of-tree module taints kernel|" \
 		"module verification failed|" \
 		"tainting kernel", bn, "|")
-	# Lanes whose guest enables kmemleak (vm/init clears the boot objects).
+	# Lanes whose guest enables kmemleak (vm/guest/init clears the boot objects).
 	kml = (lane == "debug" || lane == "debug-latest")
 	sect = "console"; nblk = 0; inblk = 0; kmlclear = !kml
 	cpus = ""; rel = ""; done = 0; donerc = ""; smp = ""

@@ -4,7 +4,8 @@
 # run-tests.sh [MODE]: the guest side of the pendtimer tests (busybox sh).
 #
 # Installed as /pendtimer/run-tests.sh in the initramfs by vm/mkinitramfs.sh;
-# test binaries in /pendtimer/tests/, modules in /pendtimer/.
+# test binaries in /pendtimer/tests/, modules and the other guest scripts
+# (run-soak.sh, run-bench.sh) in /pendtimer/.
 #
 #   MODE (argument, else $PT_MODE, else "test"):
 #   test   pendtimer_load_test (it does insmod/rmmod itself), then
@@ -256,7 +257,7 @@ run_reliability() {
 	msg "reliability:$only (fuzz_ops=${ops:-0} soak_contested=${contested:-0})"
 	PT_SOAK_ONLY=$only PT_SOAK_DONE=0 PT_BUDGET_STRICT=1 PT_FUZZ_OPS=${ops:-0} \
 		PT_SOAK_CONTESTED=${contested:-0} PT_FUZZ_SECONDS=${PT_FUZZ_SECONDS:-1200} \
-		PT_SOAK_SECONDS=${PT_SOAK_SECONDS:-1200} "$TESTS/run-soak.sh" ||
+		PT_SOAK_SECONDS=${PT_SOAK_SECONDS:-1200} "$PT_DIR/run-soak.sh" ||
 		fail "reliability (run-soak.sh)"
 }
 
@@ -322,9 +323,9 @@ demo)
 	check_gone
 	;;
 bench)
-	if [ -x "$TESTS/run-bench.sh" ]; then
+	if [ -x "$PT_DIR/run-bench.sh" ]; then
 		# the benchmark script loads and unloads the module itself
-		"$TESTS/run-bench.sh" || fail "run-bench.sh"
+		"$PT_DIR/run-bench.sh" || fail "run-bench.sh"
 		unload_module
 		check_gone
 		echo "PENDTIMER-DONE rc=$rc"
@@ -342,8 +343,8 @@ bench)
 	check_gone
 	;;
 soak)
-	if [ -x "$TESTS/run-soak.sh" ]; then
-		"$TESTS/run-soak.sh" || fail "run-soak.sh"
+	if [ -x "$PT_DIR/run-soak.sh" ]; then
+		"$PT_DIR/run-soak.sh" || fail "run-soak.sh"
 		unload_module
 		check_gone
 		echo "PENDTIMER-DONE rc=$rc"
