@@ -28,6 +28,10 @@
 # of vm/buildroot.sh (build/lanes/LANE/buildroot names it), which this
 # script prepares for those lanes.
 #
+# The kernels built here (debug, debug-latest, kcsan) must also have every
+# option of selftests/config, the ones the tests need (checked with the
+# fragments, not part of the build hash).
+#
 # Afterwards build/lanes/LANE/ holds:
 #   kdir      KDIR for `make -C kdir M=$PWD modules`
 #   vmlinuz   bootable bzImage
@@ -596,6 +600,10 @@ kernel_build() { # SRC ID FRAGMENT...
 	local src=$1 id=$2
 	shift 2
 	local frags=("$@") jobs=${PT_JOBS:-3} hash
+	# Checked in the final .config with the fragments, but not part of the
+	# build hash: the options the selftests need (selftests/config), which
+	# the fragments must set.
+	local wanted=("${frags[@]}" "$TOP/selftests/config")
 	# Bump RECIPE when the build steps below change in a way that needs a rebuild.
 	local RECIPE=1
 	hash=$({
@@ -616,7 +624,7 @@ kernel_build() { # SRC ID FRAGMENT...
 		# Checked again on every use: a cache filled by an older
 		# vm/lane.sh must meet today's rules too.
 		kconfig_symbols "$src" "$kbuild"
-		verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${frags[@]}"
+		verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${wanted[@]}"
 		if [ "$(cat "$LDIR/.buildhash" 2>/dev/null)" != "$hash" ] ||
 			[ ! -f "$LDIR/kdir/Makefile" ] || [ ! -s "$LDIR/vmlinuz" ]; then
 			ln -sfn "$obj" "$LDIR/kdir"
@@ -649,7 +657,7 @@ kernel_build() { # SRC ID FRAGMENT...
 	run env ARCH=x86_64 "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${frags[@]}"
 	run "${MK[@]}" olddefconfig
 	kconfig_symbols "$src" "$kbuild"
-	verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${frags[@]}"
+	verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${wanted[@]}"
 	say "configured in $(($(now) - t)) s; compiling (log: $blog)"
 	run "${MK[@]}" bzImage modules
 	run "${MK[@]}" modules_prepare
@@ -682,7 +690,18 @@ kconfig_symbols() { # SRC KBUILD
 # Every option the fragments set must exist in the source's Kconfig and
 # have exactly that value in the final .config ("# CONFIG_X is not set":
 # not set). A symbol the source does not know fails too: it would pass an
-# "is not set" check by its absence, and hides a rename.
+# "is not set" check by its absence, and hides a rename. Fragments are
+# named by their file name in messages (vm/'s) or by their path in the
+# repository (selftests/config).
+fragname() { # FILE...
+	local f
+	for f in "$@"; do
+		case "$f" in
+		"$TOP"/vm/*) echo "${f##*/}" ;;
+		*) echo "${f#"$TOP"/}" ;;
+		esac
+	done
+}
 verify_config() { # SYMBOLS CONFIG FRAGMENT...
 	local syms=$1 cfg=$2 bad=0 n=0 frag line sym val got
 	shift 2
@@ -693,7 +712,7 @@ verify_config() { # SYMBOLS CONFIG FRAGMENT...
 				sym=${line%%=*} val=${line#*=}
 				got=$(grep -E "^$sym=" "$cfg" | tail -1 | cut -d= -f2- || true)
 				if [ "$got" != "$val" ]; then
-					echo "lane $LANE: config: $sym wanted $val, got ${got:-<not set>} ($(basename "$frag"))" >&2
+					echo "lane $LANE: config: $sym wanted $val, got ${got:-<not set>} ($(fragname "$frag"))" >&2
 					bad=1
 				fi
 				;;
@@ -701,7 +720,7 @@ verify_config() { # SYMBOLS CONFIG FRAGMENT...
 				sym=${line#\# }
 				sym=${sym%% *}
 				if grep -Eq "^$sym=" "$cfg"; then
-					echo "lane $LANE: config: $sym wanted unset, got $(grep -E "^$sym=" "$cfg") ($(basename "$frag"))" >&2
+					echo "lane $LANE: config: $sym wanted unset, got $(grep -E "^$sym=" "$cfg") ($(fragname "$frag"))" >&2
 					bad=1
 				fi
 				;;
@@ -709,13 +728,13 @@ verify_config() { # SYMBOLS CONFIG FRAGMENT...
 			esac
 			n=$((n + 1))
 			if ! grep -qx "$sym" "$syms"; then
-				echo "lane $LANE: config: $sym does not exist in this kernel's Kconfig ($(basename "$frag"))" >&2
+				echo "lane $LANE: config: $sym does not exist in this kernel's Kconfig ($(fragname "$frag"))" >&2
 				bad=1
 			fi
 		done <"$frag"
 	done
-	[ $bad -eq 0 ] || die "$(basename -a "$@" | xargs) not fully applied (see above)"
-	say "config check: all $n options of $(basename -a "$@" | xargs) exist and are applied"
+	[ $bad -eq 0 ] || die "$(fragname "$@" | xargs) not fully applied (see above)"
+	say "config check: all $n options of $(fragname "$@" | xargs) exist and are applied"
 }
 
 case "$LANE" in

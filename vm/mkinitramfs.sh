@@ -7,6 +7,7 @@
 #   /bin/busybox + applets    from busybox-static
 #   /pendtimer/*.ko           build/lanes/LANE/modules/*.ko
 #   /pendtimer/tests/         the whole of build/selftests/
+#   /pendtimer/tests/settings selftests/settings (run-tests.sh's timeout=)
 #   /pendtimer/run-tests.sh   vm/guest/run-tests.sh, or $PT_RUN_TESTS if set
 #   /pendtimer/run-*.sh       the other guest scripts of vm/guest/ (run-soak.sh,
 #                             run-bench.sh: run-tests.sh hands modes to them)
@@ -86,6 +87,9 @@ if [ -d "$BUILD/selftests" ]; then
 	# moved to vm/guest/: the current ones go to /pendtimer/ (below).
 	rm -f "$STAGE"/pendtimer/tests/run-*.sh
 	ntests=$(find "$STAGE/pendtimer/tests" -type f -perm -u+x | wc -l)
+fi
+if [ -f "$TOP/selftests/settings" ]; then
+	install -m 0644 "$TOP/selftests/settings" "$STAGE/pendtimer/tests/settings"
 fi
 
 for s in "$TOP"/vm/guest/run-*.sh; do

@@ -28,7 +28,8 @@
 #
 # Environment: LANE (for the log), PT_MODE, PT_DIR (default /pendtimer),
 # PT_INSMOD_ARGS (parameters for pendtimer.ko), PT_BIN_TIMEOUT (seconds per
-# binary, default 1800), PT_SOAK_ROUNDS.
+# binary; default: timeout= of $PT_DIR/tests/settings, the kselftest
+# settings file selftests/settings), PT_SOAK_ROUNDS.
 
 MODE=${1:-${PT_MODE:-test}}
 LANE=${LANE:-unknown}
@@ -36,7 +37,8 @@ PT_DIR=${PT_DIR:-/pendtimer}
 TESTS=$PT_DIR/tests
 KO=$PT_DIR/pendtimer.ko
 KUNIT_KO=$PT_DIR/pendtimer_kunit.ko
-BIN_TIMEOUT=${PT_BIN_TIMEOUT:-1800}
+BIN_TIMEOUT=${PT_BIN_TIMEOUT:-$(sed -n 's/^timeout=\([0-9][0-9]*\).*/\1/p' \
+	"$TESTS/settings" 2>/dev/null | tail -n 1)}
 PT_INSMOD_ARGS=${PT_INSMOD_ARGS:-}
 TMP=${TMPDIR:-/tmp}
 rc=0
@@ -54,7 +56,7 @@ run_bin() { # PATH
 	name=${1##*/}
 	msg "$name"
 	t0=$(uptime_s)
-	if have timeout; then
+	if have timeout && [ -n "$BIN_TIMEOUT" ]; then
 		timeout -s KILL "$BIN_TIMEOUT" "$1"
 	else
 		"$1"
@@ -71,7 +73,7 @@ run_bin() { # PATH
 run_bin_args() { # PATH ARGS...
 	name=${1##*/}
 	msg "$*"
-	if have timeout; then
+	if have timeout && [ -n "$BIN_TIMEOUT" ]; then
 		timeout -s KILL "$BIN_TIMEOUT" "$@"
 	else
 		"$@"
@@ -268,6 +270,8 @@ if scale=$(cmdline scale); then
 	msg "bulk tests scaled down by $scale (pt.scale)"
 fi
 [ -d "$TESTS" ] || fail "$TESTS is missing"
+# Without it the binaries run without a time limit.
+[ -n "$BIN_TIMEOUT" ] || fail "no timeout= in $TESTS/settings (selftests/settings) and no PT_BIN_TIMEOUT"
 export PENDTIMER_KO="$KO"
 
 case "$MODE" in
