@@ -57,6 +57,8 @@ set -euo pipefail
 LANE=${1:-}
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
+PT_TAG="lane $LANE"
+. "$TOP/vm/lib.sh"
 case "$LANE" in
 6.1 | 6.12 | 6.12-rt | latest | latest-rt | debug | debug-latest | kcsan) LDIR=$BUILD/lanes/$LANE ;;
 source) LDIR=$BUILD/kernel-source ;;
@@ -69,12 +71,10 @@ mkdir -p "$LDIR"
 # One lane.sh per lane at a time (others wait, then find it prepared).
 exec 9>"$LDIR/.lock"
 flock -n 9 || {
-	echo "lane $LANE: waiting for another vm/lane.sh $LANE to finish" >&2
+	warn "waiting for another vm/lane.sh $LANE to finish"
 	flock 9
 }
 
-PT_TAG="lane $LANE"
-. "$TOP/vm/lib.sh"
 T0=$(now)
 
 # ---------------------------------------------------------------------------
