@@ -175,52 +175,73 @@ static int uring_submit(void)
 	return ret;
 }
 
-void op_uwait(void)
+/*
+ * A URING_CMD of @kind (WAIT or PEND) on a descriptor the agent picks, in
+ * the model and its SQE prepared with @cmd_op, the ring permitting; NULL
+ * if there is nothing to do. Its request in @ri.
+ */
+static struct io_uring_sqe *uring_req_prep(int kind, __u32 cmd_op, int *ri)
 {
 	struct pendtimer_wait w;
 	struct io_uring_sqe *sqe;
 	uint64_t timeout;
-	int g, ofi, ri, ret;
-	bool async;
+	int g, ofi;
 
-	if (uring_up())
-		return;
 	if (U->nout >= MAX_URING || U->nout >= (int)U->entries - 2 || W->nreqs >= MAX_REQS - 16)
-		return;
+		return NULL;
 	g = pick_fe(self->owner, FK_PT);
 	if (g < 0)
-		return;
+		return NULL;
 	FE(g)->inuse++;
 	ofi = FE(g)->of;
 	timeout = pick_timeout(0);
 	w.timeout_ns = timeout;
 	w.tag = pick_tag(ofi);
-	ri = req_new(ofi, g, RK_URING, w.tag, timeout);
+	*ri = req_new(ofi, g, kind, w.tag, timeout);
 	OF(ofi)->nuring++;
 	OF(ofi)->uring_ever = 1;
-	U->out[U->nout++] = ri;
-	/*
-	 * Mostly punted from the non-blocking issue; some forced async
-	 * (IOSQE_ASYNC), which reach the worker without that issue.
-	 */
-	async = chance(10);
+	U->out[U->nout++] = *ri;
 	sqe = io_uring_get_sqe(&U->ring);
 	if (!sqe) {
 		fail(F_HARNESS, "no SQE");
-		return;
+		return NULL;
 	}
-	pt_prep_cmd(sqe, FE(g)->fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), UD_WAIT | UD_EPOCH | (uint64_t)ri);
-	if (async) {
-		sqe->flags |= IOSQE_ASYNC;
-		R(ri)->iosqe_async = 1;
-	}
-	/* the number is in use: a close meanwhile puts the placeholder there */
+	pt_prep_cmd(sqe, FE(g)->fd, cmd_op, &w, sizeof(w), UD_WAIT | UD_EPOCH | (uint64_t)*ri);
+	return sqe;
+}
+
+/* Submit the SQE prepared (unlocked: a close meanwhile puts the placeholder there). */
+static void uring_submit_req(const char *what)
+{
+	int ret;
+
 	M_unlock();
 	ret = uring_submit();
 	M_lock();
 	if (ret != 1)
-		fail(F_HARNESS, "io_uring_submit (URING_CMD WAIT): %d", ret);
+		fail(F_HARNESS, "io_uring_submit (%s): %d", what, ret);
 	W->n_uring++;
+}
+
+void op_uwait(void)
+{
+	struct io_uring_sqe *sqe;
+	int ri;
+
+	if (uring_up())
+		return;
+	sqe = uring_req_prep(RK_URING, PENDTIMER_IOC_WAIT, &ri);
+	if (!sqe)
+		return;
+	/*
+	 * Mostly punted from the non-blocking issue; some forced async
+	 * (IOSQE_ASYNC), which reach the worker without that issue.
+	 */
+	if (chance(10)) {
+		sqe->flags |= IOSQE_ASYNC;
+		R(ri)->iosqe_async = 1;
+	}
+	uring_submit_req("URING_CMD WAIT");
 }
 
 void op_ucancel(void)
@@ -309,40 +330,13 @@ static int uring_nout_waits(void)
  */
 void op_upend(void)
 {
-	struct pendtimer_wait w;
-	struct io_uring_sqe *sqe;
-	uint64_t timeout;
-	int g, ofi, ri, ret;
+	int ri;
 
 	if (!W->pend_on || uring_up())
 		return;
-	if (U->nout >= MAX_URING || U->nout >= (int)U->entries - 2 || W->nreqs >= MAX_REQS - 16)
+	if (!uring_req_prep(RK_PEND, PENDTIMER_URING_PEND, &ri))
 		return;
-	g = pick_fe(self->owner, FK_PT);
-	if (g < 0)
-		return;
-	FE(g)->inuse++;
-	ofi = FE(g)->of;
-	timeout = pick_timeout(0);
-	w.timeout_ns = timeout;
-	w.tag = pick_tag(ofi);
-	ri = req_new(ofi, g, RK_PEND, w.tag, timeout);
-	OF(ofi)->nuring++;
-	OF(ofi)->uring_ever = 1;
-	U->out[U->nout++] = ri;
-	sqe = io_uring_get_sqe(&U->ring);
-	if (!sqe) {
-		fail(F_HARNESS, "no SQE");
-		return;
-	}
-	pt_prep_cmd(sqe, FE(g)->fd, PENDTIMER_URING_PEND, &w, sizeof(w),
-		 UD_WAIT | UD_EPOCH | (uint64_t)ri);
-	M_unlock();
-	ret = uring_submit();
-	M_lock();
-	if (ret != 1)
-		fail(F_HARNESS, "io_uring_submit (PEND): %d", ret);
-	W->n_uring++;
+	uring_submit_req("PEND");
 	W->n_pend++;
 }
 
