@@ -124,21 +124,89 @@ static char track_read(void)
 	return n > 0 && (buf[0] == 'Y' || buf[0] == 'N') ? buf[0] : 0;
 }
 
+/* descriptors the cost loops call into */
+struct costfds {
+	int fd, nfd, efd;
+	uint64_t tag;
+};
+
+/* @chunk calls of kind @k */
+static void cost_chunk(unsigned int k, unsigned int chunk, struct costfds *c)
+{
+	struct pendtimer_stats st;
+	struct timespec ts;
+	unsigned int i;
+
+	for (i = 0; i < chunk; i++) {
+		switch (k) {
+		case C_GETPPID:
+			getppid();
+			break;
+		case C_CLOCK:
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			break;
+		case C_NULL_IOCTL:
+			ioctl(c->nfd, _IO(PENDTIMER_IOC_MAGIC, 99), NULL);
+			break;
+		case C_PT_ENOTTY:
+		case C_PT_ENOTTY_TRACKED:
+			ioctl(c->fd, _IO(PENDTIMER_IOC_MAGIC, 99), NULL);
+			break;
+		case C_PT_ENOENT:
+			pt_cancel(c->fd, 7);
+			break;
+		case C_PT_ARMCANCEL:
+			if (pt_arm(c->fd, LONG_TIMEOUT, c->tag, c->efd) ||
+			    pt_cancel(c->fd, c->tag))
+				fail("costs: ARM/CANCEL");
+			c->tag++;
+			break;
+		case C_PT_STATS:
+			ioctl(c->fd, PENDTIMER_IOC_STATS, &st);
+			break;
+		}
+	}
+}
+
+/* the costs' figures: medians @med, fastest chunks @lo, the clocksource @cs */
+static void costs_report(const double *med, const double *lo, char track, const char *cs,
+			 unsigned int rounds, unsigned int chunk)
+{
+	say("costs (ns per call, median of %u chunks of %u; clocksource %s):", rounds, chunk, cs);
+	say("  getppid %.0f, clock_gettime %.0f, /dev/null ioctl -ENOTTY %.0f, pendtimer ioctl -ENOTTY %.0f (remove lock enter+exit: +%.0f)",
+	    med[C_GETPPID], med[C_CLOCK], med[C_NULL_IOCTL], med[C_PT_ENOTTY],
+	    med[C_PT_ENOTTY] - med[C_NULL_IOCTL]);
+	if (track)
+		say("  pendtimer ioctl -ENOTTY with track_holders on %.0f (remove lock enter+exit: +%.0f)",
+		    med[C_PT_ENOTTY_TRACKED], med[C_PT_ENOTTY_TRACKED] - med[C_NULL_IOCTL]);
+	/* host preemption only adds: the fastest chunk is the steadier figure */
+	say("  fastest chunks: /dev/null ioctl %.0f, pendtimer ioctl %.0f (+%.0f), with track_holders on %.0f (+%.0f)",
+	    lo[C_NULL_IOCTL], lo[C_PT_ENOTTY], lo[C_PT_ENOTTY] - lo[C_NULL_IOCTL],
+	    lo[C_PT_ENOTTY_TRACKED], lo[C_PT_ENOTTY_TRACKED] - lo[C_NULL_IOCTL]);
+	detail("costs_ns_per_call_fastest_chunk",
+	       "{\"devnull_ioctl_enotty\": %.0f, \"pendtimer_ioctl_enotty\": %.0f, \"pendtimer_ioctl_enotty_track_holders\": %.0f}",
+	       lo[C_NULL_IOCTL], lo[C_PT_ENOTTY], lo[C_PT_ENOTTY_TRACKED]);
+	say("  CANCEL of an absent tag %.0f, ARM (1 h) + CANCEL %.0f, STATS %.0f",
+	    med[C_PT_ENOENT], med[C_PT_ARMCANCEL], med[C_PT_STATS]);
+	detail("clock.clocksource", "\"%s\"", cs);
+}
+
 void bench_costs(void)
 {
 	const unsigned int chunk = 500, rounds = 31;
 	double v[NR_COST][31], med[NR_COST], lo[NR_COST];
-	int fd = open(DEV0, O_RDWR | O_CLOEXEC), nfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int efd = eventfd(0, EFD_CLOEXEC);
-	struct pendtimer_stats st;
-	struct timespec ts;
-	unsigned int r, k, i;
-	uint64_t tag = 1ULL << 40;
+	struct costfds c = {
+		.fd = open(DEV0, O_RDWR | O_CLOEXEC),
+		.nfd = open("/dev/null", O_RDONLY | O_CLOEXEC),
+		.efd = eventfd(0, EFD_CLOEXEC),
+		.tag = 1ULL << 40,
+	};
+	unsigned int r, k;
 	char cs[64] = "?", buf[1024], track = track_read();
 	size_t len = 0;
 	FILE *f;
 
-	if (fd < 0 || nfd < 0 || efd < 0) {
+	if (c.fd < 0 || c.nfd < 0 || c.efd < 0) {
 		fail("costs: open: %s", strerror(errno));
 		return;
 	}
@@ -157,36 +225,7 @@ void bench_costs(void)
 				pt_write_str(PARAM_TRACK, "1");
 			}
 			t0 = pt_now_ns();
-
-			for (i = 0; i < chunk; i++) {
-				switch (k) {
-				case C_GETPPID:
-					getppid();
-					break;
-				case C_CLOCK:
-					clock_gettime(CLOCK_MONOTONIC, &ts);
-					break;
-				case C_NULL_IOCTL:
-					ioctl(nfd, _IO(PENDTIMER_IOC_MAGIC, 99), NULL);
-					break;
-				case C_PT_ENOTTY:
-				case C_PT_ENOTTY_TRACKED:
-					ioctl(fd, _IO(PENDTIMER_IOC_MAGIC, 99), NULL);
-					break;
-				case C_PT_ENOENT:
-					pt_cancel(fd, 7);
-					break;
-				case C_PT_ARMCANCEL:
-					if (pt_arm(fd, LONG_TIMEOUT, tag, efd) ||
-					    pt_cancel(fd, tag))
-						fail("costs: ARM/CANCEL");
-					tag++;
-					break;
-				case C_PT_STATS:
-					ioctl(fd, PENDTIMER_IOC_STATS, &st);
-					break;
-				}
-			}
+			cost_chunk(k, chunk, &c);
 			v[k][r] = (double)(pt_now_ns() - t0) / chunk;
 			if (k == C_PT_ENOTTY_TRACKED)
 				pt_write_str(PARAM_TRACK, "0");
@@ -194,9 +233,9 @@ void bench_costs(void)
 	}
 	if (track)
 		pt_write_str(PARAM_TRACK, track == 'Y' ? "1" : "0");
-	close(fd);
-	close(nfd);
-	close(efd);
+	close(c.fd);
+	close(c.nfd);
+	close(c.efd);
 	for (k = 0; k < NR_COST; k++) {
 		med[k] = median_dbl(v[k], rounds);
 		lo[k] = v[k][0];	/* sorted by median_dbl(): the fastest chunk */
@@ -209,24 +248,39 @@ void bench_costs(void)
 			cs[strcspn(cs, "\n")] = 0;
 		fclose(f);
 	}
-	say("costs (ns per call, median of %u chunks of %u; clocksource %s):", rounds, chunk, cs);
-	say("  getppid %.0f, clock_gettime %.0f, /dev/null ioctl -ENOTTY %.0f, pendtimer ioctl -ENOTTY %.0f (remove lock enter+exit: +%.0f)",
-	    med[C_GETPPID], med[C_CLOCK], med[C_NULL_IOCTL], med[C_PT_ENOTTY],
-	    med[C_PT_ENOTTY] - med[C_NULL_IOCTL]);
-	if (track)
-		say("  pendtimer ioctl -ENOTTY with track_holders on %.0f (remove lock enter+exit: +%.0f)",
-		    med[C_PT_ENOTTY_TRACKED], med[C_PT_ENOTTY_TRACKED] - med[C_NULL_IOCTL]);
-	/* host preemption only adds: the fastest chunk is the steadier figure */
-	say("  fastest chunks: /dev/null ioctl %.0f, pendtimer ioctl %.0f (+%.0f), with track_holders on %.0f (+%.0f)",
-	    lo[C_NULL_IOCTL], lo[C_PT_ENOTTY], lo[C_PT_ENOTTY] - lo[C_NULL_IOCTL],
-	    lo[C_PT_ENOTTY_TRACKED], lo[C_PT_ENOTTY_TRACKED] - lo[C_NULL_IOCTL]);
-	detail("costs_ns_per_call_fastest_chunk",
-	       "{\"devnull_ioctl_enotty\": %.0f, \"pendtimer_ioctl_enotty\": %.0f, \"pendtimer_ioctl_enotty_track_holders\": %.0f}",
-	       lo[C_NULL_IOCTL], lo[C_PT_ENOTTY], lo[C_PT_ENOTTY_TRACKED]);
-	say("  CANCEL of an absent tag %.0f, ARM (1 h) + CANCEL %.0f, STATS %.0f",
-	    med[C_PT_ENOENT], med[C_PT_ARMCANCEL], med[C_PT_STATS]);
-	detail("clock.clocksource", "\"%s\"", cs);
+	costs_report(med, lo, track, cs, rounds, chunk);
 	detail("costs_ns_per_call", "{%s}", buf);
+}
+
+/* the timer and pendtimer events the diag section traces: on ("1") or off ("0") */
+static void diag_events(const char *on)
+{
+	trace_write("events/timer/hrtimer_start/enable", on);
+	trace_write("events/timer/hrtimer_expire_entry/enable", on);
+	trace_write("events/pendtimer/pendtimer_complete/enable", on);
+}
+
+/* the p50 of each stage of contender @impl's @nr samples in @rows */
+static void diag_report(unsigned int pi, int impl, struct diagrow *rows, int nr)
+{
+	int64_t a = rows_p50(rows, nr, 0), b = rows_p50(rows, nr, 1);
+	int64_t w = rows_p50(rows, nr, 2), cb = rows_p50(rows, nr, 3);
+	char key[96];
+
+	say("  %-22s %3d samples, p50: call->timer armed %6.1f us, expiry->irq %6.1f us, irq->back in user %6.1f us",
+	    impl_name[impl], nr, a / 1e3, b / 1e3, w / 1e3);
+	snprintf(key, sizeof(key), "diag_%s_p50_ns.%s", period_name[pi], impl_name[impl]);
+	if (cb != INT64_MIN) {
+		say("  %-22s pendtimer:pendtimer_complete: irq -> request completed %6.1f us (p50)",
+		    "", cb / 1e3);
+		detail(key, "{\"samples\": %d, \"call_to_armed\": %" PRId64
+		       ", \"expiry_to_irq\": %" PRId64 ", \"irq_to_user\": %" PRId64
+		       ", \"irq_to_complete_tracepoint\": %" PRId64 "}", nr, a, b, w, cb);
+	} else {
+		detail(key, "{\"samples\": %d, \"call_to_armed\": %" PRId64
+		       ", \"expiry_to_irq\": %" PRId64 ", \"irq_to_user\": %" PRId64 "}",
+		       nr, a, b, w);
+	}
 }
 
 void bench_diag(unsigned int pi)
@@ -249,7 +303,6 @@ void bench_diag(unsigned int pi)
 	struct latctx c;
 	int mfd;
 	unsigned int i, k;
-	char key[96];
 
 	if (access(TRACEFS "/events/timer/hrtimer_start/enable", F_OK)) {
 		say("diag: no tracefs timer events, skipped");
@@ -263,9 +316,7 @@ void bench_diag(unsigned int pi)
 	trace_write("trace_clock", "mono");
 	trace_write("buffer_size_kb", "16384");
 	trace_write("trace", "");
-	trace_write("events/timer/hrtimer_start/enable", "1");
-	trace_write("events/timer/hrtimer_expire_entry/enable", "1");
-	trace_write("events/pendtimer/pendtimer_complete/enable", "1");
+	diag_events("1");
 	mfd = open(TRACEFS "/trace_marker", O_WRONLY | O_CLOEXEC);
 	if (mfd < 0) {
 		say("diag: trace_marker: %s, skipped", strerror(errno));
@@ -294,36 +345,15 @@ void bench_diag(unsigned int pi)
 		}
 	}
 	trace_write("tracing_on", "0");
-	trace_write("events/timer/hrtimer_start/enable", "0");
-	trace_write("events/timer/hrtimer_expire_entry/enable", "0");
-	trace_write("events/pendtimer/pendtimer_complete/enable", "0");
+	diag_events("0");
 	for (k = 0; k < nw; k++) {
 		int nr = diag_parse(who[k].fn, k * n, (k + 1) * n, t0, t1, d, rows);
-		int64_t a, b, w, cb;
 
 		if (nr <= 0) {
 			say("  %s: no trace rows matched", impl_name[who[k].impl]);
 			continue;
 		}
-		a = rows_p50(rows, nr, 0);
-		b = rows_p50(rows, nr, 1);
-		w = rows_p50(rows, nr, 2);
-		cb = rows_p50(rows, nr, 3);
-		say("  %-22s %3d samples, p50: call->timer armed %6.1f us, expiry->irq %6.1f us, irq->back in user %6.1f us",
-		    impl_name[who[k].impl], nr, a / 1e3, b / 1e3, w / 1e3);
-		snprintf(key, sizeof(key), "diag_%s_p50_ns.%s", period_name[pi],
-			 impl_name[who[k].impl]);
-		if (cb != INT64_MIN) {
-			say("  %-22s pendtimer:pendtimer_complete: irq -> request completed %6.1f us (p50)",
-			    "", cb / 1e3);
-			detail(key, "{\"samples\": %d, \"call_to_armed\": %" PRId64
-			       ", \"expiry_to_irq\": %" PRId64 ", \"irq_to_user\": %" PRId64
-			       ", \"irq_to_complete_tracepoint\": %" PRId64 "}", nr, a, b, w, cb);
-		} else {
-			detail(key, "{\"samples\": %d, \"call_to_armed\": %" PRId64
-			       ", \"expiry_to_irq\": %" PRId64 ", \"irq_to_user\": %" PRId64 "}",
-			       nr, a, b, w);
-		}
+		diag_report(pi, who[k].impl, rows, nr);
 	}
 	trace_write("trace", "");
 	trace_write("buffer_size_kb", "1408");

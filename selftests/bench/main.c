@@ -87,12 +87,9 @@ int failures;
 bool pend_ok;
 uint64_t t_start;
 
-int main(int argc, char **argv)
+/* the options; 0, or the exit status for bad usage */
+static int parse_options(int argc, char **argv)
 {
-	long long old_max = -1;
-	struct utsname un;
-	FILE *samples = NULL;
-	char maxbuf[32];
 	int opt;
 
 	while ((opt = getopt(argc, argv, "o:s:d:n:N:t:l:c:")) != -1) {
@@ -133,6 +130,62 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(opt_lane, "unknown") && getenv("LANE"))
 		opt_lane = getenv("LANE");
+	return 0;
+}
+
+/* latency, costs and diag run pinned, before the heavy sections */
+static void run_pinned_sections(void)
+{
+	FILE *samples;
+	int i;
+
+	pin();
+	if (pinned) {
+		for (i = 0; i < CPU_SETSIZE; i++)
+			if (CPU_ISSET(i, &pin_set))
+				say("latency, costs and diag pinned to CPU %d (io-wq workers too)", i);
+	}
+	if (section_on("latency")) {
+		samples = fopen(opt_samples, "w");
+		if (samples)
+			fprintf(samples, "# impl period percentile overshoot_ns\n");
+		bench_latency(samples);
+		if (samples)
+			fclose(samples);
+	}
+	if (section_on("costs"))
+		bench_costs();
+	if (section_on("diag")) {
+		bench_diag(0);
+		bench_diag(1);
+	}
+	unpin();
+}
+
+static void run_heavy_sections(void)
+{
+	if (section_on("cancel"))
+		bench_cancel();
+	if (section_on("memory") || section_on("teardown"))
+		bench_memory_teardown(section_on("memory"), section_on("teardown"));
+	if (section_on("memory"))
+		bench_memory_memcg();
+	if (section_on("throughput"))
+		bench_throughput();
+	if (section_on("threads"))
+		bench_threads();
+}
+
+int main(int argc, char **argv)
+{
+	long long old_max = -1;
+	struct utsname un;
+	char maxbuf[32];
+	int ret;
+
+	ret = parse_options(argc, argv);
+	if (ret)
+		return ret;
 	uname(&un);
 	t_start = pt_now_ns();
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -153,40 +206,8 @@ int main(int argc, char **argv)
 		fail("cannot raise max_pending");
 	pend_probe();
 
-	/* latency, costs and diag run pinned, before the heavy sections */
-	pin();
-	if (pinned) {
-		int i;
-
-		for (i = 0; i < CPU_SETSIZE; i++)
-			if (CPU_ISSET(i, &pin_set))
-				say("latency, costs and diag pinned to CPU %d (io-wq workers too)", i);
-	}
-	if (section_on("latency")) {
-		samples = fopen(opt_samples, "w");
-		if (samples)
-			fprintf(samples, "# impl period percentile overshoot_ns\n");
-		bench_latency(samples);
-		if (samples)
-			fclose(samples);
-	}
-	if (section_on("costs"))
-		bench_costs();
-	if (section_on("diag")) {
-		bench_diag(0);
-		bench_diag(1);
-	}
-	unpin();
-	if (section_on("cancel"))
-		bench_cancel();
-	if (section_on("memory") || section_on("teardown"))
-		bench_memory_teardown(section_on("memory"), section_on("teardown"));
-	if (section_on("memory"))
-		bench_memory_memcg();
-	if (section_on("throughput"))
-		bench_throughput();
-	if (section_on("threads"))
-		bench_threads();
+	run_pinned_sections();
+	run_heavy_sections();
 
 	if (old_max > 0) {
 		snprintf(maxbuf, sizeof(maxbuf), "%lld", old_max);
