@@ -23,6 +23,14 @@ static double wait_slab_back(const struct kmem *base, long long slack_kb, unsign
 	}
 }
 
+/* @who's meminfo growth and the bytes per request it makes */
+static void say_meminfo(const char *who, const struct kmem *m0, const struct kmem *m1, double bytes)
+{
+	say("  %s: Slab %+lld kB, VmallocUsed %+lld kB, Percpu %+lld kB -> %.1f bytes/request",
+	    who, m1->slab_kb - m0->slab_kb, m1->vmalloc_kb - m0->vmalloc_kb,
+	    m1->percpu_kb - m0->percpu_kb, bytes);
+}
+
 /* pendtimer: arm N, measure, close; returns 0 and fills @bytes, @close_ns. */
 static int pt_mem_close(size_t n, double *bytes, double *close_ns, bool verbose)
 {
@@ -52,9 +60,7 @@ static int pt_mem_close(size_t n, double *bytes, double *close_ns, bool verbose)
 	slab_read("pendtimer_req", &s1);
 	*bytes = (double)kmem_delta_bytes(&m0, &m1) / (double)n;
 	if (verbose) {
-		say("  pendtimer: Slab %+lld kB, VmallocUsed %+lld kB, Percpu %+lld kB -> %.1f bytes/request",
-		    m1.slab_kb - m0.slab_kb, m1.vmalloc_kb - m0.vmalloc_kb,
-		    m1.percpu_kb - m0.percpu_kb, *bytes);
+		say_meminfo("pendtimer", &m0, &m1, *bytes);
 		say("  pendtimer: slab pendtimer_req objsize %lld, %lld objs per %lld page(s): %.1f bytes/object; cache %+lld bytes = %.1f bytes/request",
 		    s1.objsize, s1.objperslab, s1.pagesperslab,
 		    s1.objperslab ? s1.pagesperslab * 4096.0 / s1.objperslab : 0.0,
@@ -100,9 +106,7 @@ static int ur_mem_close(size_t n, double *bytes, double *close_ns, double *freed
 	slab_read("io_kiocb", &s1);
 	*bytes = (double)kmem_delta_bytes(&m0, &m1) / (double)n;
 	if (verbose) {
-		say("  io_uring: Slab %+lld kB, VmallocUsed %+lld kB, Percpu %+lld kB -> %.1f bytes/request",
-		    m1.slab_kb - m0.slab_kb, m1.vmalloc_kb - m0.vmalloc_kb,
-		    m1.percpu_kb - m0.percpu_kb, *bytes);
+		say_meminfo("io_uring", &m0, &m1, *bytes);
 		say("  io_uring: slab io_kiocb objsize %lld, %lld objs per %lld page(s): cache %+lld bytes = %.1f bytes/request",
 		    s1.objsize, s1.objperslab, s1.pagesperslab,
 		    slab_bytes(&s1) - slab_bytes(&s0),
@@ -192,9 +196,7 @@ static int pend_mem_close(size_t n, double *bytes, double *own, double *close_ns
 	*bytes = (double)total / (double)n;
 	*own = (double)((s1.pt_req - s0.pt_req) + (outside > 0 ? outside : 0)) / (double)n;
 	if (verbose) {
-		say("  PEND: Slab %+lld kB, VmallocUsed %+lld kB, Percpu %+lld kB -> %.1f bytes/request",
-		    m1.slab_kb - m0.slab_kb, m1.vmalloc_kb - m0.vmalloc_kb,
-		    m1.percpu_kb - m0.percpu_kb, *bytes);
+		say_meminfo("PEND", &m0, &m1, *bytes);
 		say("  PEND: pendtimer_req cache %.1f + outside slab caches %.1f = pendtimer's own %.1f bytes/request; io_kiocb cache %.1f, all other caches %.1f: io_uring's %.1f",
 		    (double)(s1.pt_req - s0.pt_req) / n, (double)outside / n, *own,
 		    (double)(s1.kiocb - s0.kiocb) / n,

@@ -53,6 +53,29 @@ static void json_num(FILE *f, double v)
 		fprintf(f, "%.0f", v);
 }
 
+/* "N": v for each N of the cancel section */
+static void json_per_n(FILE *f, const double *v)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		fprintf(f, "%s\"%u\": ", i ? ", " : "", cancel_n[i]);
+		json_num(f, v[i]);
+	}
+}
+
+/* {"pendtimer": pt, "io_uring": ur, "pendtimer_pend": pend} */
+static void json_three(FILE *f, double pt, double ur, double pend)
+{
+	fprintf(f, "{\"pendtimer\": ");
+	json_num(f, pt);
+	fprintf(f, ", \"io_uring\": ");
+	json_num(f, ur);
+	fprintf(f, ", \"pendtimer_pend\": ");
+	json_num(f, pend);
+	fprintf(f, "}");
+}
+
 void write_json(const char *kernel)
 {
 	FILE *f = fopen(opt_json, "w");
@@ -80,28 +103,14 @@ void write_json(const char *kernel)
 	}
 	fprintf(f, "  },\n  \"cancel_ns_per_op\": {\n");
 	fprintf(f, "    \"pendtimer\": {");
-	for (i = 0; i < 3; i++) {
-		fprintf(f, "%s\"%u\": ", i ? ", " : "", cancel_n[i]);
-		json_num(f, cancel_pt[i]);
-	}
+	json_per_n(f, cancel_pt);
 	fprintf(f, "},\n    \"io_uring\": {");
-	for (i = 0; i < 3; i++) {
-		fprintf(f, "%s\"%u\": ", i ? ", " : "", cancel_n[i]);
-		json_num(f, cancel_ur[i]);
-	}
-	fprintf(f, "}\n  },\n  \"bytes_per_request\": {\"pendtimer\": ");
-	json_num(f, bytes_pt);
-	fprintf(f, ", \"io_uring\": ");
-	json_num(f, bytes_ur);
-	fprintf(f, ", \"pendtimer_pend\": ");
-	json_num(f, bytes_pend);
-	fprintf(f, "},\n  \"completions_per_s\": {\"pendtimer\": ");
-	json_num(f, cps_pt);
-	fprintf(f, ", \"io_uring\": ");
-	json_num(f, cps_ur);
-	fprintf(f, ", \"pendtimer_pend\": ");
-	json_num(f, cps_pend);
-	fprintf(f, "},\n  \"threads_for_1000_pending\": {");
+	json_per_n(f, cancel_ur);
+	fprintf(f, "}\n  },\n  \"bytes_per_request\": ");
+	json_three(f, bytes_pt, bytes_ur, bytes_pend);
+	fprintf(f, ",\n  \"completions_per_s\": ");
+	json_three(f, cps_pt, cps_ur, cps_pend);
+	fprintf(f, ",\n  \"threads_for_1000_pending\": {");
 	for (i = 0; i < NR_TH; i++) {
 		fprintf(f, "%s\"%s\": ", i ? ", " : "", th_name[i]);
 		json_num(f, threads_1k[i]);

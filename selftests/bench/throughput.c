@@ -5,6 +5,18 @@
  */
 #include "bench.h"
 
+/* Submit the batch prepared and reap its TP_BATCH CQEs, each @res; 0 or -1 */
+static int tp_batch(struct io_uring *ring, const char *what, int res)
+{
+	int ret = io_uring_submit_and_wait(ring, TP_BATCH);
+
+	if (ret < 0) {
+		fail("throughput %s submit: %s", what, strerror(-ret));
+		return -1;
+	}
+	return reap_n(ring, TP_BATCH, res, res) ? -1 : 0;
+}
+
 static double tp_uring(double secs)
 {
 	struct io_uring ring;
@@ -17,7 +29,6 @@ static double tp_uring(double secs)
 	end = t0 + (uint64_t)(secs * 1e9);
 	while (pt_now_ns() < end) {
 		unsigned int i;
-		int ret;
 
 		for (i = 0; i < TP_BATCH; i++) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
@@ -25,13 +36,7 @@ static double tp_uring(double secs)
 			io_uring_prep_timeout(sqe, &zero, 0, 0);
 			io_uring_sqe_set_data64(sqe, i);
 		}
-		ret = io_uring_submit_and_wait(&ring, TP_BATCH);
-		if (ret < 0) {
-			fail("throughput io_uring submit: %s", strerror(-ret));
-			io_uring_queue_exit(&ring);
-			return -1;
-		}
-		if (reap_n(&ring, TP_BATCH, -ETIME, -ETIME)) {
+		if (tp_batch(&ring, "io_uring", -ETIME)) {
 			io_uring_queue_exit(&ring);
 			return -1;
 		}
@@ -60,7 +65,6 @@ static double tp_pt_pend(double secs)
 	end = t0 + (uint64_t)(secs * 1e9);
 	while (pt_now_ns() < end) {
 		unsigned int i;
-		int ret;
 
 		for (i = 0; i < TP_BATCH; i++) {
 			struct pendtimer_wait w = { .timeout_ns = 0, .tag = tag++ };
@@ -68,12 +72,7 @@ static double tp_pt_pend(double secs)
 			pt_prep_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND,
 				       &w, sizeof(w), i);
 		}
-		ret = io_uring_submit_and_wait(&ring, TP_BATCH);
-		if (ret < 0) {
-			fail("throughput PEND submit: %s", strerror(-ret));
-			break;
-		}
-		if (reap_n(&ring, TP_BATCH, 0, 0))
+		if (tp_batch(&ring, "PEND", 0))
 			break;
 		done += TP_BATCH;
 	}

@@ -56,6 +56,28 @@ struct io_uring_sqe *get_sqe(struct io_uring *ring)
 	return sqe;
 }
 
+/*
+ * Submit what is prepared (@submit names the call in a failure); unless
+ * @early is NULL, none of it may have completed at once (@early names
+ * that failure).
+ */
+static int submit_none_done(struct io_uring *ring, const char *submit, const char *early)
+{
+	struct io_uring_cqe *cqe;
+	int ret = io_uring_submit(ring);
+
+	if (ret < 0) {
+		fail("%s: %s", submit, strerror(-ret));
+		return ret;
+	}
+	if (early && io_uring_cq_ready(ring)) {
+		io_uring_peek_cqe(ring, &cqe);
+		fail("%s: ud %llu res %d", early, (unsigned long long)cqe->user_data, cqe->res);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Submit @n pure timeouts (count 0) of @timeout with user_data @uds[i]. */
 static struct __kernel_timespec long_ts = { .tv_sec = 3600 };
 
@@ -63,7 +85,6 @@ int uring_add_timeouts(struct io_uring *ring, const uint64_t *uds,
 			      uint64_t first, size_t n)
 {
 	size_t i;
-	int ret;
 
 	for (i = 0; i < n; i++) {
 		struct io_uring_sqe *sqe = get_sqe(ring);
@@ -75,21 +96,8 @@ int uring_add_timeouts(struct io_uring *ring, const uint64_t *uds,
 		io_uring_prep_timeout(sqe, &long_ts, 0, 0);
 		io_uring_sqe_set_data64(sqe, uds ? uds[i] : first + i);
 	}
-	ret = io_uring_submit(ring);
-	if (ret < 0) {
-		fail("io_uring_submit: %s", strerror(-ret));
-		return ret;
-	}
 	/* No CQE may have come: they are all pending. */
-	if (io_uring_cq_ready(ring)) {
-		struct io_uring_cqe *cqe;
-
-		io_uring_peek_cqe(ring, &cqe);
-		fail("io_uring timeout completed early: ud %llu res %d",
-		     (unsigned long long)cqe->user_data, cqe->res);
-		return -EIO;
-	}
-	return 0;
+	return submit_none_done(ring, "io_uring_submit", "io_uring timeout completed early");
 }
 
 /*
@@ -101,7 +109,6 @@ int pend_submit(struct io_uring *ring, int fd, uint64_t timeout, uint64_t first,
 		       size_t n, bool parked)
 {
 	size_t i;
-	int ret;
 
 	for (i = 0; i < n; i++) {
 		struct pendtimer_wait w = { .timeout_ns = timeout, .tag = first + i };
@@ -113,20 +120,8 @@ int pend_submit(struct io_uring *ring, int fd, uint64_t timeout, uint64_t first,
 		}
 		pt_prep_cmd(sqe, fd, PENDTIMER_URING_PEND, &w, sizeof(w), first + i);
 	}
-	ret = io_uring_submit(ring);
-	if (ret < 0) {
-		fail("PEND io_uring_submit: %s", strerror(-ret));
-		return ret;
-	}
-	if (parked && io_uring_cq_ready(ring)) {
-		struct io_uring_cqe *cqe;
-
-		io_uring_peek_cqe(ring, &cqe);
-		fail("PEND completed at submission: ud %llu res %d",
-		     (unsigned long long)cqe->user_data, cqe->res);
-		return -EIO;
-	}
-	return 0;
+	return submit_none_done(ring, "PEND io_uring_submit",
+				parked ? "PEND completed at submission" : NULL);
 }
 
 /*

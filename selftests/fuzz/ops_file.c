@@ -94,6 +94,25 @@ int slot_pick(void)
 	return (int)rnd_below(NSLOTS);
 }
 
+/*
+ * Under M: operation @op (its request @cur_req, or -1) calls ioctl @req on
+ * @fd unlocked, between the clock readings @t0 and @t1. 0 or -errno.
+ */
+static int timed_call(int op, int cur_req, int fd, unsigned long req, void *arg,
+		      uint64_t *t0, uint64_t *t1)
+{
+	int res;
+
+	set_in_op(op, cur_req);
+	M_unlock();
+	*t0 = pt_now_ns();
+	res = ioctl(fd, req, arg) ? -errno : 0;
+	*t1 = pt_now_ns();
+	M_lock();
+	clear_in_op();
+	return res;
+}
+
 void op_open(void)
 {
 	struct owner *ow = OW(self->owner);
@@ -381,15 +400,8 @@ void op_wait(void)
 	c.sig_handled0 = __atomic_load_n(&self->sig_handled, __ATOMIC_SEQ_CST);
 	/* a thread that ever had a ring gets io-wq task_work at any time */
 	c.uring_busy = !U ? 0 : (U->nout || U->orphaned) ? 2 : 1;
-	set_in_op(OP_WAIT, c.ri);
-	M_unlock();
-
-	c.t0 = pt_now_ns();
-	res = ioctl(fd, PENDTIMER_IOC_WAIT, c.badptr ? BADPTR : &w) ? -errno : 0;
-	c.t1 = pt_now_ns();
-
-	M_lock();
-	clear_in_op();
+	res = timed_call(OP_WAIT, c.ri, fd, PENDTIMER_IOC_WAIT, c.badptr ? BADPTR : &w,
+			 &c.t0, &c.t1);
 	W->n_wait_res[rc_of(res)]++;
 	eval_submit(&c, res, false);
 	OF(ofi)->nsync--;
@@ -444,15 +456,8 @@ void op_arm(void)
 	R(c.ri)->efd = e;
 	OF(ofi)->nsync++;
 	c.sig_handled0 = self->sig_handled;
-	set_in_op(OP_ARM, -1);
-	M_unlock();
-
-	c.t0 = pt_now_ns();
-	res = ioctl(fd, PENDTIMER_IOC_ARM, c.badptr ? BADPTR : &a) ? -errno : 0;
-	c.t1 = pt_now_ns();
-
-	M_lock();
-	clear_in_op();
+	res = timed_call(OP_ARM, -1, fd, PENDTIMER_IOC_ARM, c.badptr ? BADPTR : &a,
+			 &c.t0, &c.t1);
 	if (res == 0 && e < 0) {
 		fail(F_RESULT, "ARM with eventfd %d (%s) accepted", a.eventfd,
 		     c.efd_bad == -EBADF ? "not open" : "not an eventfd");
@@ -531,15 +536,8 @@ void op_cancel(void)
 	c.badptr = chance(10);
 	cancel_register(&c);
 	OF(c.ofi)->nsync++;
-	set_in_op(OP_CANCEL, -1);
-	M_unlock();
-
-	c.t0 = pt_now_ns();
-	res = ioctl(fd, PENDTIMER_IOC_CANCEL, c.badptr ? BADPTR : &tag) ? -errno : 0;
-	c.t1 = pt_now_ns();
-
-	M_lock();
-	clear_in_op();
+	res = timed_call(OP_CANCEL, -1, fd, PENDTIMER_IOC_CANCEL, c.badptr ? BADPTR : &tag,
+			 &c.t0, &c.t1);
 	cancel_eval(&c, res, false);
 	OF(c.ofi)->nsync--;
 	fe_release(c.g);
@@ -638,16 +636,8 @@ void op_stats(void)
 	lb.fired = d->a.lb_fired;
 	lb.sub = d->a.lb_sub;
 	OF(ofi)->nsync++;
-	set_in_op(OP_STATS, -1);
-	M_unlock();
-
 	memset(&st, 0xa5, sizeof(st));
-	t0 = pt_now_ns();
-	res = ioctl(fd, PENDTIMER_IOC_STATS, badptr ? BADPTR : &st) ? -errno : 0;
-	t1 = pt_now_ns();
-
-	M_lock();
-	clear_in_op();
+	res = timed_call(OP_STATS, -1, fd, PENDTIMER_IOC_STATS, badptr ? BADPTR : &st, &t0, &t1);
 	b = BI(OF(ofi)->bind);
 	dead_before = b->t_re && b->t_re < t0;
 	rem = b->t_rs && b->t_rs <= t1;
