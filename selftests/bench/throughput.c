@@ -17,30 +17,64 @@ static int tp_batch(struct io_uring *ring, const char *what, int res)
 	return reap_n(ring, TP_BATCH, res, res) ? -1 : 0;
 }
 
+/* how a throughput batch prepares its SQEs */
+struct tp_prep {
+	void (*prep)(struct tp_prep *p, struct io_uring_sqe *sqe, unsigned int i);
+	int fd;
+	uint64_t tag;
+};
+
+/*
+ * Batches of TP_BATCH, prepared by @p, submitted and reaped (each CQE
+ * @res) for @secs from *@t0 on; *@done: how many. 0, or -1 if one failed.
+ */
+static int tp_ring_run(struct io_uring *ring, double secs, struct tp_prep *p,
+		       const char *what, int res, uint64_t *t0, uint64_t *done)
+{
+	uint64_t end;
+	unsigned int i;
+
+	*t0 = pt_now_ns();
+	end = *t0 + (uint64_t)(secs * 1e9);
+	while (pt_now_ns() < end) {
+		for (i = 0; i < TP_BATCH; i++)
+			p->prep(p, io_uring_get_sqe(ring), i);
+		if (tp_batch(ring, what, res))
+			return -1;
+		*done += TP_BATCH;
+	}
+	return 0;
+}
+
+/* a pure timeout of 0 */
+static void tp_prep_timeout(struct tp_prep *p, struct io_uring_sqe *sqe, unsigned int i)
+{
+	static struct __kernel_timespec zero = { 0, 0 };
+
+	(void)p;
+	io_uring_prep_timeout(sqe, &zero, 0, 0);
+	io_uring_sqe_set_data64(sqe, i);
+}
+
+/* a PEND of timeout 0 */
+static void tp_prep_pend(struct tp_prep *p, struct io_uring_sqe *sqe, unsigned int i)
+{
+	struct pendtimer_wait w = { .timeout_ns = 0, .tag = p->tag++ };
+
+	pt_prep_cmd(sqe, p->fd, PENDTIMER_URING_PEND, &w, sizeof(w), i);
+}
+
 static double tp_uring(double secs)
 {
+	struct tp_prep p = { .prep = tp_prep_timeout };
 	struct io_uring ring;
-	struct __kernel_timespec zero = { 0, 0 };
-	uint64_t t0, end, done = 0;
+	uint64_t t0, done = 0;
 
 	if (ring_init(&ring, TP_BATCH, 0))
 		return -1;
-	t0 = pt_now_ns();
-	end = t0 + (uint64_t)(secs * 1e9);
-	while (pt_now_ns() < end) {
-		unsigned int i;
-
-		for (i = 0; i < TP_BATCH; i++) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-
-			io_uring_prep_timeout(sqe, &zero, 0, 0);
-			io_uring_sqe_set_data64(sqe, i);
-		}
-		if (tp_batch(&ring, "io_uring", -ETIME)) {
-			io_uring_queue_exit(&ring);
-			return -1;
-		}
-		done += TP_BATCH;
+	if (tp_ring_run(&ring, secs, &p, "io_uring", -ETIME, &t0, &done)) {
+		io_uring_queue_exit(&ring);
+		return -1;
 	}
 	io_uring_queue_exit(&ring);
 	return (double)done * 1e9 / (double)(pt_now_ns() - t0);
@@ -49,35 +83,21 @@ static double tp_uring(double secs)
 /* PENDs of timeout 0, 256 per io_uring_enter, then the 256 CQEs (res 0). */
 static double tp_pt_pend(double secs)
 {
-	int fd = open(DEV0, O_RDWR | O_CLOEXEC);
-	uint64_t t0, end, done = 0, tag = 0;
+	struct tp_prep p = { .prep = tp_prep_pend, .fd = open(DEV0, O_RDWR | O_CLOEXEC) };
+	uint64_t t0, done = 0;
 	struct io_uring ring;
 
-	if (fd < 0) {
+	if (p.fd < 0) {
 		fail("open: %s", strerror(errno));
 		return -1;
 	}
 	if (ring_init(&ring, TP_BATCH, 0)) {
-		close(fd);
+		close(p.fd);
 		return -1;
 	}
-	t0 = pt_now_ns();
-	end = t0 + (uint64_t)(secs * 1e9);
-	while (pt_now_ns() < end) {
-		unsigned int i;
-
-		for (i = 0; i < TP_BATCH; i++) {
-			struct pendtimer_wait w = { .timeout_ns = 0, .tag = tag++ };
-
-			pt_prep_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_URING_PEND,
-				       &w, sizeof(w), i);
-		}
-		if (tp_batch(&ring, "PEND", 0))
-			break;
-		done += TP_BATCH;
-	}
+	tp_ring_run(&ring, secs, &p, "PEND", 0, &t0, &done);
 	io_uring_queue_exit(&ring);
-	close(fd);
+	close(p.fd);
 	if (failures)
 		return -1;
 	return (double)done * 1e9 / (double)(pt_now_ns() - t0);

@@ -94,6 +94,22 @@ int slot_pick(void)
 	return (int)rnd_below(NSLOTS);
 }
 
+/* Under M: descriptor @g in use by this call: its number; its open file in *@ofi */
+static int fe_take(int g, int *ofi)
+{
+	FE(g)->inuse++;
+	*ofi = FE(g)->of;
+	return FE(g)->fd;
+}
+
+/* Under M: the synchronous call on @g (open file @ofi) ended at @t1 */
+static void sync_done(int g, int ofi, uint64_t t1)
+{
+	OF(ofi)->nsync--;
+	fe_release(g);
+	of_maybe_released(ofi, t1, evclock());
+}
+
 /*
  * Under M: operation @op (its request @cur_req, or -1) calls ioctl @req on
  * @fd unlocked, between the clock readings @t0 and @t1. 0 or -errno.
@@ -387,9 +403,7 @@ void op_wait(void)
 	c.g = pick_fe(self->owner, FK_PT);
 	if (c.g < 0 || W->nreqs >= MAX_REQS - 16)
 		return;
-	FE(c.g)->inuse++;
-	fd = FE(c.g)->fd;
-	ofi = FE(c.g)->of;
+	fd = fe_take(c.g, &ofi);
 	timeout = pick_timeout(1);
 	w.timeout_ns = timeout;
 	w.tag = pick_tag(ofi);
@@ -404,9 +418,7 @@ void op_wait(void)
 			 &c.t0, &c.t1);
 	W->n_wait_res[rc_of(res)]++;
 	eval_submit(&c, res, false);
-	OF(ofi)->nsync--;
-	fe_release(c.g);
-	of_maybe_released(ofi, c.t1, evclock());
+	sync_done(c.g, ofi, c.t1);
 }
 
 void op_arm(void)
@@ -443,9 +455,7 @@ void op_arm(void)
 		a.eventfd = FE(c.g)->fd;	/* a pendtimer file is no eventfd */
 		c.efd_bad = -EINVAL;
 	}
-	FE(c.g)->inuse++;
-	fd = FE(c.g)->fd;
-	ofi = FE(c.g)->of;
+	fd = fe_take(c.g, &ofi);
 	timeout = pick_timeout(0);
 	a.timeout_ns = timeout;
 	a.tag = pick_tag(ofi);
@@ -529,9 +539,7 @@ void op_cancel(void)
 	c.g = pick_fe(self->owner, FK_PT);
 	if (c.g < 0)
 		return;
-	FE(c.g)->inuse++;
-	fd = FE(c.g)->fd;
-	c.ofi = FE(c.g)->of;
+	fd = fe_take(c.g, &c.ofi);
 	c.tag = tag = pick_cancel_tag(c.ofi);
 	c.badptr = chance(10);
 	cancel_register(&c);
@@ -539,9 +547,7 @@ void op_cancel(void)
 	res = timed_call(OP_CANCEL, -1, fd, PENDTIMER_IOC_CANCEL, c.badptr ? BADPTR : &tag,
 			 &c.t0, &c.t1);
 	cancel_eval(&c, res, false);
-	OF(c.ofi)->nsync--;
-	fe_release(c.g);
-	of_maybe_released(c.ofi, c.t1, evclock());
+	sync_done(c.g, c.ofi, c.t1);
 }
 
 /* ---- STATS, unknown ioctls ---- */
@@ -628,9 +634,7 @@ void op_stats(void)
 
 	if (g < 0)
 		return;
-	FE(g)->inuse++;
-	fd = FE(g)->fd;
-	ofi = FE(g)->of;
+	fd = fe_take(g, &ofi);
 	d = BD(OF(ofi)->bd);
 	lb.cancel = d->a.lb_cancel;
 	lb.fired = d->a.lb_fired;
@@ -653,9 +657,7 @@ void op_stats(void)
 		     W->slots[b->slot].id, res_str(res, rb, sizeof(rb)));
 	if (rc == RC_OK && !badptr)
 		stats_check(d, &st, &lb, t0, t1);
-	OF(ofi)->nsync--;
-	fe_release(g);
-	of_maybe_released(ofi, t1, evclock());
+	sync_done(g, ofi, t1);
 }
 
 void op_badioctl(void)
@@ -681,9 +683,7 @@ void op_badioctl(void)
 
 	if (g < 0)
 		return;
-	FE(g)->inuse++;
-	fd = FE(g)->fd;
-	ofi = FE(g)->of;
+	fd = fe_take(g, &ofi);
 	OF(ofi)->nsync++;
 	M_unlock();
 	t0 = pt_now_ns();
@@ -701,7 +701,5 @@ void op_badioctl(void)
 		fail(F_RESULT, "ioctl 0x%lx (unknown number or size) -> %s, want %s",
 		     cmd, res_str(res, rb, sizeof(rb)),
 		     allowed & RB(ENOTTY) ? "-ENOTTY" : "-ENODEV (device removed)");
-	OF(ofi)->nsync--;
-	fe_release(g);
-	of_maybe_released(ofi, t1, evclock());
+	sync_done(g, ofi, t1);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pendtimer_fuzz: small system helpers: sysfs files, module parameters, STATS.
+ * pendtimer_fuzz: small system helpers: a device's state in sysfs, its minor, a
+ * counter by outcome (the rest comes from lib/).
  */
 #include "fuzz.h"
 
