@@ -902,32 +902,6 @@ static void *pw_fn(void *arg)
 	return NULL;
 }
 
-static int pw_bus_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static bool pw_wait_node(int id, bool want)
-{
-	uint64_t deadline = pt_now_ns() + 3 * NSEC_PER_SEC;
-	char p[64];
-
-	snprintf(p, sizeof(p), PT_DEV_FMT, id);
-	while (pt_path_exists(p) != want)
-		if (pt_now_ns() > deadline)
-			return false;
-		else
-			pt_sleep_ms(2);
-	return true;
-}
-
 TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 {
 	struct pendtimer_stats s0, s1, d;
@@ -1033,7 +1007,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 	/* phase 2: removal (unbind) racing PEND timers, counters kept */
 	snprintf(id, sizeof(id), "%d", PW_RM_ID);
 	if (!pt_path_exists(PT_SYSBUS "/devices/pendtimer61"))
-		ASSERT_EQ(0, pw_bus_write(PT_SYSBUS "/new_device", id));
+		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/new_device", id));
 	for (rounds = 0; rounds < PW_RM_ROUNDS; rounds++) {
 		struct pendtimer_stats b, a;
 		struct io_uring ring;
@@ -1041,7 +1015,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 		__u64 ud;
 		int res, n0 = 0, nrm = 0, nbad = 0, dfd;
 
-		ASSERT_TRUE(pw_wait_node(PW_RM_ID, true));
+		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
 		dfd = pt_open_id(PW_RM_ID);
 		ASSERT_LE(0, dfd);
 		ASSERT_EQ(0, pt_stats(dfd, &b));
@@ -1052,7 +1026,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 				     (__u64)(rand_r(&seed) % 200000), (__u64)i + 1, (__u64)i + 1);
 		ASSERT_EQ(PW_RM_N, io_uring_submit(&ring));
 		pt_spin_until(pt_now_ns() + (uint64_t)(rand_r(&seed) % 200) * NSEC_PER_USEC);
-		ASSERT_EQ(0, pw_bus_write(PT_SYSBUS "/drivers/pendtimer/unbind",
+		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/unbind",
 					  "pendtimer61"));
 		for (i = 0; i < PW_RM_N; i++) {
 			ASSERT_EQ(0, pt_reap(&ring, 10000, &ud, &res));
@@ -1066,8 +1040,8 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 		io_uring_queue_exit(&ring);
 		close(dfd);
 		ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
-		ASSERT_EQ(0, pw_bus_write(PT_SYSBUS "/drivers/pendtimer/bind", "pendtimer61"));
-		ASSERT_TRUE(pw_wait_node(PW_RM_ID, true));
+		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/bind", "pendtimer61"));
+		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
 		dfd = pt_open_id(PW_RM_ID);
 		ASSERT_LE(0, dfd);
 		ASSERT_EQ(0, pt_settle(dfd, 5000, &a));
@@ -1086,7 +1060,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 	ksft_print_msg("PEND removal: %d unbinds racing %d PENDs each: %llu fired, %llu removed, %llu other\n",
 		       PW_RM_ROUNDS, PW_RM_N, (unsigned long long)rm_fired,
 		       (unsigned long long)rm_removed, (unsigned long long)rm_bad);
-	EXPECT_EQ(0, pw_bus_write(PT_SYSBUS "/del_device", id));
+	EXPECT_EQ(0, pt_write_str(PT_SYSBUS "/del_device", id));
 }
 #endif /* PT_HAVE_URING */
 
