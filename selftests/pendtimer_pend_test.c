@@ -59,11 +59,7 @@ FIXTURE_SETUP(pend)
 	self->saved_delay = -1;
 	pt_kernel_version(self->release, sizeof(self->release));
 	self->supported = pt_pend_supported();
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
+	PT_ASSERT_OPEN(self->fd);
 	ret = pt_ring_init(&self->ring, 256, 1024);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("io_uring_queue_init: %s", strerror(-ret));
@@ -944,22 +940,7 @@ TEST_F(pend, eopnotsupp_before_6_7)
 
 #define WINDOW_US	10000	/* race_delay_us for the rule tests */
 #define ATTEMPTS	40
-#define OFFSET_START_US	2500
 #define RULE2_DUE_US	1000
-
-enum outcome { HIT, MISS_EARLY, MISS_LATE, BROKEN };
-
-static const char *const outcome_name[] = {
-	[HIT] = "hit", [MISS_EARLY] = "early (timer not yet running)",
-	[MISS_LATE] = "late (timer already claimed)", [BROKEN] = "BROKEN",
-};
-
-static unsigned int next_offset(unsigned int off, int outcome_early)
-{
-	if (outcome_early)
-		return off + 1500 > 8000 ? 8000 : off + 1500;
-	return off / 2 < 250 ? 250 : off / 2;
-}
 
 /*
  * A thread pinned to the timer's CPU submits one PEND on its own ring (so
@@ -1030,7 +1011,7 @@ static int pender_start(struct pender *p, int fd, int cpu, __u64 timeout_ns,
  */
 TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -1065,13 +1046,13 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 		       attempt, off, c, p.res,
 		       (unsigned long long)d.cancelled,
 		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.interrupted + d.flushed + d.removed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -1086,7 +1067,7 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
  */
 TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -1112,26 +1093,19 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		if (p.res == 0 && d.fired == 1 && d.flushed == 0)
-			o = d.race_cleanup_deferred == 1 ? HIT :
-			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
-		else if (p.res == -ECANCELED && d.flushed == 1 && d.fired == 0 &&
-			 d.race_cleanup_deferred == 0)
-			o = MISS_EARLY;
-		else
-			o = BROKEN;
+		o = pt_rule2_outcome(p.res, &d);
 		TH_LOG("attempt %d at due+%u us: PEND CQE %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
 		       attempt, off, p.res,
 		       (unsigned long long)d.fired,
 		       (unsigned long long)d.flushed,
 		       (unsigned long long)d.race_cleanup_deferred,
-		       outcome_name[o]);
+		       pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.removed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
@@ -1230,7 +1204,7 @@ TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
 		TH_LOG("attempt %d: execve() at due%+d us; interrupted +%llu fired +%llu flushed +%llu timer_late +%llu: %s",
 		       attempt, off, (unsigned long long)d.interrupted,
 		       (unsigned long long)d.fired, (unsigned long long)d.flushed,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.flushed + d.removed);
@@ -1255,7 +1229,7 @@ TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
  */
 TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt, fd;
 
@@ -1301,13 +1275,13 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 		TH_LOG("attempt %d at due+%u us: unbind; PEND CQE %d, fired +%llu removed +%llu cleanup_deferred +%llu: %s",
 		       attempt, off, p.res, (unsigned long long)d.fired,
 		       (unsigned long long)d.removed,
-		       (unsigned long long)d.race_cleanup_deferred, outcome_name[o]);
+		       (unsigned long long)d.race_cleanup_deferred, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the unbind never landed inside the %d us window", WINDOW_US);

@@ -55,11 +55,7 @@ FIXTURE_SETUP(race)
 
 	self->fd = self->fd2 = self->efd = -1;
 	self->saved_delay = -1;
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
+	PT_ASSERT_OPEN(self->fd);
 	ret = pt_param_read("race_delay_us", &self->saved_delay);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("read " PT_PARAMS "race_delay_us: %s", strerror(-ret));
@@ -93,27 +89,7 @@ FIXTURE_TEARDOWN(race)
 	PT_EXPECT_QUIET(10000);
 }
 
-/*
- * Where in the 10 ms window the test thread acts (us after the due time).
- * Under TCG on a busy host a vCPU can lose milliseconds, so an attempt may
- * land before the callback started (early) or after it claimed (late):
- * move the other way and try again, ATTEMPTS times at most.
- */
-#define OFFSET_START_US	2500
-
-static unsigned int next_offset(unsigned int off, int outcome_early)
-{
-	if (outcome_early)
-		return off + 1500 > 8000 ? 8000 : off + 1500;
-	return off / 2 < 250 ? 250 : off / 2;
-}
-
-enum outcome { HIT, MISS_EARLY, MISS_LATE, BROKEN };
-
-static const char *const outcome_name[] = {
-	[HIT] = "hit", [MISS_EARLY] = "early (timer not yet running)",
-	[MISS_LATE] = "late (timer already claimed)", [BROKEN] = "BROKEN",
-};
+/* Where in the 10 ms window the test thread acts: pendtimer_util.h. */
 
 /* Thread that ARMs on a pinned CPU, so the timer runs there. */
 struct armer {
@@ -141,7 +117,7 @@ static void *armer_fn(void *arg)
  */
 TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -182,12 +158,12 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
 		       attempt, off, c, w.ret,
 		       (unsigned long long)d.cancelled,
 		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -200,7 +176,7 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
  */
 TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -249,11 +225,11 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
 		       attempt, off, c, (long long)ev,
 		       (unsigned long long)d.cancelled,
 		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -275,7 +251,7 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
 
 TEST_F_TIMEOUT(race, rule2_running_timer_outranks_close, 120)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -303,26 +279,19 @@ TEST_F_TIMEOUT(race, rule2_running_timer_outranks_close, 120)
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		if (w.ret == 0 && d.fired == 1 && d.flushed == 0)
-			o = d.race_cleanup_deferred == 1 ? HIT :
-			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
-		else if (w.ret == -ECANCELED && d.flushed == 1 && d.fired == 0 &&
-			 d.race_cleanup_deferred == 0)
-			o = MISS_EARLY;
-		else
-			o = BROKEN;
+		o = pt_rule2_outcome(w.ret, &d);
 		TH_LOG("attempt %d at due+%u us: WAIT %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
 		       attempt, off, w.ret,
 		       (unsigned long long)d.fired,
 		       (unsigned long long)d.flushed,
 		       (unsigned long long)d.race_cleanup_deferred,
-		       outcome_name[o]);
+		       pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.removed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("close() never landed inside the %d us window", WINDOW_US);

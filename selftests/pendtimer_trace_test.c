@@ -260,11 +260,7 @@ FIXTURE_SETUP(trace)
 	if (!self->root[0])
 		return;		/* each test skips (SKIP here would not stop it) */
 
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
+	PT_ASSERT_OPEN(self->fd);
 	ASSERT_EQ(0, pt_stats(self->fd, &s));
 	ASSERT_EQ(0ULL, s.pending) {
 		TH_LOG("device not quiet at the start of the test");
@@ -611,14 +607,6 @@ static int widen_window(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *
 	return cpu_timer;
 }
 
-/* Where in the window to act next: later if early, earlier if late. */
-static unsigned int next_off(unsigned int off, bool early)
-{
-	if (early)
-		return off + 1500 > 8000 ? 8000 : off + 1500;
-	return off / 2 < 250 ? 250 : off / 2;
-}
-
 /* The new events exist, with the fields the lead's format names. */
 TEST_F(trace, rule_events_have_device_tag_outcome)
 {
@@ -688,7 +676,7 @@ TEST_F_TIMEOUT(trace, rule1_timer_late_after_the_cancel_claimed, 120)
 		       attempt, off, c, w.ret, (unsigned long long)d.race_timer_late,
 		       hit ? ": hit" : "");
 		if (!hit)
-			off = next_off(off, c == 0);
+			off = pt_next_offset(off, c == 0);
 	}
 	ASSERT_TRUE(hit) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -749,7 +737,7 @@ TEST_F_TIMEOUT(trace, rule2_cleanup_deferred_before_the_callback_claims, 120)
 		       attempt, off, w.ret, (unsigned long long)d.race_cleanup_deferred,
 		       hit ? ": hit" : "");
 		if (!hit)
-			off = next_off(off, w.ret == -ECANCELED);
+			off = pt_next_offset(off, w.ret == -ECANCELED);
 	}
 	ASSERT_TRUE(hit) {
 		TH_LOG("close() never landed inside the %d us window", WINDOW_US);

@@ -53,11 +53,7 @@ FIXTURE_SETUP(uring)
 {
 	int ret;
 
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
+	PT_ASSERT_OPEN(self->fd);
 	ret = io_uring_queue_init(64, &self->ring, 0);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("io_uring_queue_init: %s", strerror(-ret));
