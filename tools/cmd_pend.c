@@ -43,14 +43,13 @@ static enum pvia parse_pvia(const char *s)
 	return PVIA_NONE;
 }
 
-/* The same through file @idx registered with the ring. */
+/* A PEND through file @idx registered with the ring. */
 static int submit_pend_fixed(struct io_uring *ring, int idx, uint64_t timeout_ns, uint64_t tag)
 {
-	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 	int ret;
 
-	pt_prep_cmd(sqe, idx, PENDTIMER_URING_PEND, &w, sizeof(w), 1);
+	pt_prep_pend(sqe, idx, timeout_ns, tag, 1);
 	sqe->flags |= IOSQE_FIXED_FILE;
 	ret = io_uring_submit(ring);
 	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
@@ -209,7 +208,20 @@ static int pend_via_exit(const char *dev, int ctl, const struct pendtimer_stats 
 	return EXIT_CANCELLED;
 }
 
-int cmd_pend(const char *dev, int argc, char **argv)
+/* What the command line asks for, and what came back so far. */
+struct pend_run {
+	const char *dev;
+	int fd, ctl;
+	uint64_t timeout_ns, tag, cancel_ms, t0;
+	enum pvia via;
+	bool have_pend, want_ucancel;
+	int res;			/* the PEND's CQE res (1: none yet) */
+	struct pendtimer_stats s0;
+	struct io_uring ring;
+};
+
+/* The options: -1 to go on, or the exit code (--help). */
+static int pend_parse(struct pend_run *x, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "cancel-after", required_argument, NULL, 'c' },
@@ -218,27 +230,21 @@ int cmd_pend(const char *dev, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pendtimer_stats s0, s1;
-	uint64_t timeout_ns, tag = 1, cancel_ms = 0, t0, ud = 0;
-	enum pvia via = PVIA_NONE;
-	bool have_cancel = false, have_pend = false, want_ucancel = false;
-	int opt, fd, ctl, ret, res = 1, rc = EXIT_FAIL;
-	struct pt_threads threads;
-	struct io_uring ring;
-	struct io_uring_sqe *sqe;
+	bool have_cancel = false;
+	int opt;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "c:v:t:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			cancel_ms = parse_u64(optarg, "--cancel-after");
+			x->cancel_ms = parse_u64(optarg, "--cancel-after");
 			have_cancel = true;
 			break;
 		case 'v':
-			via = parse_pvia(optarg);
+			x->via = parse_pvia(optarg);
 			break;
 		case 't':
-			tag = parse_u64(optarg, "--tag");
+			x->tag = parse_u64(optarg, "--tag");
 			break;
 		case 'h':
 			usage(stdout);
@@ -249,168 +255,236 @@ int cmd_pend(const char *dev, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		die_usage("pend: exactly one SECONDS argument expected");
-	timeout_ns = parse_seconds(argv[optind]);
-	if (have_cancel && via == PVIA_NONE)
-		via = PVIA_IOCTL;
-	if (!have_cancel && via != PVIA_NONE)
+	x->timeout_ns = parse_seconds(argv[optind]);
+	if (have_cancel && x->via == PVIA_NONE)
+		x->via = PVIA_IOCTL;
+	if (!have_cancel && x->via != PVIA_NONE)
 		die_usage("pend: --via needs --cancel-after MS");
+	return -1;
+}
 
-	ctl = cli_open(dev);	/* STATS only: never flushed by this command */
-	cli_stats(ctl, &s0);
-	install_handler(SIGINT, on_user_stop);
-	t0 = pt_now_ns();
-	if (via != PVIA_NONE)
-		printf("%8.3f s  plan: PEND due in %.3f s (tag %" PRIu64 "), cancel via %s "
-		       "after %" PRIu64 " ms: %s\n", 0.0, pt_secs(timeout_ns), tag, pvia_name[via],
-		       cancel_ms, via == PVIA_ASYNC ?
-		       "io_uring's async-cancel cannot reach it, CANCEL by tag then can" :
-		       cancel_ms * NSEC_PER_MSEC < timeout_ns ?
-		       "the cancel should come first and succeed" :
-		       "the cancel comes after the timer and should fail");
-	if (via == PVIA_EXIT) {
-		rc = pend_via_exit(dev, ctl, &s0, timeout_ns, tag, cancel_ms * NSEC_PER_MSEC, t0);
-		goto out_stats;
-	}
+static void pend_plan(const struct pend_run *x)
+{
+	printf("%8.3f s  plan: PEND due in %.3f s (tag %" PRIu64 "), cancel via %s "
+	       "after %" PRIu64 " ms: %s\n", 0.0, pt_secs(x->timeout_ns), x->tag,
+	       pvia_name[x->via], x->cancel_ms, x->via == PVIA_ASYNC ?
+	       "io_uring's async-cancel cannot reach it, CANCEL by tag then can" :
+	       x->cancel_ms * NSEC_PER_MSEC < x->timeout_ns ?
+	       "the cancel should come first and succeed" :
+	       "the cancel comes after the timer and should fail");
+}
 
-	fd = cli_open(dev);
-	ret = io_uring_queue_init(8, &ring, 0);
-	if (ret) {
-		fprintf(stderr, "%s: io_uring_queue_init: %s\n", prog, strerror(-ret));
-		return EXIT_FAIL;
-	}
-	ret = pt_submit_pend(&ring, fd, timeout_ns, tag, 1);
+/* Submit the PEND and say it is parked: 0, or -1 (said why). */
+static int pend_start(struct pend_run *x)
+{
+	struct pendtimer_stats s1;
+	struct pt_threads threads;
+	int ret;
+
+	ret = pt_submit_pend(&x->ring, x->fd, x->timeout_ns, x->tag, 1);
 	if (ret) {
 		fprintf(stderr, "%s: io_uring_submit: %s\n", prog, strerror(-ret));
-		goto out_ring;
+		return -1;
 	}
 	pt_count_threads(&threads);
 	printf("%8.3f s  PEND submitted on %s (tag %" PRIu64 ", due in %.3f s): io_uring_submit() "
-	       "returned at once\n", pt_secs(pt_now_ns() - t0), dev, tag, pt_secs(timeout_ns));
-	if (!cli_stats(ctl, &s1) && s1.pending > s0.pending)
+	       "returned at once\n", pt_secs(pt_now_ns() - x->t0), x->dev, x->tag,
+	       pt_secs(x->timeout_ns));
+	if (!cli_stats(x->ctl, &s1) && s1.pending > x->s0.pending)
 		printf("           the driver parked it (-EIOCBQUEUED: STATUS_PENDING); no thread "
 		       "waits for it: this process has %d thread(s), %d io-wq worker(s)\n",
 		       threads.total, threads.iowq);
+	return 0;
+}
 
-	if (via != PVIA_NONE) {
-		ret = pend_reap(&ring, t0 + cancel_ms * NSEC_PER_MSEC, &ud, &res);
-		if (ret == 0 && ud == 1) {
-			have_pend = true;
-			say_pend(t0, res);
+/* The async-cancel io_uring cannot do, then CANCEL by tag: 0, or -1. */
+static int pend_async_cancel(struct pend_run *x)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&x->ring);
+	struct pendtimer_stats s1;
+	uint64_t ud = 0;
+	int ret;
+
+	io_uring_prep_cancel64(sqe, 1, 0);
+	io_uring_sqe_set_data64(sqe, 3);
+	io_uring_submit(&x->ring);
+	printf("%8.3f s  IORING_OP_ASYNC_CANCEL submitted for the PEND (user_data 1)\n",
+	       pt_secs(pt_now_ns() - x->t0));
+	for (;;) {
+		int r;
+
+		if (pend_reap(&x->ring, 0, &ud, &r)) {
+			fprintf(stderr, "%s: no CQE for the async-cancel\n", prog);
+			return -1;
 		}
-	}
-	/* the timer first: try the cancel all the same, it must fail */
-	if (have_pend && via != PVIA_NONE)
-		pt_sleep_until_stop(t0 + cancel_ms * NSEC_PER_MSEC, NULL);
-	switch (via) {
-	case PVIA_IOCTL:
-		say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
-		break;
-	case PVIA_URING: {
-		uint64_t cmd[2] = { tag, 0 };
-
-		pt_prep_cmd(io_uring_get_sqe(&ring), fd, PENDTIMER_IOC_CANCEL, cmd,
-			       sizeof(cmd), 2);
-		io_uring_submit(&ring);
-		want_ucancel = true;
-		printf("%8.3f s  URING_CMD CANCEL submitted (cmd_op PENDTIMER_IOC_CANCEL, "
-		       "tag %" PRIu64 " in the command area)\n", pt_secs(pt_now_ns() - t0), tag);
-		break;
-	}
-	case PVIA_CLOSE:
-		printf("%8.3f s  close(%d): the PEND's own descriptor; %s\n", pt_secs(pt_now_ns() - t0),
-		       fd, have_pend ? "nothing of this process is pending on it any more" :
-		       "io_uring still holds the file, so this is the flush: it cancels the "
-		       "requests this process submitted on it");
-		close(fd);
-		fd = -1;
-		break;
-	case PVIA_ASYNC:
-		sqe = io_uring_get_sqe(&ring);
-		io_uring_prep_cancel64(sqe, 1, 0);
-		io_uring_sqe_set_data64(sqe, 3);
-		io_uring_submit(&ring);
-		printf("%8.3f s  IORING_OP_ASYNC_CANCEL submitted for the PEND (user_data 1)\n",
-		       pt_secs(pt_now_ns() - t0));
-		for (;;) {
-			int r;
-
-			if (pend_reap(&ring, 0, &ud, &r)) {
-				fprintf(stderr, "%s: no CQE for the async-cancel\n", prog);
-				goto out_ring;
-			}
-			if (ud == 3) {
-				ret = r;
-				break;
-			}
-			have_pend = true;	/* its timer was first */
-			res = r;
-			say_pend(t0, res);
-		}
-		res = have_pend ? res : ret;
-		printf("%8.3f s  the ASYNC_CANCEL's CQE: %s%s\n", pt_secs(pt_now_ns() - t0),
-		       ret ? "-" : "0", ret ? pt_errname(-ret) : "");
-		if (have_pend) {
-			printf("           the PEND had completed already: nothing left to "
-			       "cancel\n");
+		if (ud == 3) {
+			ret = r;
 			break;
 		}
-		if (ret == -ENOENT && !cli_stats(ctl, &s1) && s1.pending > s0.pending) {
-			printf("           io_uring cannot reach a parked command: async-cancel "
-			       "only finds io_uring's own request types and io-wq work, and the\n"
-			       "           PEND is neither (the driver owns it); it is still "
-			       "pending (STATS pending %llu). IoCancelIrp would reach it on Windows.\n",
-			       (unsigned long long)(s1.pending - s0.pending));
-			printf("           CANCEL by tag can reach it:\n");
-		} else {
-			printf("           unexpected: SPEC.md says -ENOENT with the PEND still "
-			       "pending\n");
-		}
-		say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+		x->have_pend = true;	/* its timer was first */
+		x->res = r;
+		say_pend(x->t0, x->res);
+	}
+	x->res = x->have_pend ? x->res : ret;
+	printf("%8.3f s  the ASYNC_CANCEL's CQE: %s%s\n", pt_secs(pt_now_ns() - x->t0),
+	       ret ? "-" : "0", ret ? pt_errname(-ret) : "");
+	if (x->have_pend) {
+		printf("           the PEND had completed already: nothing left to "
+		       "cancel\n");
+		return 0;
+	}
+	if (ret == -ENOENT && !cli_stats(x->ctl, &s1) && s1.pending > x->s0.pending) {
+		printf("           io_uring cannot reach a parked command: async-cancel "
+		       "only finds io_uring's own request types and io-wq work, and the\n"
+		       "           PEND is neither (the driver owns it); it is still "
+		       "pending (STATS pending %llu). IoCancelIrp would reach it on Windows.\n",
+		       (unsigned long long)(s1.pending - x->s0.pending));
+		printf("           CANCEL by tag can reach it:\n");
+	} else {
+		printf("           unexpected: SPEC.md says -ENOENT with the PEND still "
+		       "pending\n");
+	}
+	say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->tag, pt_cancel(x->fd, x->tag));
+	return 0;
+}
+
+/* The cancel, as --via says: 0, or -1 (said why). */
+static int pend_cancel(struct pend_run *x)
+{
+	switch (x->via) {
+	case PVIA_IOCTL:
+		say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->tag, pt_cancel(x->fd, x->tag));
 		break;
+	case PVIA_URING:
+		pt_prep_cancel(io_uring_get_sqe(&x->ring), x->fd, x->tag, 2);
+		io_uring_submit(&x->ring);
+		x->want_ucancel = true;
+		printf("%8.3f s  URING_CMD CANCEL submitted (cmd_op PENDTIMER_IOC_CANCEL, "
+		       "tag %" PRIu64 " in the command area)\n", pt_secs(pt_now_ns() - x->t0),
+		       x->tag);
+		break;
+	case PVIA_CLOSE:
+		printf("%8.3f s  close(%d): the PEND's own descriptor; %s\n",
+		       pt_secs(pt_now_ns() - x->t0), x->fd, x->have_pend ?
+		       "nothing of this process is pending on it any more" :
+		       "io_uring still holds the file, so this is the flush: it cancels the "
+		       "requests this process submitted on it");
+		close(x->fd);
+		x->fd = -1;
+		break;
+	case PVIA_ASYNC:
+		return pend_async_cancel(x);
 	default:
 		break;
 	}
-	while (!have_pend || want_ucancel) {
+	return 0;
+}
+
+/* The CQEs still to come (Ctrl-C: CANCEL by tag): 0, or -1 (said why). */
+static int pend_drain(struct pend_run *x)
+{
+	uint64_t ud = 0;
+	int ret;
+
+	while (!x->have_pend || x->want_ucancel) {
 		int r;
 
-		ret = pend_reap(&ring, 0, &ud, &r);
+		ret = pend_reap(&x->ring, 0, &ud, &r);
 		if (ret == -EINTR && user_stop) {
 			user_stop = 0;
-			printf("\n%8.3f s  interrupted: cancelling it by tag\n", pt_secs(pt_now_ns() - t0));
-			say_cancel_ret(t0, "PENDTIMER_IOC_CANCEL", tag, pt_cancel(fd, tag));
+			printf("\n%8.3f s  interrupted: cancelling it by tag\n",
+			       pt_secs(pt_now_ns() - x->t0));
+			say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->tag,
+				       pt_cancel(x->fd, x->tag));
 			continue;
 		}
 		if (ret) {
 			fprintf(stderr, "%s: io_uring_wait_cqe: %s\n", prog, strerror(-ret));
-			goto out_ring;
+			return -1;
 		}
 		if (ud == 1) {
-			have_pend = true;
-			res = r;
-			say_pend(t0, res);
+			x->have_pend = true;
+			x->res = r;
+			say_pend(x->t0, x->res);
 		} else if (ud == 2) {
-			want_ucancel = false;
-			printf("%8.3f s  the URING_CMD CANCEL's CQE: %s%s: %s\n", pt_secs(pt_now_ns() - t0),
-			       r ? "-" : "0", r ? pt_errname(-r) : "",
+			x->want_ucancel = false;
+			printf("%8.3f s  the URING_CMD CANCEL's CQE: %s%s: %s\n",
+			       pt_secs(pt_now_ns() - x->t0), r ? "-" : "0", r ? pt_errname(-r) : "",
 			       r == 0 ? "it cancelled the PEND (inline, like the ioctl)" :
 			       r == -ENOENT ? pt_explain(OP_CANCEL, ENOENT) : strerror(-r));
 		}
 	}
-	if (res == -ECANCELED)
-		printf("           (counted as %s)\n", via == PVIA_CLOSE ? "flushed" : "cancelled");
-	rc = pt_exit_code(-res);
-	if (via != PVIA_NONE)
-		printf("  => %s\n", res == 0 ?
+	return 0;
+}
+
+/* The PEND on a ring of this process, its cancel and its CQE: the exit code. */
+static int pend_on_ring(struct pend_run *x)
+{
+	uint64_t ud = 0, cancel_at = x->t0 + x->cancel_ms * NSEC_PER_MSEC;
+
+	if (pend_start(x))
+		return EXIT_FAIL;
+	if (x->via != PVIA_NONE &&
+	    pend_reap(&x->ring, cancel_at, &ud, &x->res) == 0 && ud == 1) {
+		x->have_pend = true;
+		say_pend(x->t0, x->res);
+	}
+	/* the timer first: try the cancel all the same, it must fail */
+	if (x->have_pend && x->via != PVIA_NONE)
+		pt_sleep_until_stop(cancel_at, NULL);
+	if (pend_cancel(x) || pend_drain(x))
+		return EXIT_FAIL;
+	if (x->res == -ECANCELED)
+		printf("           (counted as %s)\n",
+		       x->via == PVIA_CLOSE ? "flushed" : "cancelled");
+	if (x->via != PVIA_NONE)
+		printf("  => %s\n", x->res == 0 ?
 		       "the timer won: the cancel found nothing to cancel (a failed cancel)" :
-		       res == -ECANCELED ? "the cancel won: the PEND completed as cancelled, "
+		       x->res == -ECANCELED ? "the cancel won: the PEND completed as cancelled, "
 		       "its timer was stopped" : "the PEND ended otherwise");
-out_ring:
-	io_uring_queue_exit(&ring);
-	if (fd >= 0)
-		close(fd);
+	return pt_exit_code(-x->res);
+}
+
+int cmd_pend(const char *dev, int argc, char **argv)
+{
+	static struct pend_run run;
+	struct pend_run *x = &run;
+	int ret, rc;
+
+	memset(x, 0, sizeof(*x));
+	x->dev = dev;
+	x->tag = 1;
+	x->via = PVIA_NONE;
+	x->res = 1;
+	rc = pend_parse(x, argc, argv);
+	if (rc >= 0)
+		return rc;
+
+	x->ctl = cli_open(dev);	/* STATS only: never flushed by this command */
+	cli_stats(x->ctl, &x->s0);
+	install_handler(SIGINT, on_user_stop);
+	x->t0 = pt_now_ns();
+	if (x->via != PVIA_NONE)
+		pend_plan(x);
+	if (x->via == PVIA_EXIT) {
+		rc = pend_via_exit(dev, x->ctl, &x->s0, x->timeout_ns, x->tag,
+				   x->cancel_ms * NSEC_PER_MSEC, x->t0);
+		goto out_stats;
+	}
+
+	x->fd = cli_open(dev);
+	ret = io_uring_queue_init(8, &x->ring, 0);
+	if (ret) {
+		fprintf(stderr, "%s: io_uring_queue_init: %s\n", prog, strerror(-ret));
+		return EXIT_FAIL;
+	}
+	rc = pend_on_ring(x);
+	io_uring_queue_exit(&x->ring);
+	if (x->fd >= 0)
+		close(x->fd);
 out_stats:
-	pt_print_delta_since(ctl, &s0);
-	close(ctl);
+	pt_print_delta_since(x->ctl, &x->s0);
+	close(x->ctl);
 	return rc;
 }
 #endif /* PENDTIMER_NO_URING */

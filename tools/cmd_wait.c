@@ -134,7 +134,14 @@ static int wait_via_uring(int fd, uint64_t timeout_ns, uint64_t tag,
 }
 #endif
 
-int cmd_wait(const char *dev, int argc, char **argv)
+/* What the command line asks for. */
+struct wait_args {
+	uint64_t timeout_ns, tag, cancel_ms;
+	enum via via;
+};
+
+/* The options: -1 to go on, or the exit code (--help). */
+static int wait_parse(struct wait_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "cancel-after", required_argument, NULL, 'c' },
@@ -143,26 +150,21 @@ int cmd_wait(const char *dev, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pendtimer_stats s0;
-	uint64_t timeout_ns, tag = 1, cancel_ms = 0, t0;
-	enum via via = VIA_NONE;
 	bool have_cancel = false;
-	struct waiter w;
-	pthread_t th;
-	int opt, fd, ctl, ret, rc;
+	int opt;
 
 	optind = 0;	/* glibc: full re-initialisation (ordering too) */
 	while ((opt = getopt_long(argc, argv, "c:v:t:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			cancel_ms = parse_u64(optarg, "--cancel-after");
+			a->cancel_ms = parse_u64(optarg, "--cancel-after");
 			have_cancel = true;
 			break;
 		case 'v':
-			via = parse_via(optarg);
+			a->via = parse_via(optarg);
 			break;
 		case 't':
-			tag = parse_u64(optarg, "--tag");
+			a->tag = parse_u64(optarg, "--tag");
 			break;
 		case 'h':
 			usage(stdout);
@@ -173,15 +175,144 @@ int cmd_wait(const char *dev, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		die_usage("wait: exactly one SECONDS argument expected");
-	timeout_ns = parse_seconds(argv[optind]);
-	if (have_cancel && via == VIA_NONE)
-		via = VIA_IOCTL;
-	if (!have_cancel && via != VIA_NONE)
+	a->timeout_ns = parse_seconds(argv[optind]);
+	if (have_cancel && a->via == VIA_NONE)
+		a->via = VIA_IOCTL;
+	if (!have_cancel && a->via != VIA_NONE)
 		die_usage("wait: --via needs --cancel-after MS");
 #ifdef PENDTIMER_NO_URING
-	if (via == VIA_URING)
+	if (a->via == VIA_URING)
 		die_usage("wait: built without io_uring support");
 #endif
+	return -1;
+}
+
+/* IRP mode: the calling thread sleeps in the driver (SIGINT interrupts it). */
+static int wait_plain(const char *dev, int fd, const struct wait_args *a, uint64_t t0)
+{
+	int ret;
+
+	install_handler(SIGINT, on_signal_noop);
+	printf("%8.3f s  WAIT on %s (tag %" PRIu64 ", due in %.3f s): this thread "
+	       "sleeps in the driver until the request completes (Ctrl-C interrupts it)\n",
+	       0.0, dev, a->tag, pt_secs(a->timeout_ns));
+	ret = pt_wait(fd, a->timeout_ns, a->tag);
+	printf("%8.3f s  ", pt_secs(pt_now_ns() - t0));
+	say_result("WAIT", ret);
+	return pt_exit_code(-ret);
+}
+
+#ifndef PENDTIMER_NO_URING
+/* A URING_CMD WAIT and an IORING_OP_ASYNC_CANCEL of it. */
+static int wait_uring(int fd, const struct wait_args *a, uint64_t t0)
+{
+	int res = 1, rc;
+
+	rc = wait_via_uring(fd, a->timeout_ns, a->tag, a->cancel_ms * NSEC_PER_MSEC,
+			    t0, &res);
+	if (rc == EXIT_OK) {
+		rc = pt_exit_code(-res);
+		printf("  => %s\n", res == 0 ?
+		       "the timer won: the async-cancel found nothing (a failed cancel)" :
+		       res == -ECANCELED ?
+		       "the cancel won: io_uring signalled the worker, the request "
+		       "completed as cancelled" : "the request ended otherwise");
+	}
+	return rc;
+}
+#endif
+
+/* The cancel of the WAIT thread @th's request, as --via says. */
+static void wait_cancel(int *fd, pthread_t th, struct waiter *w,
+			const struct wait_args *a, uint64_t t0)
+{
+	int ret;
+
+	switch (a->via) {
+	case VIA_IOCTL:
+		ret = pt_cancel(*fd, a->tag);
+		if (ret == 0)
+			printf("%8.3f s  PENDTIMER_IOC_CANCEL(tag %" PRIu64 ") -> 0: the "
+			       "request was pending: this call cancelled it\n",
+			       pt_secs(pt_now_ns() - t0), a->tag);
+		else
+			printf("%8.3f s  PENDTIMER_IOC_CANCEL(tag %" PRIu64 ") -> -%s: %s\n",
+			       pt_secs(pt_now_ns() - t0), a->tag, pt_errname(-ret),
+			       pt_explain(OP_CANCEL, -ret) ? pt_explain(OP_CANCEL, -ret) :
+			       strerror(-ret));
+		break;
+	case VIA_SIGNAL:
+		pthread_kill(th, SIGUSR1);
+		printf("%8.3f s  SIGUSR1 sent to the waiting thread (%s)\n",
+		       pt_secs(pt_now_ns() - t0),
+		       __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) ?
+		       "it had already returned: too late" :
+		       "it is still in the driver");
+		break;
+	case VIA_CLOSE:
+		printf("%8.3f s  close(%d): the WAIT's own descriptor; flush cancels "
+		       "the requests this process submitted on the file\n",
+		       pt_secs(pt_now_ns() - t0), *fd);
+		close(*fd);
+		*fd = -1;
+		printf("%8.3f s  close() returned: none of them is pending any more\n",
+		       pt_secs(pt_now_ns() - t0));
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The WAIT from a second thread, cancelled from this one after cancel_ms:
+ * the exit code, or -1 when the thread could not be started.
+ */
+static int wait_threaded(int *fd, const struct wait_args *a, uint64_t t0)
+{
+	struct waiter w;
+	pthread_t th;
+	int ret;
+
+	memset(&w, 0, sizeof(w));
+	w.fd = *fd;
+	w.timeout_ns = a->timeout_ns;
+	w.tag = a->tag;
+	w.t0 = t0;
+	w.ret = 1;
+	w.narrate = true;
+	ret = pthread_create(&th, NULL, waiter_fn, &w);
+	if (ret) {
+		fprintf(stderr, "%s: pthread_create: %s\n", prog, strerror(ret));
+		return -1;
+	}
+	while (!__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	printf("%8.3f s  WAIT submitted by a second thread; it sleeps in the driver\n",
+	       pt_secs(w.t_start - t0));
+
+	pt_sleep_until_stop(t0 + a->cancel_ms * NSEC_PER_MSEC, NULL);
+	wait_cancel(fd, th, &w, a, t0);
+	pthread_join(th, NULL);
+	if (w.ret == -ECANCELED && a->via == VIA_CLOSE)
+		printf("           (close-time flush: counted as flushed)\n");
+	printf("  => %s\n", w.ret == 0 ?
+	       "the timer won: the cancel found nothing to cancel (a failed cancel)" :
+	       w.ret == -ECANCELED || w.ret == -EINTR ?
+	       "the cancel won: the request completed as cancelled, the timer was stopped" :
+	       "the request ended otherwise");
+	return pt_exit_code(-w.ret);
+}
+
+int cmd_wait(const char *dev, int argc, char **argv)
+{
+	struct wait_args a = { .tag = 1, .via = VIA_NONE };
+	struct pendtimer_stats s0;
+	int fd, ctl, rc;
+	uint64_t t0;
+
+	rc = wait_parse(&a, argc, argv);
+	if (rc >= 0)
+		return rc;
 
 	fd = cli_open(dev);
 	ctl = cli_open(dev);	/* a second open file, for STATS only */
@@ -190,102 +321,24 @@ int cmd_wait(const char *dev, int argc, char **argv)
 	install_handler(SIGUSR1, on_signal_noop);
 	t0 = pt_now_ns();
 
-	if (via == VIA_NONE) {
-		/* IRP mode: the calling thread sleeps in the driver (SIGINT interrupts it). */
-		install_handler(SIGINT, on_signal_noop);
-		printf("%8.3f s  WAIT on %s (tag %" PRIu64 ", due in %.3f s): this thread "
-		       "sleeps in the driver until the request completes (Ctrl-C interrupts it)\n",
-		       0.0, dev, tag, pt_secs(timeout_ns));
-		ret = pt_wait(fd, timeout_ns, tag);
-		printf("%8.3f s  ", pt_secs(pt_now_ns() - t0));
-		say_result("WAIT", ret);
-		rc = pt_exit_code(-ret);
+	if (a.via == VIA_NONE) {
+		rc = wait_plain(dev, fd, &a, t0);
 		goto out;
 	}
-
 	printf("%8.3f s  plan: WAIT due in %.3f s (tag %" PRIu64 "), cancel via %s "
 	       "after %" PRIu64 " ms: the cancel %s\n",
-	       0.0, pt_secs(timeout_ns), tag, via_name[via], cancel_ms,
-	       cancel_ms * NSEC_PER_MSEC < timeout_ns ? "should come first and succeed" :
+	       0.0, pt_secs(a.timeout_ns), a.tag, via_name[a.via], a.cancel_ms,
+	       a.cancel_ms * NSEC_PER_MSEC < a.timeout_ns ? "should come first and succeed" :
 	       "comes after the timer and should fail");
-
 #ifndef PENDTIMER_NO_URING
-	if (via == VIA_URING) {
-		int res = 1;
-
-		rc = wait_via_uring(fd, timeout_ns, tag, cancel_ms * NSEC_PER_MSEC, t0, &res);
-		if (rc == EXIT_OK) {
-			rc = pt_exit_code(-res);
-			printf("  => %s\n", res == 0 ?
-			       "the timer won: the async-cancel found nothing (a failed cancel)" :
-			       res == -ECANCELED ?
-			       "the cancel won: io_uring signalled the worker, the request "
-			       "completed as cancelled" : "the request ended otherwise");
-		}
+	if (a.via == VIA_URING) {
+		rc = wait_uring(fd, &a, t0);
 		goto out;
 	}
 #endif
-
-	memset(&w, 0, sizeof(w));
-	w.fd = fd;
-	w.timeout_ns = timeout_ns;
-	w.tag = tag;
-	w.t0 = t0;
-	w.ret = 1;
-	w.narrate = true;
-	ret = pthread_create(&th, NULL, waiter_fn, &w);
-	if (ret) {
-		fprintf(stderr, "%s: pthread_create: %s\n", prog, strerror(ret));
+	rc = wait_threaded(&fd, &a, t0);
+	if (rc < 0)
 		return EXIT_FAIL;
-	}
-	while (!__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
-		sched_yield();
-	printf("%8.3f s  WAIT submitted by a second thread; it sleeps in the driver\n",
-	       pt_secs(w.t_start - t0));
-
-	pt_sleep_until_stop(t0 + cancel_ms * NSEC_PER_MSEC, NULL);
-	switch (via) {
-	case VIA_IOCTL:
-		ret = pt_cancel(fd, tag);
-		if (ret == 0)
-			printf("%8.3f s  PENDTIMER_IOC_CANCEL(tag %" PRIu64 ") -> 0: the "
-			       "request was pending: this call cancelled it\n",
-			       pt_secs(pt_now_ns() - t0), tag);
-		else
-			printf("%8.3f s  PENDTIMER_IOC_CANCEL(tag %" PRIu64 ") -> -%s: %s\n",
-			       pt_secs(pt_now_ns() - t0), tag, pt_errname(-ret),
-			       pt_explain(OP_CANCEL, -ret) ? pt_explain(OP_CANCEL, -ret) :
-			       strerror(-ret));
-		break;
-	case VIA_SIGNAL:
-		ret = pthread_kill(th, SIGUSR1);
-		printf("%8.3f s  SIGUSR1 sent to the waiting thread (%s)\n",
-		       pt_secs(pt_now_ns() - t0),
-		       __atomic_load_n(&w.done, __ATOMIC_ACQUIRE) ?
-		       "it had already returned: too late" :
-		       "it is still in the driver");
-		break;
-	case VIA_CLOSE:
-		printf("%8.3f s  close(%d): the WAIT's own descriptor; flush cancels "
-		       "the requests this process submitted on the file\n",
-		       pt_secs(pt_now_ns() - t0), fd);
-		close(fd);
-		fd = -1;
-		printf("%8.3f s  close() returned: none of them is pending any more\n",
-		       pt_secs(pt_now_ns() - t0));
-		break;
-	default:
-		break;
-	}
-	pthread_join(th, NULL);
-	if (w.ret == -ECANCELED && via == VIA_CLOSE)
-		printf("           (close-time flush: counted as flushed)\n");
-	rc = pt_exit_code(-w.ret);
-	printf("  => %s\n", w.ret == 0 ?
-	       "the timer won: the cancel found nothing to cancel (a failed cancel)" :
-	       w.ret == -ECANCELED || w.ret == -EINTR ?
-	       "the cancel won: the request completed as cancelled, the timer was stopped" :
-	       "the request ended otherwise");
 out:
 	pt_print_delta_since(ctl, &s0);
 	if (fd >= 0)
