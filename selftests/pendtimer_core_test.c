@@ -39,10 +39,7 @@ FIXTURE_SETUP(core)
 	self->saved_max_pending = -1;
 
 	PT_ASSERT_OPEN(self->fd);
-	ASSERT_EQ(0, pt_stats(self->fd, &self->s0));
-	ASSERT_EQ(0ULL, self->s0.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, self->s0);
 	ASSERT_TRUE(pt_invariant_ok(&self->s0));
 }
 

@@ -65,10 +65,7 @@ FIXTURE_SETUP(pend)
 		TH_LOG("io_uring_queue_init: %s", strerror(-ret));
 	}
 	self->ring_up = true;
-	ASSERT_EQ(0, pt_stats(self->fd, &self->s0));
-	ASSERT_EQ(0ULL, self->s0.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, self->s0);
 	self->cpu_timer = pt_nth_cpu(0);
 	self->cpu_main = pt_nth_cpu(1);
 	if (self->cpu_main < 0)

@@ -65,10 +65,7 @@ FIXTURE_SETUP(race)
 		self->saved_delay = 0;
 	}
 	ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
-	ASSERT_EQ(0, pt_stats(self->fd, &s));
-	ASSERT_EQ(0ULL, s.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, s);
 	self->cpu_timer = pt_nth_cpu(0);
 	self->cpu_main = pt_nth_cpu(1);
 	if (self->cpu_main < 0)

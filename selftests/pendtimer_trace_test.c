@@ -261,10 +261,7 @@ FIXTURE_SETUP(trace)
 		return;		/* each test skips (SKIP here would not stop it) */
 
 	PT_ASSERT_OPEN(self->fd);
-	ASSERT_EQ(0, pt_stats(self->fd, &s));
-	ASSERT_EQ(0ULL, s.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, s);
 	self->tag_base = ((__u64)getpid() << 24) + 0x7000;
 
 	snprintf(path, sizeof(path), "%s/options/record-cmd", self->root);

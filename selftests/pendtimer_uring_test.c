@@ -59,10 +59,7 @@ FIXTURE_SETUP(uring)
 		TH_LOG("io_uring_queue_init: %s", strerror(-ret));
 	}
 	self->ring_up = true;
-	ASSERT_EQ(0, pt_stats(self->fd, &self->s0));
-	ASSERT_EQ(0ULL, self->s0.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, self->s0);
 }
 
 FIXTURE_TEARDOWN(uring)

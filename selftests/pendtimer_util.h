@@ -64,6 +64,14 @@
 	}								\
 } while (0)
 
+/* And its STATS, into @_s: nothing may be pending when a test starts. */
+#define PT_ASSERT_QUIET_START(_fd, _s) do {				\
+	ASSERT_EQ(0, pt_stats((_fd), &(_s)));				\
+	ASSERT_EQ(0ULL, (_s).pending) {					\
+		TH_LOG("device not quiet at the start of the test");	\
+	}								\
+} while (0)
+
 /*
  * The check every fixture teardown runs (EXPECT only: see the top of the
  * file).  Opens its own descriptor so it never depends on the test's.

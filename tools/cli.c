@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -217,6 +218,53 @@ uint64_t parse_u64(const char *s, const char *what)
 	if (errno || end == s || *end)
 		die_usage("%s: '%s' is not a non-negative integer", what, s);
 	return v;
+}
+
+/*
+ * The options of wait and pend (@cmd): -1 to go on, or the exit code
+ * (--help). @via_of parses --via (and dies on a bad one) as it comes.
+ */
+int parse_req_args(const char *cmd, int (*via_of)(const char *), struct req_args *a,
+		   int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cancel-after", required_argument, NULL, 'c' },
+		{ "via", required_argument, NULL, 'v' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool have_cancel = false;
+	int opt;
+
+	optind = 0;	/* glibc: full re-initialisation (ordering too) */
+	while ((opt = getopt_long(argc, argv, "c:v:t:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			a->cancel_ms = parse_u64(optarg, "--cancel-after");
+			have_cancel = true;
+			break;
+		case 'v':
+			a->via = via_of(optarg);
+			break;
+		case 't':
+			a->tag = parse_u64(optarg, "--tag");
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			die_usage("%s: bad option", cmd);
+		}
+	}
+	if (optind != argc - 1)
+		die_usage("%s: exactly one SECONDS argument expected", cmd);
+	a->timeout_ns = parse_seconds(argv[optind]);
+	if (have_cancel && !a->via)
+		a->via = 1;	/* ioctl */
+	if (!have_cancel && a->via)
+		die_usage("%s: --via needs --cancel-after MS", cmd);
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */

@@ -59,6 +59,14 @@ void usage(FILE *f);
 uint64_t parse_seconds(const char *s);
 uint64_t parse_u64(const char *s, const char *what);
 
+/* wait and pend: SECONDS [--tag T] [--cancel-after MS --via HOW] (cli.c) */
+struct req_args {
+	uint64_t timeout_ns, tag, cancel_ms;
+	int via;		/* the command's own enum; 0: none, 1: ioctl */
+};
+int parse_req_args(const char *cmd, int (*via_of)(const char *), struct req_args *a,
+		   int argc, char **argv);
+
 /* how a WAIT or ARM is cancelled: --via (cli.c) */
 enum via { VIA_NONE, VIA_IOCTL, VIA_SIGNAL, VIA_URING, VIA_CLOSE };
 extern const char *const via_name[];

@@ -212,64 +212,27 @@ static int pend_via_exit(const char *dev, int ctl, const struct pendtimer_stats 
 struct pend_run {
 	const char *dev;
 	int fd, ctl;
-	uint64_t timeout_ns, tag, cancel_ms, t0;
-	enum pvia via;
+	struct req_args a;		/* a.via: an enum pvia */
+	uint64_t t0;
 	bool have_pend, want_ucancel;
 	int res;			/* the PEND's CQE res (1: none yet) */
 	struct pendtimer_stats s0;
 	struct io_uring ring;
 };
 
-/* The options: -1 to go on, or the exit code (--help). */
-static int pend_parse(struct pend_run *x, int argc, char **argv)
+/* --via for pend */
+static int pend_via_of(const char *s)
 {
-	static const struct option opts[] = {
-		{ "cancel-after", required_argument, NULL, 'c' },
-		{ "via", required_argument, NULL, 'v' },
-		{ "tag", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool have_cancel = false;
-	int opt;
-
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "c:v:t:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			x->cancel_ms = parse_u64(optarg, "--cancel-after");
-			have_cancel = true;
-			break;
-		case 'v':
-			x->via = parse_pvia(optarg);
-			break;
-		case 't':
-			x->tag = parse_u64(optarg, "--tag");
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			die_usage("pend: bad option");
-		}
-	}
-	if (optind != argc - 1)
-		die_usage("pend: exactly one SECONDS argument expected");
-	x->timeout_ns = parse_seconds(argv[optind]);
-	if (have_cancel && x->via == PVIA_NONE)
-		x->via = PVIA_IOCTL;
-	if (!have_cancel && x->via != PVIA_NONE)
-		die_usage("pend: --via needs --cancel-after MS");
-	return -1;
+	return parse_pvia(s);
 }
 
 static void pend_plan(const struct pend_run *x)
 {
 	printf("%8.3f s  plan: PEND due in %.3f s (tag %" PRIu64 "), cancel via %s "
-	       "after %" PRIu64 " ms: %s\n", 0.0, pt_secs(x->timeout_ns), x->tag,
-	       pvia_name[x->via], x->cancel_ms, x->via == PVIA_ASYNC ?
+	       "after %" PRIu64 " ms: %s\n", 0.0, pt_secs(x->a.timeout_ns), x->a.tag,
+	       pvia_name[x->a.via], x->a.cancel_ms, x->a.via == PVIA_ASYNC ?
 	       "io_uring's async-cancel cannot reach it, CANCEL by tag then can" :
-	       x->cancel_ms * NSEC_PER_MSEC < x->timeout_ns ?
+	       x->a.cancel_ms * NSEC_PER_MSEC < x->a.timeout_ns ?
 	       "the cancel should come first and succeed" :
 	       "the cancel comes after the timer and should fail");
 }
@@ -281,15 +244,15 @@ static int pend_start(struct pend_run *x)
 	struct pt_threads threads;
 	int ret;
 
-	ret = pt_submit_pend(&x->ring, x->fd, x->timeout_ns, x->tag, 1);
+	ret = pt_submit_pend(&x->ring, x->fd, x->a.timeout_ns, x->a.tag, 1);
 	if (ret) {
 		fprintf(stderr, "%s: io_uring_submit: %s\n", prog, strerror(-ret));
 		return -1;
 	}
 	pt_count_threads(&threads);
 	printf("%8.3f s  PEND submitted on %s (tag %" PRIu64 ", due in %.3f s): io_uring_submit() "
-	       "returned at once\n", pt_secs(pt_now_ns() - x->t0), x->dev, x->tag,
-	       pt_secs(x->timeout_ns));
+	       "returned at once\n", pt_secs(pt_now_ns() - x->t0), x->dev, x->a.tag,
+	       pt_secs(x->a.timeout_ns));
 	if (!cli_stats(x->ctl, &s1) && s1.pending > x->s0.pending)
 		printf("           the driver parked it (-EIOCBQUEUED: STATUS_PENDING); no thread "
 		       "waits for it: this process has %d thread(s), %d io-wq worker(s)\n",
@@ -344,24 +307,24 @@ static int pend_async_cancel(struct pend_run *x)
 		printf("           unexpected: SPEC.md says -ENOENT with the PEND still "
 		       "pending\n");
 	}
-	say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->tag, pt_cancel(x->fd, x->tag));
+	say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->a.tag, pt_cancel(x->fd, x->a.tag));
 	return 0;
 }
 
 /* The cancel, as --via says: 0, or -1 (said why). */
 static int pend_cancel(struct pend_run *x)
 {
-	switch (x->via) {
+	switch (x->a.via) {
 	case PVIA_IOCTL:
-		say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->tag, pt_cancel(x->fd, x->tag));
+		say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->a.tag, pt_cancel(x->fd, x->a.tag));
 		break;
 	case PVIA_URING:
-		pt_prep_cancel(io_uring_get_sqe(&x->ring), x->fd, x->tag, 2);
+		pt_prep_cancel(io_uring_get_sqe(&x->ring), x->fd, x->a.tag, 2);
 		io_uring_submit(&x->ring);
 		x->want_ucancel = true;
 		printf("%8.3f s  URING_CMD CANCEL submitted (cmd_op PENDTIMER_IOC_CANCEL, "
 		       "tag %" PRIu64 " in the command area)\n", pt_secs(pt_now_ns() - x->t0),
-		       x->tag);
+		       x->a.tag);
 		break;
 	case PVIA_CLOSE:
 		printf("%8.3f s  close(%d): the PEND's own descriptor; %s\n",
@@ -394,8 +357,8 @@ static int pend_drain(struct pend_run *x)
 			user_stop = 0;
 			printf("\n%8.3f s  interrupted: cancelling it by tag\n",
 			       pt_secs(pt_now_ns() - x->t0));
-			say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->tag,
-				       pt_cancel(x->fd, x->tag));
+			say_cancel_ret(x->t0, "PENDTIMER_IOC_CANCEL", x->a.tag,
+				       pt_cancel(x->fd, x->a.tag));
 			continue;
 		}
 		if (ret) {
@@ -420,24 +383,24 @@ static int pend_drain(struct pend_run *x)
 /* The PEND on a ring of this process, its cancel and its CQE: the exit code. */
 static int pend_on_ring(struct pend_run *x)
 {
-	uint64_t ud = 0, cancel_at = x->t0 + x->cancel_ms * NSEC_PER_MSEC;
+	uint64_t ud = 0, cancel_at = x->t0 + x->a.cancel_ms * NSEC_PER_MSEC;
 
 	if (pend_start(x))
 		return EXIT_FAIL;
-	if (x->via != PVIA_NONE &&
+	if (x->a.via != PVIA_NONE &&
 	    pend_reap(&x->ring, cancel_at, &ud, &x->res) == 0 && ud == 1) {
 		x->have_pend = true;
 		say_pend(x->t0, x->res);
 	}
 	/* the timer first: try the cancel all the same, it must fail */
-	if (x->have_pend && x->via != PVIA_NONE)
+	if (x->have_pend && x->a.via != PVIA_NONE)
 		pt_sleep_until_stop(cancel_at, NULL);
 	if (pend_cancel(x) || pend_drain(x))
 		return EXIT_FAIL;
 	if (x->res == -ECANCELED)
 		printf("           (counted as %s)\n",
-		       x->via == PVIA_CLOSE ? "flushed" : "cancelled");
-	if (x->via != PVIA_NONE)
+		       x->a.via == PVIA_CLOSE ? "flushed" : "cancelled");
+	if (x->a.via != PVIA_NONE)
 		printf("  => %s\n", x->res == 0 ?
 		       "the timer won: the cancel found nothing to cancel (a failed cancel)" :
 		       x->res == -ECANCELED ? "the cancel won: the PEND completed as cancelled, "
@@ -453,10 +416,9 @@ int cmd_pend(const char *dev, int argc, char **argv)
 
 	memset(x, 0, sizeof(*x));
 	x->dev = dev;
-	x->tag = 1;
-	x->via = PVIA_NONE;
+	x->a.tag = 1;
 	x->res = 1;
-	rc = pend_parse(x, argc, argv);
+	rc = parse_req_args("pend", pend_via_of, &x->a, argc, argv);
 	if (rc >= 0)
 		return rc;
 
@@ -464,11 +426,11 @@ int cmd_pend(const char *dev, int argc, char **argv)
 	cli_stats(x->ctl, &x->s0);
 	install_handler(SIGINT, on_user_stop);
 	x->t0 = pt_now_ns();
-	if (x->via != PVIA_NONE)
+	if (x->a.via != PVIA_NONE)
 		pend_plan(x);
-	if (x->via == PVIA_EXIT) {
-		rc = pend_via_exit(dev, x->ctl, &x->s0, x->timeout_ns, x->tag,
-				   x->cancel_ms * NSEC_PER_MSEC, x->t0);
+	if (x->a.via == PVIA_EXIT) {
+		rc = pend_via_exit(dev, x->ctl, &x->s0, x->a.timeout_ns, x->a.tag,
+				   x->a.cancel_ms * NSEC_PER_MSEC, x->t0);
 		goto out_stats;
 	}
 

@@ -134,61 +134,14 @@ static int wait_via_uring(int fd, uint64_t timeout_ns, uint64_t tag,
 }
 #endif
 
-/* What the command line asks for. */
-struct wait_args {
-	uint64_t timeout_ns, tag, cancel_ms;
-	enum via via;
-};
-
-/* The options: -1 to go on, or the exit code (--help). */
-static int wait_parse(struct wait_args *a, int argc, char **argv)
+/* --via for wait */
+static int wait_via_of(const char *s)
 {
-	static const struct option opts[] = {
-		{ "cancel-after", required_argument, NULL, 'c' },
-		{ "via", required_argument, NULL, 'v' },
-		{ "tag", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool have_cancel = false;
-	int opt;
-
-	optind = 0;	/* glibc: full re-initialisation (ordering too) */
-	while ((opt = getopt_long(argc, argv, "c:v:t:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			a->cancel_ms = parse_u64(optarg, "--cancel-after");
-			have_cancel = true;
-			break;
-		case 'v':
-			a->via = parse_via(optarg);
-			break;
-		case 't':
-			a->tag = parse_u64(optarg, "--tag");
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			die_usage("wait: bad option");
-		}
-	}
-	if (optind != argc - 1)
-		die_usage("wait: exactly one SECONDS argument expected");
-	a->timeout_ns = parse_seconds(argv[optind]);
-	if (have_cancel && a->via == VIA_NONE)
-		a->via = VIA_IOCTL;
-	if (!have_cancel && a->via != VIA_NONE)
-		die_usage("wait: --via needs --cancel-after MS");
-#ifdef PENDTIMER_NO_URING
-	if (a->via == VIA_URING)
-		die_usage("wait: built without io_uring support");
-#endif
-	return -1;
+	return parse_via(s);
 }
 
 /* IRP mode: the calling thread sleeps in the driver (SIGINT interrupts it). */
-static int wait_plain(const char *dev, int fd, const struct wait_args *a, uint64_t t0)
+static int wait_plain(const char *dev, int fd, const struct req_args *a, uint64_t t0)
 {
 	int ret;
 
@@ -204,7 +157,7 @@ static int wait_plain(const char *dev, int fd, const struct wait_args *a, uint64
 
 #ifndef PENDTIMER_NO_URING
 /* A URING_CMD WAIT and an IORING_OP_ASYNC_CANCEL of it. */
-static int wait_uring(int fd, const struct wait_args *a, uint64_t t0)
+static int wait_uring(int fd, const struct req_args *a, uint64_t t0)
 {
 	int res = 1, rc;
 
@@ -224,7 +177,7 @@ static int wait_uring(int fd, const struct wait_args *a, uint64_t t0)
 
 /* The cancel of the WAIT thread @th's request, as --via says. */
 static void wait_cancel(int *fd, pthread_t th, struct waiter *w,
-			const struct wait_args *a, uint64_t t0)
+			const struct req_args *a, uint64_t t0)
 {
 	int ret;
 
@@ -267,7 +220,7 @@ static void wait_cancel(int *fd, pthread_t th, struct waiter *w,
  * The WAIT from a second thread, cancelled from this one after cancel_ms:
  * the exit code, or -1 when the thread could not be started.
  */
-static int wait_threaded(int *fd, const struct wait_args *a, uint64_t t0)
+static int wait_threaded(int *fd, const struct req_args *a, uint64_t t0)
 {
 	struct waiter w;
 	pthread_t th;
@@ -305,14 +258,18 @@ static int wait_threaded(int *fd, const struct wait_args *a, uint64_t t0)
 
 int cmd_wait(const char *dev, int argc, char **argv)
 {
-	struct wait_args a = { .tag = 1, .via = VIA_NONE };
+	struct req_args a = { .tag = 1, .via = VIA_NONE };
 	struct pendtimer_stats s0;
 	int fd, ctl, rc;
 	uint64_t t0;
 
-	rc = wait_parse(&a, argc, argv);
+	rc = parse_req_args("wait", wait_via_of, &a, argc, argv);
 	if (rc >= 0)
 		return rc;
+#ifdef PENDTIMER_NO_URING
+	if (a.via == VIA_URING)
+		die_usage("wait: built without io_uring support");
+#endif
 
 	fd = cli_open(dev);
 	ctl = cli_open(dev);	/* a second open file, for STATS only */
