@@ -93,7 +93,7 @@ shell: deps
 bench: deps
 	bash vm/bench.sh $(LANE)
 
-# The long fuzz + race soak (budget: see selftests/run-soak.sh; pass more
+# The long fuzz + race soak (budget: see vm/guest/run-soak.sh; pass more
 # with VM_EXTRA_APPEND="pt.fuzz_ops=... pt.soak_contested=...").
 SOAK_LANE	?= debug
 SOAK_TIMEOUT	?= 14400
@@ -108,8 +108,11 @@ checkpatch: deps
 linkcheck:
 	bash vm/linkcheck.sh
 
+# kbuild's clean deletes every *.o, *.a, *.ko and .*.cmd below M= (build/
+# too: the lanes' modules and header trees): clean module/ only.
 clean:
-	-[ -f $(KDIR)/Makefile ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-[ -f $(KDIR)/Makefile ] && $(MAKE) -C $(KDIR) M=$(CURDIR)/module clean
+	rm -f Module.symvers modules.order .Module.symvers.cmd .modules.order.cmd
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C lib clean

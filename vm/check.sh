@@ -65,8 +65,8 @@ RELIABILITY_LANES=${PT_RELIABILITY_LANES-6.12-rt latest-rt kcsan}
 FUZZ_OPS=${PT_CHECK_FUZZ_OPS:-200000}
 SOAK_CONTESTED=${PT_CHECK_SOAK_CONTESTED:-200000}
 RELIABILITY_TIMEOUT=${PT_RELIABILITY_TIMEOUT:-2400}
-now() { date +%s; }
-say() { echo "== check: $*"; }
+PT_TAG="== check"
+. "$TOP/vm/lib.sh"
 T_ALL=$(now)
 
 EXTRA_FAILED=0
@@ -223,7 +223,10 @@ for LANE in "${LANES_ARG[@]}"; do
 		lane_fail "$LANE" "$RESULT" "no-module-sources"
 		continue
 	fi
-	in_lane_root "$LANE" make -C "$KDIR" M="$TOP" clean >/dev/null 2>&1
+	# module/ only: kbuild's clean deletes every *.o, *.a, *.ko and .*.cmd
+	# below M=, which with M=$TOP would include build/ (the other lanes'
+	# modules, the lanes' header trees).
+	in_lane_root "$LANE" make -C "$KDIR" M="$TOP/module" clean >/dev/null 2>&1
 	{
 		where=host
 		[ -s "$LDIR/buildroot" ] && where="build root $(cat "$LDIR/buildroot")"

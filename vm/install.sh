@@ -28,8 +28,10 @@ DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
 KO=$TOP/module/pendtimer.ko
 
-die() { echo "install: $*" >&2; exit 1; }
-say() { echo "install: $*"; }
+PT_TAG=install
+. "$TOP/vm/lib.sh"
+# install's errors have always read "install: MSG" (no ERROR:).
+die() { warn "$*"; exit 1; }
 
 # The uapi header, libpendtimer.a and its header (lib/pendtimer.h includes
 # <linux/pendtimer.h>): what a client of its own builds against
