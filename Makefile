@@ -7,6 +7,9 @@
 #   make deps            host tools from Debian (idempotent)
 #   make lane LANE=x     fetch or build kernel lane x (see README: Kernel lanes)
 #   make selftests       static test binaries (harness from the newest kernel source)
+#   make lib             build/lib/libpendtimer.a (lib/: the user-space helpers)
+#   make install-lib     libpendtimer.a, lib/pendtimer.h and the uapi header only
+#   make example-check   docs/example/client.c built against a DESTDIR install-lib
 #   make check           every lane, every test, in QEMU
 #   make demo            the race demonstration in the default lane
 #   make shell           a shell in a guest of LANE (default 6.1) with the
@@ -23,7 +26,7 @@ KFLAGS	?=
 export LANE LANES BUILD
 
 .PHONY: all module modules clean deps lane selftests tools check demo bench \
-	soak checkpatch install dkms-check shell
+	soak checkpatch install dkms-check shell lib install-lib example-check
 
 all: module
 
@@ -51,15 +54,33 @@ selftests:
 tools:
 	$(MAKE) -C tools
 
+lib:
+	$(MAKE) -C lib
+
 # Module under /lib/modules/<release>/updates, uapi header under
-# /usr/include/linux (DESTDIR, PREFIX and UDEV_RULE=1 pass through).
-install: module tools
+# /usr/include/linux, libpendtimer.a and its header under PREFIX (DESTDIR,
+# PREFIX and UDEV_RULE=1 pass through).
+install: module tools lib
 	KDIR=$(KDIR) bash vm/install.sh
+
+# The library part alone (no module, no KDIR): for writing a client.
+install-lib: lib
+	bash vm/install.sh --lib
+
+# The example client builds against an installed copy: a DESTDIR
+# install-lib into build/, then docs/example/Makefile against it.
+EXAMPLE_ROOT	:= $(BUILD)/example/root
+example-check: lib
+	rm -rf $(EXAMPLE_ROOT)
+	DESTDIR=$(EXAMPLE_ROOT) PREFIX=/usr/local bash vm/install.sh --lib
+	$(MAKE) -C docs/example SYSROOT=$(EXAMPLE_ROOT) PREFIX=/usr/local \
+		OUTPUT=$(BUILD)/example CFLAGS="-O2 -g -Wall -Wextra -Werror"
+	@echo "example-check: $(BUILD)/example/client built against $(EXAMPLE_ROOT)"
 
 dkms-check: deps
 	bash vm/dkms-check.sh $(LANE)
 
-check: deps
+check: deps example-check
 	bash vm/check.sh $(LANES)
 
 demo: deps
@@ -94,3 +115,5 @@ clean:
 	rm -f Module.symvers modules.order .Module.symvers.cmd .modules.order.cmd
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean
+	$(MAKE) -C lib clean
+	rm -rf $(BUILD)/example

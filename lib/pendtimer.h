@@ -494,6 +494,42 @@ int pt_debugfs_value(int id, const char *file, const char *name,
 		     long long *val);
 
 /* ------------------------------------------------------------------ */
+/* loading and unloading the module (lib/module.c; root only) */
+
+/**
+ * pt_finit_module() - finit_module(2) of an open .ko.
+ * @kofd: the module file.
+ * @params: its parameters ("" or NULL: none).
+ *
+ * Return: 0 or -errno.
+ */
+int pt_finit_module(int kofd, const char *params);
+
+/**
+ * pt_insmod() - load the module from @ko.
+ * @ko: the path of pendtimer.ko.
+ * @params: its parameters ("" or NULL: none).
+ *
+ * Return: 0 or -errno.
+ */
+int pt_insmod(const char *ko, const char *params);
+
+/**
+ * pt_rmmod_once() - delete_module(2) "pendtimer", O_NONBLOCK.
+ *
+ * Return: 0 or -errno (-EBUSY while a descriptor is open).
+ */
+int pt_rmmod_once(void);
+
+/**
+ * pt_rmmod() - unload, retrying on -EAGAIN and -EBUSY for @timeout_ms.
+ * @timeout_ms: how long at most (a reference may still be dropped).
+ *
+ * Return: 0 or the last -errno.
+ */
+int pt_rmmod(unsigned int timeout_ms);
+
+/* ------------------------------------------------------------------ */
 /* CPUs, threads, kernel (lib/cpu.c) */
 
 /**

@@ -26,26 +26,31 @@ static int submit_one(struct io_uring *ring)
 	return ret == 1 ? 0 : ret < 0 ? ret : -EIO;
 }
 
-int pt_submit_wait(struct io_uring *ring, int fd, __u64 timeout_ns, __u64 tag,
-		   __u64 user_data)
+/* One WAIT or PEND (@cmd_op): they differ in nothing else. */
+static int submit_timed(struct io_uring *ring, int fd, __u32 cmd_op,
+			__u64 timeout_ns, __u64 tag, __u64 user_data)
 {
+	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 
 	if (!sqe)
 		return -EBUSY;
-	pt_prep_wait(sqe, fd, timeout_ns, tag, user_data);
+	pt_prep_cmd(sqe, fd, cmd_op, &w, sizeof(w), user_data);
 	return submit_one(ring);
+}
+
+int pt_submit_wait(struct io_uring *ring, int fd, __u64 timeout_ns, __u64 tag,
+		   __u64 user_data)
+{
+	return submit_timed(ring, fd, PENDTIMER_IOC_WAIT, timeout_ns, tag,
+			    user_data);
 }
 
 int pt_submit_pend(struct io_uring *ring, int fd, __u64 timeout_ns, __u64 tag,
 		   __u64 user_data)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-	if (!sqe)
-		return -EBUSY;
-	pt_prep_pend(sqe, fd, timeout_ns, tag, user_data);
-	return submit_one(ring);
+	return submit_timed(ring, fd, PENDTIMER_URING_PEND, timeout_ns, tag,
+			    user_data);
 }
 
 int pt_submit_cancel(struct io_uring *ring, int fd, __u64 tag, __u64 user_data)

@@ -38,15 +38,8 @@ FIXTURE_SETUP(core)
 	self->fd = self->fd2 = self->efd = -1;
 	self->saved_max_pending = -1;
 
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
-	ASSERT_EQ(0, pt_stats(self->fd, &self->s0));
-	ASSERT_EQ(0ULL, self->s0.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_OPEN(self->fd);
+	PT_ASSERT_QUIET_START(self->fd, self->s0);
 	ASSERT_TRUE(pt_invariant_ok(&self->s0));
 }
 

@@ -53,119 +53,8 @@
 #define TR_INSTANCE	"pendtimer_device_test"
 #define NOBODY		65534
 
-#define PT_NEW_DEVICE	PT_SYSBUS "/new_device"
-#define PT_DEL_DEVICE	PT_SYSBUS "/del_device"
-#define PT_DRV		PT_SYSBUS "/drivers/pendtimer"
-
 /* ------------------------------------------------------------------ */
 /* sysfs, bus devices, module */
-
-/* write(2) @len bytes of @buf to @path: 0 or -errno. */
-static int sysfs_write(const char *path, const char *buf, size_t len)
-{
-	ssize_t n;
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != len)
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
-static int sysfs_write_str(const char *path, const char *s)
-{
-	return sysfs_write(path, s, strlen(s));
-}
-
-static int bus_write_id(const char *path, int id)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d\n", id);
-	return sysfs_write_str(path, buf);
-}
-
-static int new_device(int id)
-{
-	return bus_write_id(PT_NEW_DEVICE, id);
-}
-
-static int del_device(int id)
-{
-	return bus_write_id(PT_DEL_DEVICE, id);
-}
-
-static int drv_write(const char *file, int id)
-{
-	char path[128], buf[32];
-
-	snprintf(path, sizeof(path), PT_DRV "/%s", file);
-	snprintf(buf, sizeof(buf), "pendtimer%d", id);
-	return sysfs_write_str(path, buf);
-}
-
-static void dev_node(char *buf, size_t len, int id)
-{
-	snprintf(buf, len, PT_DEV_FMT, id);
-}
-
-static bool dev_node_exists(int id)
-{
-	char p[64];
-
-	dev_node(p, sizeof(p), id);
-	return pt_path_exists(p);
-}
-
-static bool bus_dev_exists(int id)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), PT_SYSBUS "/devices/pendtimer%d", id);
-	return pt_path_exists(p);
-}
-
-static bool bus_dev_bound(int id)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), PT_SYSBUS "/devices/pendtimer%d/driver", id);
-	return pt_path_exists(p);
-}
-
-static bool debugfs_dir_exists(int id)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), PT_DEBUGFS "/pendtimer%d", id);
-	return pt_path_exists(p);
-}
-
-static bool wait_path(const char *path, bool want, unsigned int timeout_ms)
-{
-	uint64_t deadline = pt_now_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
-
-	while (pt_path_exists(path) != want) {
-		if (pt_now_ns() > deadline)
-			return false;
-		pt_sleep_ms(5);
-	}
-	return true;
-}
-
-static bool wait_dev_node(int id, bool want)
-{
-	char p[64];
-
-	dev_node(p, sizeof(p), id);
-	return wait_path(p, want, 3000);
-}
 
 static const char *ko_path(void)
 {
@@ -176,140 +65,7 @@ static const char *ko_path(void)
 
 static int insmod(void)
 {
-	const char *args = getenv("PT_INSMOD_ARGS");
-	int fd, ret;
-
-	fd = open(ko_path(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, args ? args : "", 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int rmmod_once(void)
-{
-	return syscall(SYS_delete_module, PT_MODNAME, O_NONBLOCK) ? -errno : 0;
-}
-
-/* Read a whole (small) file; NUL-terminated, malloc()ed; NULL + errno. */
-static char *read_file(const char *path, size_t *lenp)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap + 1);
-	ssize_t n;
-	int fd;
-
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	while ((n = read(fd, buf + len, cap - len)) > 0) {
-		len += (size_t)n;
-		if (len == cap) {
-			char *nb = realloc(buf, cap * 2 + 1);
-
-			if (!nb) {
-				n = -1;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	if (lenp)
-		*lenp = len;
-	return buf;
-}
-
-/* "name: value" from a debugfs file of device @id: 0 or -errno. */
-static int debugfs_value(int id, const char *file, const char *name,
-			 long long *val)
-{
-	char path[128], key[64], *buf, *p;
-	int ret = -ENOENT;
-
-	snprintf(path, sizeof(path), PT_DEBUGFS "/pendtimer%d/%s", id, file);
-	buf = read_file(path, NULL);
-	if (!buf)
-		return -errno;
-	snprintf(key, sizeof(key), "%s: ", name);
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (!strncmp(p, key, strlen(key))) {
-			*val = strtoll(p + strlen(key), NULL, 10);
-			ret = 0;
-			break;
-		}
-	}
-	free(buf);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ */
-/* io_uring: a URING_CMD SQE by hand (liburing 2.3 has no prep helper) */
-
-static void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, __u32 cmd_op,
-			   const void *cmd, size_t len, __u64 user_data)
-{
-	/* zeroes off (cmd_op + __pad1), addr, len, addr3 and __pad2 */
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = cmd_op;
-	sqe->__pad1 = 0;
-	memcpy(sqe->cmd, cmd, len);
-	io_uring_sqe_set_data64(sqe, user_data);
-}
-
-static int submit_uring_wait(struct io_uring *ring, int fd, __u64 timeout_ns,
-			     __u64 tag, __u64 user_data)
-{
-	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-	if (!sqe)
-		return -EBUSY;
-	prep_uring_cmd(sqe, fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), user_data);
-	return io_uring_submit(ring);
-}
-
-static int submit_uring_cancel(struct io_uring *ring, int fd, __u64 tag,
-			       __u64 user_data)
-{
-	__u64 cmd[2] = { tag, 0 };
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-
-	if (!sqe)
-		return -EBUSY;
-	prep_uring_cmd(sqe, fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd), user_data);
-	return io_uring_submit(ring);
-}
-
-/* One CQE within @timeout_ms: 0 with *ud and *res, or -ETIME / -errno. */
-static int reap(struct io_uring *ring, unsigned int timeout_ms, __u64 *ud,
-		int *res)
-{
-	struct __kernel_timespec ts = {
-		.tv_sec = timeout_ms / 1000,
-		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
-	};
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret)
-		return ret;
-	*ud = cqe->user_data;
-	*res = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
+	return pt_insmod(ko_path(), getenv("PT_INSMOD_ARGS"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -350,7 +106,7 @@ static int tr_write(const struct trace *t, const char *rel, const char *val)
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
-	return sysfs_write_str(path, val);
+	return pt_write_str(path, val);
 }
 
 static const char *tracefs_root(void)
@@ -385,7 +141,7 @@ static void tr_remove_stale(void)
 	if (!pt_path_exists(dir))
 		return;
 	snprintf(path, sizeof(path), "%s/events/pendtimer/enable", dir);
-	sysfs_write_str(path, "0");
+	pt_write_str(path, "0");
 	rmdir(dir);
 }
 
@@ -844,7 +600,7 @@ static void expect_all_quiet(struct __test_metadata *_metadata)
 
 		if (sscanf(de->d_name, "pendtimer%d", &id) != 1)
 			continue;
-		if (!bus_dev_bound(id)) {
+		if (!pt_bus_dev_bound(id)) {
 			TH_LOG("teardown: pendtimer%d is not bound", id);
 			continue;
 		}
@@ -959,8 +715,8 @@ FIXTURE_SETUP(dev)
 	ASSERT_TRUE(pt_path_exists(PT_DEV0));
 	/* a test killed by its timeout may have left these behind */
 	for (i = 0; i < DEV_RANGE; i++)
-		if (bus_dev_exists(DEV_BASE + i))
-			EXPECT_EQ(0, del_device(DEV_BASE + i));
+		if (pt_bus_dev_exists(DEV_BASE + i))
+			EXPECT_EQ(0, pt_del_device(DEV_BASE + i));
 	tr_remove_stale();
 }
 
@@ -975,8 +731,8 @@ FIXTURE_TEARDOWN(dev)
 		EXPECT_EQ(0, track_holders_write(self->saved_track));
 	/* removal ends whatever a failed test left blocked in its devices */
 	for (i = 0; i < DEV_RANGE; i++)
-		if (self->made[i] && bus_dev_exists(DEV_BASE + i))
-			EXPECT_EQ(0, del_device(DEV_BASE + i));
+		if (self->made[i] && pt_bus_dev_exists(DEV_BASE + i))
+			EXPECT_EQ(0, pt_del_device(DEV_BASE + i));
 	for (i = 0; i < self->nsubs; i++)
 		__atomic_store_n(&self->subs[i].stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < self->nsubs; i++) {
@@ -1032,13 +788,13 @@ static int close_kept(FIXTURE_DATA(dev) *self, int fd)
 
 /* Create DEV_BASE + @n and wait for its node. */
 #define MAKE_DEV(n) do {						\
-	int __r = new_device(DEV_BASE + (n));				\
+	int __r = pt_new_device(DEV_BASE + (n));				\
 									\
 	ASSERT_EQ(0, __r) {						\
 		TH_LOG("new_device %d: %s", DEV_BASE + (n), strerror(-__r)); \
 	}								\
 	self->made[(n)] = true;						\
-	ASSERT_TRUE(wait_dev_node(DEV_BASE + (n), true)) {		\
+	ASSERT_TRUE(pt_wait_dev_node(DEV_BASE + (n), true)) {		\
 		TH_LOG("/dev/pendtimer%d did not appear", DEV_BASE + (n)); \
 	}								\
 } while (0)
@@ -1060,7 +816,7 @@ static int close_kept(FIXTURE_DATA(dev) *self, int fd)
 	bool __ok;							\
 									\
 	for (__i = 0; __i < (n); __i++) {				\
-		ASSERT_EQ(0, reap(&self->ring, JOIN_MS, &__ud, &__res)) { \
+		ASSERT_EQ(0, pt_reap(&self->ring, JOIN_MS, &__ud, &__res)) { \
 			TH_LOG("only %d of %d URING_CMD CQEs arrived", __i, (n)); \
 		}							\
 		__ok = __ud - __lo < (__u64)(n) && !__got[__ud - __lo];	\
@@ -1074,7 +830,7 @@ static int close_kept(FIXTURE_DATA(dev) *self, int fd)
 		}							\
 	}								\
 	/* and exactly one CQE each: nothing more comes */		\
-	EXPECT_EQ(-ETIME, reap(&self->ring, 300, &__ud, &__res));	\
+	EXPECT_EQ(-ETIME, pt_reap(&self->ring, 300, &__ud, &__res));	\
 } while (0)
 
 /* URING_CMD WAIT and CANCEL on a dead fd: both CQEs -ENODEV. */
@@ -1082,10 +838,10 @@ static int close_kept(FIXTURE_DATA(dev) *self, int fd)
 	int __res, __i, __w = 1, __c = 1;				\
 	__u64 __ud;							\
 									\
-	ASSERT_EQ(1, submit_uring_wait(&self->ring, (fd), 0, 0xdead, 0xd1)); \
-	ASSERT_EQ(1, submit_uring_cancel(&self->ring, (fd), 0xdead, 0xd2)); \
+	ASSERT_EQ(0, pt_submit_wait(&self->ring, (fd), 0, 0xdead, 0xd1)); \
+	ASSERT_EQ(0, pt_submit_cancel(&self->ring, (fd), 0xdead, 0xd2)); \
 	for (__i = 0; __i < 2; __i++) {					\
-		ASSERT_EQ(0, reap(&self->ring, JOIN_MS, &__ud, &__res)); \
+		ASSERT_EQ(0, pt_reap(&self->ring, JOIN_MS, &__ud, &__res)); \
 		if (__ud == 0xd1)					\
 			__w = __res;					\
 		else if (__ud == 0xd2)					\
@@ -1099,13 +855,13 @@ static int close_kept(FIXTURE_DATA(dev) *self, int fd)
 #define EXPECT_DEV_GONE(id) do {					\
 	char __p[64];							\
 									\
-	dev_node(__p, sizeof(__p), (id));				\
-	EXPECT_TRUE(wait_path(__p, false, 3000)) {			\
+	pt_dev_node(__p, sizeof(__p), (id));				\
+	EXPECT_TRUE(pt_wait_path(__p, false, 3000)) {			\
 		TH_LOG("%s still there after removal", __p);		\
 	}								\
 	EXPECT_EQ(-ENOENT, pt_open_id(id));				\
-	EXPECT_FALSE(bus_dev_exists(id));				\
-	EXPECT_FALSE(debugfs_dir_exists(id));				\
+	EXPECT_FALSE(pt_bus_dev_exists(id));				\
+	EXPECT_FALSE(pt_debugfs_dir_exists(id));				\
 } while (0)
 
 struct del_job {
@@ -1120,7 +876,7 @@ static void *del_job_fn(void *arg)
 	struct del_job *j = arg;
 
 	j->t0 = pt_now_ns();
-	j->ret = del_device(j->id);
+	j->ret = pt_del_device(j->id);
 	j->t1 = pt_now_ns();
 	return NULL;
 }
@@ -1180,7 +936,7 @@ TEST_F_TIMEOUT(dev, del_device_ends_every_request_once, 300)
 	for (i = 0; i < NW; i++)
 		ASSERT_EQ(0, pt_waiter_start(&w[i], fd_w, LONG_NS, 1000 + i, -1));
 	for (i = 0; i < NU; i++)
-		ASSERT_EQ(1, submit_uring_wait(&self->ring, fd_u, LONG_NS, 2000 + i, i));
+		ASSERT_EQ(0, pt_submit_wait(&self->ring, fd_u, LONG_NS, 2000 + i, i));
 	for (i = 0; i < NA; i++)
 		ASSERT_EQ(0, pt_arm(fd_a, LONG_NS, 3000 + i, efd));
 	ret = pt_wait_pending(fd_w, NW + NU + NA, 20000, &s);
@@ -1417,14 +1173,14 @@ TEST_F_TIMEOUT(dev, unbind_bind_keeps_counters_old_fd_enodev, 180)
 	for (i = 0; i < NA; i++)
 		ASSERT_EQ(0, pt_arm(fd_old, LONG_NS, 300 + i, efd));
 	ASSERT_EQ(0, pt_waiter_start(&w, fd_old, LONG_NS, 400, -1));
-	ASSERT_EQ(1, submit_uring_wait(&self->ring, fd_old, LONG_NS, 500, 0));
+	ASSERT_EQ(0, pt_submit_wait(&self->ring, fd_old, LONG_NS, 500, 0));
 	ASSERT_EQ(0, pt_wait_pending(fd_old, NA + 2, 20000, &b));
 	ASSERT_EQ(0, pt_stats(fd_old, &b));
 	EXPECT_EQ((__u64)(3 + 1 + NA + 2), b.submitted);
 	EXPECT_EQ(4ULL, b.fired);
 	EXPECT_EQ(1, pt_eventfd_take(efd));
 
-	ret = drv_write("unbind", id);
+	ret = pt_drv_write("unbind", id);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("unbind pendtimer%d: %s", id, strerror(-ret));
 	}
@@ -1432,25 +1188,25 @@ TEST_F_TIMEOUT(dev, unbind_bind_keeps_counters_old_fd_enodev, 180)
 	EXPECT_EQ(-ENODEV, w.ret);
 	EXPECT_CQES_ENODEV(1, 0);
 	EXPECT_EQ(0, pt_eventfd_take(efd));
-	EXPECT_TRUE(wait_dev_node(id, false)) {
+	EXPECT_TRUE(pt_wait_dev_node(id, false)) {
 		TH_LOG("/dev/pendtimer%d still there after unbind", id);
 	}
 	EXPECT_EQ(-ENOENT, pt_open_id(id));
-	EXPECT_TRUE(bus_dev_exists(id));
-	EXPECT_FALSE(bus_dev_bound(id));
-	EXPECT_FALSE(debugfs_dir_exists(id));
+	EXPECT_TRUE(pt_bus_dev_exists(id));
+	EXPECT_FALSE(pt_bus_dev_bound(id));
+	EXPECT_FALSE(pt_debugfs_dir_exists(id));
 	EXPECT_FD_DEAD(fd_old);
 	EXPECT_URING_DEAD(fd_old);
-	EXPECT_EQ(-EEXIST, new_device(id));
+	EXPECT_EQ(-EEXIST, pt_new_device(id));
 
-	ret = drv_write("bind", id);
+	ret = pt_drv_write("bind", id);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("bind pendtimer%d: %s", id, strerror(-ret));
 	}
-	ASSERT_TRUE(wait_dev_node(id, true)) {
+	ASSERT_TRUE(pt_wait_dev_node(id, true)) {
 		TH_LOG("/dev/pendtimer%d did not come back after bind", id);
 	}
-	EXPECT_TRUE(bus_dev_bound(id));
+	EXPECT_TRUE(pt_bus_dev_bound(id));
 	fd_new = OPEN_DEV(id);
 	ASSERT_LE(0, fd_new);
 	ASSERT_EQ(0, pt_stats(fd_new, &a));
@@ -1464,9 +1220,9 @@ TEST_F_TIMEOUT(dev, unbind_bind_keeps_counters_old_fd_enodev, 180)
 	EXPECT_TRUE(pt_invariant_ok(&a));
 	EXPECT_TRUE(pt_reserved_zero(&a));
 	/* debugfs is back and prints the same counters */
-	ASSERT_EQ(0, debugfs_value(id, "stats", "submitted", &v));
+	ASSERT_EQ(0, pt_debugfs_value(id, "stats", "submitted", &v));
 	EXPECT_EQ((long long)a.submitted, v);
-	ASSERT_EQ(0, debugfs_value(id, "stats", "removed", &v));
+	ASSERT_EQ(0, pt_debugfs_value(id, "stats", "removed", &v));
 	EXPECT_EQ((long long)a.removed, v);
 
 	/* the old file belongs to the old binding: still -ENODEV */
@@ -1559,11 +1315,11 @@ TEST_F_TIMEOUT(dev, unbind_leaves_running_timer_to_its_callback, 240)
 		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS)) {
 			TH_LOG("WAIT still blocked after unbind returned");
 		}
-		ret = drv_write("bind", id);
+		ret = pt_drv_write("bind", id);
 		ASSERT_EQ(0, ret) {
 			TH_LOG("bind: %s", strerror(-ret));
 		}
-		ASSERT_TRUE(wait_dev_node(id, true));
+		ASSERT_TRUE(pt_wait_dev_node(id, true));
 		fd2 = OPEN_DEV(id);
 		ASSERT_LE(0, fd2);
 		ASSERT_EQ(0, pt_stats(fd2, &a));
@@ -1653,11 +1409,11 @@ TEST_F_TIMEOUT(dev, removing_one_device_leaves_the_other_working, 180)
 		ASSERT_EQ(0, pt_arm(fda, LONG_NS, 10 + i, efda));
 		ASSERT_EQ(0, pt_arm(fdb, LONG_NS, 10 + i, efdb));
 	}
-	ASSERT_EQ(1, submit_uring_wait(&self->ring, fdb, LONG_NS, 20, 20));
+	ASSERT_EQ(0, pt_submit_wait(&self->ring, fdb, LONG_NS, 20, 20));
 	ASSERT_EQ(0, pt_wait_pending(fda, 5, 20000, NULL));
 	ASSERT_EQ(0, pt_wait_pending(fdb, 6, 20000, NULL));
 
-	ASSERT_EQ(0, del_device(ida));
+	ASSERT_EQ(0, pt_del_device(ida));
 	ASSERT_EQ(0, pt_join_ms(wa.th, JOIN_MS));
 	EXPECT_EQ(-ENODEV, wa.ret);
 	EXPECT_EQ(0, pt_eventfd_take(efda));
@@ -1666,13 +1422,13 @@ TEST_F_TIMEOUT(dev, removing_one_device_leaves_the_other_working, 180)
 
 	/* B: untouched */
 	EXPECT_FALSE(__atomic_load_n(&wb.done, __ATOMIC_ACQUIRE));
-	EXPECT_EQ(-ETIME, reap(&self->ring, 100, &ud, &res));
+	EXPECT_EQ(-ETIME, pt_reap(&self->ring, 100, &ud, &res));
 	ASSERT_EQ(0, pt_stats(fdb, &s));
 	EXPECT_EQ(6ULL, s.pending);
 	EXPECT_EQ(6ULL, s.submitted);
 	EXPECT_EQ(0ULL, s.removed);
-	EXPECT_TRUE(debugfs_dir_exists(idb));
-	EXPECT_TRUE(dev_node_exists(idb));
+	EXPECT_TRUE(pt_debugfs_dir_exists(idb));
+	EXPECT_TRUE(pt_dev_node_exists(idb));
 
 	/* B: timers fire, CANCEL works, new requests are accepted */
 	ASSERT_EQ(0, pt_arm(fdb, 50 * NSEC_PER_MSEC, 30, efdb));
@@ -1685,7 +1441,7 @@ TEST_F_TIMEOUT(dev, removing_one_device_leaves_the_other_working, 180)
 	ASSERT_EQ(0, pt_join_ms(wb.th, JOIN_MS));
 	EXPECT_EQ(-ECANCELED, wb.ret);
 	ASSERT_EQ(0, pt_cancel(fdb, 20));
-	ASSERT_EQ(0, reap(&self->ring, JOIN_MS, &ud, &res));
+	ASSERT_EQ(0, pt_reap(&self->ring, JOIN_MS, &ud, &res));
 	EXPECT_EQ(20ULL, ud);
 	EXPECT_EQ(-ECANCELED, res);
 	for (i = 0; i < 4; i++)
@@ -1726,7 +1482,7 @@ static int read_holders(int id, pid_t pid, const char *entry,
 	int i;
 
 	snprintf(path, sizeof(path), PT_DEBUGFS "/pendtimer%d/holders", id);
-	buf = read_file(path, NULL);
+	buf = pt_read_file(path, NULL);
 	if (!buf)
 		return -errno;
 	if (text)
@@ -1799,7 +1555,7 @@ TEST_F_TIMEOUT(dev, holders_lists_blocked_wait_and_uring_worker, 120)
 
 	tw.fd = fd;
 	ASSERT_EQ(0, pthread_create(&tw.th, NULL, tid_waiter_fn, &tw));
-	ASSERT_EQ(1, submit_uring_wait(&self->ring, fd, LONG_NS, 2, 2));
+	ASSERT_EQ(0, pt_submit_wait(&self->ring, fd, LONG_NS, 2, 2));
 	ASSERT_EQ(0, pt_wait_pending(fd, 2, 20000, NULL));
 	deadline = pt_now_ns() + 5 * NSEC_PER_SEC;
 	while (!(tid = __atomic_load_n(&tw.tid, __ATOMIC_ACQUIRE)) &&
@@ -1840,7 +1596,7 @@ TEST_F_TIMEOUT(dev, holders_lists_blocked_wait_and_uring_worker, 120)
 	ASSERT_EQ(0, pt_join_ms(tw.th, JOIN_MS));
 	EXPECT_EQ(-ECANCELED, tw.ret);
 	ASSERT_EQ(0, pt_cancel(fd, 2));
-	ASSERT_EQ(0, reap(&self->ring, JOIN_MS, &ud, &res));
+	ASSERT_EQ(0, pt_reap(&self->ring, JOIN_MS, &ud, &res));
 	EXPECT_EQ(-ECANCELED, res);
 	ASSERT_EQ(0, read_holders(id, tid, "ioctl", "", hdr, &h1, NULL));
 	EXPECT_FALSE(h1.found);
@@ -1990,13 +1746,13 @@ TEST_F_TIMEOUT(dev, recreate_same_id_while_old_file_open, 120)
 	ASSERT_EQ(0, pt_wait_pending(fd_old, 2, 20000, &s));
 	EXPECT_EQ(2ULL, s.submitted);
 
-	ASSERT_EQ(0, del_device(id));
+	ASSERT_EQ(0, pt_del_device(id));
 	ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS));
 	EXPECT_EQ(-ENODEV, w.ret);
 	EXPECT_DEV_GONE(id);
 
-	ASSERT_EQ(0, new_device(id));
-	ASSERT_TRUE(wait_dev_node(id, true));
+	ASSERT_EQ(0, pt_new_device(id));
+	ASSERT_TRUE(pt_wait_dev_node(id, true));
 	fd_new = OPEN_DEV(id);
 	ASSERT_LE(0, fd_new);
 	ASSERT_EQ(0, pt_stats(fd_new, &s));
@@ -2017,7 +1773,7 @@ TEST_F_TIMEOUT(dev, recreate_same_id_while_old_file_open, 120)
 	EXPECT_EQ(1ULL, s.fired);
 	EXPECT_EQ(1ULL, s.pending);	/* the old file's close took nothing */
 	EXPECT_EQ(0ULL, s.flushed + s.removed);
-	ASSERT_EQ(0, debugfs_value(id, "stats", "submitted", &v));
+	ASSERT_EQ(0, pt_debugfs_value(id, "stats", "submitted", &v));
 	EXPECT_EQ(2, v);
 	EXPECT_EQ(0, pt_cancel(fd_new, 1));
 	EXPECT_EQ(0, pt_eventfd_take(efd)) {
@@ -2047,11 +1803,11 @@ TEST_F_TIMEOUT(dev, new_del_device_bad_input_exact_errno, 60)
 
 	list_devices(before, &others_b);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		ret = sysfs_write_str(PT_NEW_DEVICE, bad[i]);
+		ret = pt_write_str(PT_NEW_DEVICE, bad[i]);
 		EXPECT_EQ(-EINVAL, ret) {
 			TH_LOG("new_device \"%s\": %d", bad[i], ret);
 		}
-		ret = sysfs_write_str(PT_DEL_DEVICE, bad[i]);
+		ret = pt_write_str(PT_DEL_DEVICE, bad[i]);
 		EXPECT_EQ(-EINVAL, ret) {
 			TH_LOG("del_device \"%s\": %d", bad[i], ret);
 		}
@@ -2063,20 +1819,20 @@ TEST_F_TIMEOUT(dev, new_del_device_bad_input_exact_errno, 60)
 	EXPECT_EQ(others_b, others_a);
 
 	/* in use: device 0, and one made here (with and without newline) */
-	EXPECT_EQ(-EEXIST, new_device(0));
-	ASSERT_TRUE(dev_node_exists(0));
+	EXPECT_EQ(-EEXIST, pt_new_device(0));
+	ASSERT_TRUE(pt_dev_node_exists(0));
 	MAKE_DEV(1);
-	EXPECT_EQ(-EEXIST, new_device(id));
+	EXPECT_EQ(-EEXIST, pt_new_device(id));
 	snprintf(idbuf, sizeof(idbuf), "%d", id);
-	EXPECT_EQ(-EEXIST, sysfs_write_str(PT_NEW_DEVICE, idbuf));
+	EXPECT_EQ(-EEXIST, pt_write_str(PT_NEW_DEVICE, idbuf));
 
 	/* unknown */
-	EXPECT_EQ(-ENODEV, del_device(DEV_BASE + 2));
-	EXPECT_FALSE(bus_dev_exists(DEV_BASE + 2));
-	EXPECT_EQ(0, sysfs_write_str(PT_DEL_DEVICE, idbuf));
-	EXPECT_EQ(-ENODEV, del_device(id));
-	EXPECT_FALSE(bus_dev_exists(id));
-	EXPECT_TRUE(wait_dev_node(id, false));
+	EXPECT_EQ(-ENODEV, pt_del_device(DEV_BASE + 2));
+	EXPECT_FALSE(pt_bus_dev_exists(DEV_BASE + 2));
+	EXPECT_EQ(0, pt_write_str(PT_DEL_DEVICE, idbuf));
+	EXPECT_EQ(-ENODEV, pt_del_device(id));
+	EXPECT_FALSE(pt_bus_dev_exists(id));
+	EXPECT_TRUE(pt_wait_dev_node(id, false));
 }
 
 /* Capability sets of this process, from /proc/self/status: all zero? */
@@ -2084,7 +1840,7 @@ static bool caps_all_zero(char *why, size_t len)
 {
 	static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:",
 					    "CapBnd:", "CapAmb:" };
-	char *buf = read_file("/proc/self/status", NULL), *p;
+	char *buf = pt_read_file("/proc/self/status", NULL), *p;
 	bool ok = true;
 	size_t i;
 
@@ -2142,7 +1898,7 @@ TEST_F_TIMEOUT(dev, bus_files_and_node_refuse_non_root, 60)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		long last = 40;
-		char *s = read_file("/proc/sys/kernel/cap_last_cap", NULL);
+		char *s = pt_read_file("/proc/sys/kernel/cap_last_cap", NULL);
 		int fd;
 		long c;
 
@@ -2194,10 +1950,10 @@ static int kmemleak_ours(char *first, size_t len)
 	char *buf, *line, *save = NULL;
 	int n;
 
-	n = sysfs_write_str("/sys/kernel/debug/kmemleak", "scan");
+	n = pt_write_str("/sys/kernel/debug/kmemleak", "scan");
 	if (n)
 		return n;
-	buf = read_file("/sys/kernel/debug/kmemleak", NULL);
+	buf = pt_read_file("/sys/kernel/debug/kmemleak", NULL);
 	if (!buf)
 		return -errno;
 	for (line = strtok_r(buf, "\n", &save); line;
@@ -2254,17 +2010,17 @@ TEST_F_TIMEOUT(dev, rmmod_refused_while_file_open_then_succeeds, 180)
 	ASSERT_EQ(0, pt_arm(fdx, LONG_NS, 1, efd));
 
 	/* delete_module(2) says EWOULDBLOCK (EAGAIN) for a module in use */
-	EXPECT_EQ(-EWOULDBLOCK, rmmod_once());
+	EXPECT_EQ(-EWOULDBLOCK, pt_rmmod_once());
 	ASSERT_TRUE(pt_module_loaded());
 	EXPECT_EQ(0, pt_wait(fd0, 0, 1));
 	EXPECT_EQ(0, close_kept(self, fd0));
-	EXPECT_EQ(-EWOULDBLOCK, rmmod_once());
+	EXPECT_EQ(-EWOULDBLOCK, pt_rmmod_once());
 
 	/* a file of a deleted device still pins the module */
-	ASSERT_EQ(0, del_device(idx));
+	ASSERT_EQ(0, pt_del_device(idx));
 	EXPECT_FD_DEAD(fdx);
 	EXPECT_EQ(0, pt_eventfd_take(efd));
-	EXPECT_EQ(-EWOULDBLOCK, rmmod_once());
+	EXPECT_EQ(-EWOULDBLOCK, pt_rmmod_once());
 	ASSERT_TRUE(pt_module_loaded());
 	EXPECT_EQ(0, close_kept(self, fdx));
 
@@ -2281,7 +2037,7 @@ TEST_F_TIMEOUT(dev, rmmod_refused_while_file_open_then_succeeds, 180)
 	}
 
 	deadline = pt_now_ns() + 5 * NSEC_PER_SEC;
-	while ((ret = rmmod_once()) == -EWOULDBLOCK && pt_now_ns() < deadline) {
+	while ((ret = pt_rmmod_once()) == -EWOULDBLOCK && pt_now_ns() < deadline) {
 		tries++;
 		pt_sleep_ms(10);
 	}
@@ -2291,8 +2047,8 @@ TEST_F_TIMEOUT(dev, rmmod_refused_while_file_open_then_succeeds, 180)
 	if (tries)
 		TH_LOG("rmmod needed %d retries after the last close", tries);
 	EXPECT_FALSE(pt_module_loaded());
-	EXPECT_TRUE(wait_path(PT_DEV0, false, 3000));
-	EXPECT_FALSE(dev_node_exists(idz));
+	EXPECT_TRUE(pt_wait_path(PT_DEV0, false, 3000));
+	EXPECT_FALSE(pt_dev_node_exists(idz));
 	EXPECT_FALSE(pt_path_exists(PT_SYSBUS));
 	EXPECT_FALSE(pt_path_exists(PT_DEBUGFS));
 	self->made[2] = self->made[3] = false;
@@ -2310,8 +2066,8 @@ TEST_F_TIMEOUT(dev, rmmod_refused_while_file_open_then_succeeds, 180)
 	ASSERT_EQ(0, ret) {
 		TH_LOG("insmod %s: %s", ko_path(), strerror(-ret));
 	}
-	ASSERT_TRUE(wait_path(PT_DEV0, true, 3000));
-	EXPECT_FALSE(dev_node_exists(idz));
+	ASSERT_TRUE(pt_wait_path(PT_DEV0, true, 3000));
+	EXPECT_FALSE(pt_dev_node_exists(idz));
 	fd0 = OPEN_DEV(0);
 	ASSERT_LE(0, fd0);
 	ASSERT_EQ(0, pt_stats(fd0, &s));

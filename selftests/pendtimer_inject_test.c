@@ -52,31 +52,6 @@
 /* ------------------------------------------------------------------ */
 /* debugfs knobs */
 
-static int wr(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int wrf(const char *path, const char *fmt, ...)
-{
-	char buf[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return wr(path, buf);
-}
-
 static bool have_fail_function(void)
 {
 	return pt_path_exists(FF "inject") && pt_path_exists(FS "probability");
@@ -91,16 +66,16 @@ static int ff_inject(const char *fn, long retval, int times)
 	char path[256];
 	int ret;
 
-	ret = wr(FF "inject", fn);
+	ret = pt_write_str(FF "inject", fn);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), FF "%s/retval", fn);
-	ret = wrf(path, "%#lx", (unsigned long)retval);
+	ret = pt_write_fmt(path, "%#lx", (unsigned long)retval);
 	if (ret)
 		return ret;
-	if (wr(FF "probability", "100") || wr(FF "interval", "1") ||
-	    wrf(FF "times", "%d", times) || wr(FF "space", "0") ||
-	    wr(FF "verbose", "0") || wr(FF "task-filter", "N"))
+	if (pt_write_str(FF "probability", "100") || pt_write_str(FF "interval", "1") ||
+	    pt_write_fmt(FF "times", "%d", times) || pt_write_str(FF "space", "0") ||
+	    pt_write_str(FF "verbose", "0") || pt_write_str(FF "task-filter", "N"))
 		return -EIO;
 	if (!ff_probe_is_ftrace(fn)) {
 		ff_clear();
@@ -121,8 +96,8 @@ static int ff_inject(const char *fn, long retval, int times)
 
 static void ff_clear(void)
 {
-	wr(FF "inject", "\n");
-	wr(FF "probability", "0");
+	pt_write_str(FF "inject", "\n");
+	pt_write_str(FF "probability", "0");
 }
 
 /*
@@ -154,13 +129,13 @@ static bool ff_probe_is_ftrace(const char *fn)
 
 static void failslab_quiet(void)
 {
-	wr(FS "probability", "0");
-	wr(FS "verbose", "0");
-	wr(FS "ignore-gfp-wait", "N");
-	wr(FS "cache-filter", "N");
-	wr(FS "times", "-1");
-	wr(FS "interval", "1");
-	wr(FS "space", "0");
+	pt_write_str(FS "probability", "0");
+	pt_write_str(FS "verbose", "0");
+	pt_write_str(FS "ignore-gfp-wait", "N");
+	pt_write_str(FS "cache-filter", "N");
+	pt_write_str(FS "times", "-1");
+	pt_write_str(FS "interval", "1");
+	pt_write_str(FS "space", "0");
 }
 
 /*
@@ -176,18 +151,18 @@ static int failslab_restore(void)
 	int ret, i;
 
 	for (i = 0; i < 1000; i++) {
-		ret = wr("/proc/thread-self/make-it-fail", "0");
+		ret = pt_write_str("/proc/thread-self/make-it-fail", "0");
 		if (ret != -ENOMEM && ret != -ENFILE)
 			break;
 	}
 	if (!ret)
-		ret = wr(FS "probability", "0");
+		ret = pt_write_str(FS "probability", "0");
 	if (!ret)
-		ret = wr(FS "task-filter", "N");
+		ret = pt_write_str(FS "task-filter", "N");
 	if (!ret)
-		ret = wr(FS "ignore-gfp-wait", "Y");
+		ret = pt_write_str(FS "ignore-gfp-wait", "Y");
 	if (!ret)
-		ret = wr("/proc/thread-self/fail-nth", "0");
+		ret = pt_write_str("/proc/thread-self/fail-nth", "0");
 	return ret;
 }
 
@@ -223,38 +198,6 @@ static int nth_left(void)
 /* ------------------------------------------------------------------ */
 /* device helpers */
 
-static int dev_new(int id)
-{
-	char v[16];
-
-	snprintf(v, sizeof(v), "%d", id);
-	return wr(PT_SYSBUS "/new_device", v);
-}
-
-static int dev_del(int id)
-{
-	char v[16];
-
-	snprintf(v, sizeof(v), "%d", id);
-	return wr(PT_SYSBUS "/del_device", v);
-}
-
-static bool dev_bound(int id)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), PT_SYSBUS "/devices/pendtimer%d/driver", id);
-	return pt_path_exists(path);
-}
-
-static bool dev_exists(int id)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), PT_SYSBUS "/devices/pendtimer%d", id);
-	return pt_path_exists(path);
-}
-
 /* quiet stats of device @id via a fresh descriptor (no fault injection) */
 static int quiet_stats(int id, struct pendtimer_stats *st)
 {
@@ -286,18 +229,6 @@ static bool rlock_idle(int id, char *buf, size_t len)
 	return strstr(buf, "holders: 0\n") && strstr(buf, "removing: 0\n");
 }
 
-/* a URING_CMD SQE (see pendtimer_uring_test.c) */
-static void prep_cmd(struct io_uring_sqe *sqe, int fd, __u32 op, const void *cmd,
-		     size_t len, __u64 ud)
-{
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = op;
-	sqe->__pad1 = 0;
-	memset(sqe->cmd, 0, 16);
-	memcpy(sqe->cmd, cmd, len);
-	io_uring_sqe_set_data64(sqe, ud);
-}
-
 /*
  * One URING_CMD and its CQE. A submission that failed under failslab
  * (-EAGAIN, -ENOMEM: the SQE stays queued) is counted in *sub_failed and
@@ -312,16 +243,16 @@ static int uring_one_ex(struct io_uring *ring, int fd, __u32 op, const void *cmd
 
 	if (!sqe)
 		return -EBUSY;
-	prep_cmd(sqe, fd, op, cmd, len, 7);
+	pt_prep_cmd(sqe, fd, op, cmd, len, 7);
 	ret = io_uring_submit(ring);
 	if (ret < 1 && sub_failed) {
 		if (ret != -EAGAIN && ret != -ENOMEM && ret != 0)
 			return ret;
 		(*sub_failed)++;
-		wr("/proc/thread-self/make-it-fail", "0");
+		pt_write_str("/proc/thread-self/make-it-fail", "0");
 		while ((ret = io_uring_submit(ring)) == 0)
 			;
-		wr("/proc/thread-self/make-it-fail", "1");
+		pt_write_str("/proc/thread-self/make-it-fail", "1");
 	}
 	if (ret != 1)
 		return ret < 0 ? ret : -EIO;
@@ -380,8 +311,8 @@ FIXTURE_TEARDOWN(inject)
 		close(self->fd);
 	if (self->efd >= 0)
 		close(self->efd);
-	if (dev_exists(INJ_ID))
-		dev_del(INJ_ID);
+	if (pt_bus_dev_exists(INJ_ID))
+		pt_del_device(INJ_ID);
 	PT_EXPECT_QUIET(20000);
 	EXPECT_TRUE(rlock_idle(0, buf, sizeof(buf))) TH_LOG("pendtimer0: %s", buf);
 }
@@ -495,9 +426,9 @@ TEST_F(inject, file_init_open_fails_cleanly)
 	int fd, i;
 
 	NEED_FI();
-	if (!dev_exists(INJ_ID))
-		ASSERT_EQ(0, dev_new(INJ_ID));
-	ASSERT_TRUE(dev_bound(INJ_ID));
+	if (!pt_bus_dev_exists(INJ_ID))
+		ASSERT_EQ(0, pt_new_device(INJ_ID));
+	ASSERT_TRUE(pt_bus_dev_bound(INJ_ID));
 	FF_INJECT("pendtimer_file_init", -ENOMEM, -1);
 	for (i = 0; i < 5; i++)
 		EXPECT_EQ(-ENOMEM, pt_open_id(INJ_ID));
@@ -509,8 +440,8 @@ TEST_F(inject, file_init_open_fails_cleanly)
 		EXPECT_EQ(0, pt_wait(fd, 0, 1));
 		close(fd);
 	}
-	EXPECT_EQ(0, dev_del(INJ_ID));
-	EXPECT_FALSE(dev_exists(INJ_ID));
+	EXPECT_EQ(0, pt_del_device(INJ_ID));
+	EXPECT_FALSE(pt_bus_dev_exists(INJ_ID));
 }
 
 /*
@@ -633,9 +564,9 @@ static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
 		}
 		sqe = io_uring_get_sqe(&c->ring);
 		if (op == S_UWAIT)
-			prep_cmd(sqe, c->fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), 1);
+			pt_prep_cmd(sqe, c->fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), 1);
 		else
-			prep_cmd(sqe, c->fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd), 1);
+			pt_prep_cmd(sqe, c->fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd), 1);
 		nth_arm(n);
 		ret = io_uring_submit(&c->ring);
 		*left = nth_left();
@@ -671,18 +602,18 @@ static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
 	case S_NEWDEV:
 		snprintf(v, sizeof(v), "%d", INJ_ID);
 		nth_arm(n);
-		ret = wr(PT_SYSBUS "/new_device", v);
+		ret = pt_write_str(PT_SYSBUS "/new_device", v);
 		break;
 	case S_DELDEV:
 		snprintf(v, sizeof(v), "%d", INJ_ID);
 		nth_arm(n);
-		ret = wr(PT_SYSBUS "/del_device", v);
+		ret = pt_write_str(PT_SYSBUS "/del_device", v);
 		break;
 	case S_UNBIND:
 	case S_BIND:
 		snprintf(v, sizeof(v), "pendtimer%d", INJ_ID);
 		nth_arm(n);
-		ret = wr(op == S_BIND ? PT_SYSBUS "/drivers/pendtimer/bind" :
+		ret = pt_write_str(op == S_BIND ? PT_SYSBUS "/drivers/pendtimer/bind" :
 					PT_SYSBUS "/drivers/pendtimer/unbind", v);
 		break;
 	}
@@ -702,21 +633,21 @@ static void devop_prepare(int op)
 	snprintf(v, sizeof(v), "pendtimer%d", INJ_ID);
 	switch (op) {
 	case S_NEWDEV:
-		if (dev_exists(INJ_ID))
-			dev_del(INJ_ID);
+		if (pt_bus_dev_exists(INJ_ID))
+			pt_del_device(INJ_ID);
 		break;
 	case S_DELDEV:
 	case S_UNBIND:
-		if (!dev_exists(INJ_ID))
-			dev_new(INJ_ID);
-		if (!dev_bound(INJ_ID))
-			wr(PT_SYSBUS "/drivers/pendtimer/bind", v);
+		if (!pt_bus_dev_exists(INJ_ID))
+			pt_new_device(INJ_ID);
+		if (!pt_bus_dev_bound(INJ_ID))
+			pt_write_str(PT_SYSBUS "/drivers/pendtimer/bind", v);
 		break;
 	case S_BIND:
-		if (!dev_exists(INJ_ID))
-			dev_new(INJ_ID);
-		if (dev_bound(INJ_ID))
-			wr(PT_SYSBUS "/drivers/pendtimer/unbind", v);
+		if (!pt_bus_dev_exists(INJ_ID))
+			pt_new_device(INJ_ID);
+		if (pt_bus_dev_bound(INJ_ID))
+			pt_write_str(PT_SYSBUS "/drivers/pendtimer/unbind", v);
 		break;
 	}
 }
@@ -786,14 +717,14 @@ TEST_F_TIMEOUT(inject, failslab_every_site_one_at_a_time, 1200)
 	EXPECT_TRUE(rlock_idle(0, buf, sizeof(buf))) TH_LOG("%s", buf);
 	/* the test device works and goes away */
 	devop_prepare(S_DELDEV);
-	EXPECT_TRUE(dev_bound(INJ_ID));
+	EXPECT_TRUE(pt_bus_dev_bound(INJ_ID));
 	fd = pt_open_id(INJ_ID);
 	EXPECT_LE(0, fd);
 	if (fd >= 0) {
 		EXPECT_EQ(0, pt_wait(fd, 0, 1));
 		close(fd);
 	}
-	EXPECT_EQ(0, dev_del(INJ_ID));
+	EXPECT_EQ(0, pt_del_device(INJ_ID));
 	close(c.efd2);
 }
 
@@ -813,9 +744,9 @@ TEST_F_TIMEOUT(inject, failslab_random_mix, 900)
 	NEED_FI();
 	ASSERT_EQ(0, io_uring_queue_init(8, &ring, 0));
 	failslab_quiet();
-	ASSERT_EQ(0, wr(FS "task-filter", "Y"));
-	ASSERT_EQ(0, wr("/proc/thread-self/make-it-fail", "1"));
-	ASSERT_EQ(0, wr(FS "probability", "10"));
+	ASSERT_EQ(0, pt_write_str(FS "task-filter", "Y"));
+	ASSERT_EQ(0, pt_write_str("/proc/thread-self/make-it-fail", "1"));
+	ASSERT_EQ(0, pt_write_str(FS "probability", "10"));
 	for (i = 0; i < 3000; i++) {
 		unsigned int r;
 		int ret;
@@ -925,7 +856,7 @@ TEST_F(leaks, no_request_objects_in_use)
 	if (!pt_path_exists(SLABDIR "objects"))
 		SKIP(return, "no " SLABDIR);
 	/* empty the per-CPU slabs so that "objects" counts what is in use */
-	wr(SLABDIR "shrink", "1");
+	pt_write_str(SLABDIR "shrink", "1");
 	fd = open(SLABDIR "objects", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	n = (int)read(fd, buf, sizeof(buf) - 1);
@@ -951,7 +882,7 @@ TEST_F_TIMEOUT(leaks, kmemleak_scan_clean, 300)
 		SKIP(return, "no kmemleak");
 	/* kmemleak reports objects older than 5 s */
 	pt_sleep_ms(6000);
-	ASSERT_EQ(0, wr(KMEMLEAK, "scan"));
+	ASSERT_EQ(0, pt_write_str(KMEMLEAK, "scan"));
 	buf = malloc(cap);
 	ASSERT_NE(NULL, buf);
 	fd = open(KMEMLEAK, O_RDONLY | O_CLOEXEC);

@@ -23,35 +23,6 @@
 #define KO_DEFAULT	"/pendtimer/pendtimer.ko"
 #define LOOPS		20
 
-static int pt_finit_module(int kofd, const char *params)
-{
-	return syscall(SYS_finit_module, kofd, params, 0) ? -errno : 0;
-}
-
-static int pt_delete_module_once(void)
-{
-	return syscall(SYS_delete_module, PT_MODNAME, O_NONBLOCK) ? -errno : 0;
-}
-
-/*
- * Unload, retrying briefly on EAGAIN/EBUSY (a reference still being
- * dropped).
- */
-static int pt_delete_module(unsigned int timeout_ms)
-{
-	uint64_t deadline = pt_now_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
-	int ret;
-
-	for (;;) {
-		ret = pt_delete_module_once();
-		if (ret != -EAGAIN && ret != -EBUSY)
-			return ret;
-		if (pt_now_ns() > deadline)
-			return ret;
-		pt_sleep_ms(10);
-	}
-}
-
 /* What must be gone after an unload (the slab cache may go with RCU delay). */
 #define EXPECT_ALL_GONE() do {						\
 	static const char *const __gone[] = {				\
@@ -93,7 +64,7 @@ FIXTURE_SETUP(load)
 		       self->ko, strerror(errno));
 	}
 	if (pt_module_loaded()) {
-		ret = pt_delete_module(5000);
+		ret = pt_rmmod(5000);
 		ASSERT_EQ(0, ret) {
 			TH_LOG("pendtimer already loaded and rmmod failed: %s",
 			       strerror(-ret));
@@ -110,7 +81,7 @@ FIXTURE_TEARDOWN(load)
 	if (self->fd2 >= 0)
 		close(self->fd2);
 	if (pt_module_loaded())
-		EXPECT_EQ(0, pt_delete_module(5000));
+		EXPECT_EQ(0, pt_rmmod(5000));
 	if (self->kofd >= 0)
 		close(self->kofd);
 }
@@ -161,7 +132,7 @@ TEST_F_TIMEOUT(load, insmod_creates_dev_rmmod_removes_all, 60)
 	close(self->fd);
 	self->fd = -1;
 
-	ret = pt_delete_module(5000);
+	ret = pt_rmmod(5000);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("delete_module: %s", strerror(-ret));
 	}
@@ -181,7 +152,7 @@ TEST_F_TIMEOUT(load, rmmod_refused_while_file_open, 60)
 	self->fd = pt_open();
 	ASSERT_LE(0, self->fd);
 
-	ret = pt_delete_module_once();
+	ret = pt_rmmod_once();
 	ASSERT_EQ(-EAGAIN, ret) {	/* -EWOULDBLOCK: module in use */
 		TH_LOG("delete_module with a file open: %d (%s)", ret,
 		       strerror(-ret));
@@ -191,7 +162,7 @@ TEST_F_TIMEOUT(load, rmmod_refused_while_file_open, 60)
 	close(self->fd);
 	self->fd = -1;
 
-	ASSERT_EQ(0, pt_delete_module(5000));
+	ASSERT_EQ(0, pt_rmmod(5000));
 	EXPECT_ALL_GONE();
 }
 
@@ -239,7 +210,7 @@ TEST_F_TIMEOUT(load, insmod_params_nr_devices_max_pending, 60)
 	EXPECT_EQ(0, pt_eventfd_take(efd));
 	close(efd);
 
-	ASSERT_EQ(0, pt_delete_module(5000));
+	ASSERT_EQ(0, pt_rmmod(5000));
 	EXPECT_ALL_GONE();
 }
 
@@ -279,7 +250,7 @@ TEST_F_TIMEOUT(load, load_unload_20_times_no_leak, 300)
 		close(self->fd2);
 		self->fd2 = -1;
 
-		ret = pt_delete_module(5000);
+		ret = pt_rmmod(5000);
 		ASSERT_EQ(0, ret) {
 			TH_LOG("iteration %d: delete_module: %s", iter,
 			       strerror(-ret));
@@ -375,7 +346,7 @@ TEST_F_TIMEOUT(load, rmmod_racing_new_device_leaves_nothing, 300)
 		/* let it add a few, then unload under its feet */
 		while (r->added < 3 + (unsigned long)round % 5)
 			sched_yield();
-		ret = pt_delete_module(10000);
+		ret = pt_rmmod(10000);
 		r->stop = 1;
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		ASSERT_EQ(0, ret) {

@@ -31,71 +31,9 @@
 #define LONG_NS		(600 * NSEC_PER_SEC)	/* never fires during a test */
 #define JOIN_MS		10000
 #define PEND_DEV_ID	60		/* the device this binary creates */
-#define PT_NEW_DEVICE	PT_SYSBUS "/new_device"
-#define PT_DEL_DEVICE	PT_SYSBUS "/del_device"
-#define PT_DRV		PT_SYSBUS "/drivers/pendtimer"
 
 _Static_assert(sizeof(struct pendtimer_wait) == 16,
 	       "struct pendtimer_wait must fill the 16-byte command area");
-
-/* ------------------------------------------------------------------ */
-/* sysfs */
-
-static int sysfs_write_str(const char *path, const char *s)
-{
-	ssize_t n;
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != strlen(s))
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
-static int bus_write_id(const char *path, int id)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%d\n", id);
-	return sysfs_write_str(path, buf);
-}
-
-static int drv_write(const char *file, int id)
-{
-	char path[128], buf[32];
-
-	snprintf(path, sizeof(path), PT_DRV "/%s", file);
-	snprintf(buf, sizeof(buf), "pendtimer%d", id);
-	return sysfs_write_str(path, buf);
-}
-
-static bool bus_dev_exists(int id)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), PT_SYSBUS "/devices/pendtimer%d", id);
-	return pt_path_exists(p);
-}
-
-static bool wait_dev_node(int id, bool want)
-{
-	uint64_t deadline = pt_now_ns() + 3 * NSEC_PER_SEC;
-	char p[64];
-
-	snprintf(p, sizeof(p), PT_DEV_FMT, id);
-	while (pt_path_exists(p) != want) {
-		if (pt_now_ns() > deadline)
-			return false;
-		pt_sleep_ms(5);
-	}
-	return true;
-}
 
 /* ------------------------------------------------------------------ */
 /* fixture */
@@ -121,20 +59,13 @@ FIXTURE_SETUP(pend)
 	self->saved_delay = -1;
 	pt_kernel_version(self->release, sizeof(self->release));
 	self->supported = pt_pend_supported();
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
+	PT_ASSERT_OPEN(self->fd);
 	ret = pt_ring_init(&self->ring, 256, 1024);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("io_uring_queue_init: %s", strerror(-ret));
 	}
 	self->ring_up = true;
-	ASSERT_EQ(0, pt_stats(self->fd, &self->s0));
-	ASSERT_EQ(0ULL, self->s0.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, self->s0);
 	self->cpu_timer = pt_nth_cpu(0);
 	self->cpu_main = pt_nth_cpu(1);
 	if (self->cpu_main < 0)
@@ -151,8 +82,8 @@ FIXTURE_TEARDOWN(pend)
 		close(self->fd);
 	if (self->saved_max_pending >= 0)
 		EXPECT_EQ(0, pt_param_write("max_pending", self->saved_max_pending));
-	if (self->made_dev && bus_dev_exists(PEND_DEV_ID))
-		EXPECT_EQ(0, bus_write_id(PT_DEL_DEVICE, PEND_DEV_ID));
+	if (self->made_dev && pt_bus_dev_exists(PEND_DEV_ID))
+		EXPECT_EQ(0, pt_del_device(PEND_DEV_ID));
 	PT_EXPECT_QUIET(10000);
 }
 
@@ -696,17 +627,17 @@ static int make_dev_open(struct __test_metadata *_metadata,
 {
 	int ret, fd;
 
-	if (bus_dev_exists(PEND_DEV_ID)) {
+	if (pt_bus_dev_exists(PEND_DEV_ID)) {
 		TH_LOG("pendtimer%d left over: deleting it", PEND_DEV_ID);
-		bus_write_id(PT_DEL_DEVICE, PEND_DEV_ID);
+		pt_del_device(PEND_DEV_ID);
 	}
-	ret = bus_write_id(PT_NEW_DEVICE, PEND_DEV_ID);
+	ret = pt_new_device(PEND_DEV_ID);
 	if (ret) {
 		TH_LOG("new_device %d: %s", PEND_DEV_ID, strerror(-ret));
 		return ret;
 	}
 	self->made_dev = true;
-	if (!wait_dev_node(PEND_DEV_ID, true)) {
+	if (!pt_wait_dev_node(PEND_DEV_ID, true)) {
 		TH_LOG("/dev/pendtimer%d did not appear", PEND_DEV_ID);
 		return -ENOENT;
 	}
@@ -759,7 +690,7 @@ TEST_F_TIMEOUT(pend, del_device_ends_10k_parked_enodev, 300)
 	EXPECT_TRUE(pt_invariant_ok(&s));
 
 	t0 = pt_now_ns();
-	ASSERT_EQ(0, bus_write_id(PT_DEL_DEVICE, PEND_DEV_ID));
+	ASSERT_EQ(0, pt_del_device(PEND_DEV_ID));
 	TH_LOG("del_device with %u PENDs parked took %llu ms", n,
 	       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC));
 	ok = reap_each_once(_metadata, &ring, n, 1, -ENODEV);
@@ -772,7 +703,7 @@ TEST_F_TIMEOUT(pend, del_device_ends_10k_parked_enodev, 300)
 	EXPECT_EQ(-ENODEV, pt_stats(fd, &s));
 	io_uring_queue_exit(&ring);
 	EXPECT_EQ(0, close(fd));
-	EXPECT_TRUE(wait_dev_node(PEND_DEV_ID, false));
+	EXPECT_TRUE(pt_wait_dev_node(PEND_DEV_ID, false));
 }
 
 /*
@@ -791,18 +722,18 @@ TEST_F_TIMEOUT(pend, unbind_ends_parked_removed_counted, 120)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pt_stats(fd, &b));
 	ASSERT_EQ((int)n, submit_pends(&self->ring, fd, n, LONG_NS, 1));
-	ret = drv_write("unbind", PEND_DEV_ID);
+	ret = pt_drv_write("unbind", PEND_DEV_ID);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("unbind pendtimer%d: %s", PEND_DEV_ID, strerror(-ret));
 	}
 	EXPECT_EQ(n, reap_each_once(_metadata, &self->ring, n, 1, -ENODEV));
 	EXPECT_NO_CQE(&self->ring, 200);
 	EXPECT_EQ(0, close(fd));
-	ret = drv_write("bind", PEND_DEV_ID);
+	ret = pt_drv_write("bind", PEND_DEV_ID);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("bind pendtimer%d: %s", PEND_DEV_ID, strerror(-ret));
 	}
-	ASSERT_TRUE(wait_dev_node(PEND_DEV_ID, true));
+	ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
 	fd2 = pt_open_id(PEND_DEV_ID);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, pt_stats(fd2, &a));
@@ -1006,22 +937,7 @@ TEST_F(pend, eopnotsupp_before_6_7)
 
 #define WINDOW_US	10000	/* race_delay_us for the rule tests */
 #define ATTEMPTS	40
-#define OFFSET_START_US	2500
 #define RULE2_DUE_US	1000
-
-enum outcome { HIT, MISS_EARLY, MISS_LATE, BROKEN };
-
-static const char *const outcome_name[] = {
-	[HIT] = "hit", [MISS_EARLY] = "early (timer not yet running)",
-	[MISS_LATE] = "late (timer already claimed)", [BROKEN] = "BROKEN",
-};
-
-static unsigned int next_offset(unsigned int off, int outcome_early)
-{
-	if (outcome_early)
-		return off + 1500 > 8000 ? 8000 : off + 1500;
-	return off / 2 < 250 ? 250 : off / 2;
-}
 
 /*
  * A thread pinned to the timer's CPU submits one PEND on its own ring (so
@@ -1092,7 +1008,7 @@ static int pender_start(struct pender *p, int fd, int cpu, __u64 timeout_ns,
  */
 TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -1127,13 +1043,13 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 		       attempt, off, c, p.res,
 		       (unsigned long long)d.cancelled,
 		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.interrupted + d.flushed + d.removed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -1148,7 +1064,7 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
  */
 TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -1174,26 +1090,19 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		if (p.res == 0 && d.fired == 1 && d.flushed == 0)
-			o = d.race_cleanup_deferred == 1 ? HIT :
-			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
-		else if (p.res == -ECANCELED && d.flushed == 1 && d.fired == 0 &&
-			 d.race_cleanup_deferred == 0)
-			o = MISS_EARLY;
-		else
-			o = BROKEN;
+		o = pt_rule2_outcome(p.res, &d);
 		TH_LOG("attempt %d at due+%u us: PEND CQE %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
 		       attempt, off, p.res,
 		       (unsigned long long)d.fired,
 		       (unsigned long long)d.flushed,
 		       (unsigned long long)d.race_cleanup_deferred,
-		       outcome_name[o]);
+		       pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.removed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
@@ -1292,7 +1201,7 @@ TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
 		TH_LOG("attempt %d: execve() at due%+d us; interrupted +%llu fired +%llu flushed +%llu timer_late +%llu: %s",
 		       attempt, off, (unsigned long long)d.interrupted,
 		       (unsigned long long)d.fired, (unsigned long long)d.flushed,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.flushed + d.removed);
@@ -1317,7 +1226,7 @@ TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
  */
 TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt, fd;
 
@@ -1329,7 +1238,7 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 		struct pendtimer_stats b, a, d;
 		struct pender p;
 
-		ASSERT_TRUE(wait_dev_node(PEND_DEV_ID, true));
+		ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
 		fd = pt_open_id(PEND_DEV_ID);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, pt_stats(fd, &b));
@@ -1338,14 +1247,14 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 		while (!__atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE))
 			;
 		pt_spin_until(p.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
-		ASSERT_EQ(0, drv_write("unbind", PEND_DEV_ID));
+		ASSERT_EQ(0, pt_drv_write("unbind", PEND_DEV_ID));
 		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
 			TH_LOG("the PEND's CQE did not come");
 		}
 		ASSERT_EQ(0, p.ret);
 		close(fd);
-		ASSERT_EQ(0, drv_write("bind", PEND_DEV_ID));
-		ASSERT_TRUE(wait_dev_node(PEND_DEV_ID, true));
+		ASSERT_EQ(0, pt_drv_write("bind", PEND_DEV_ID));
+		ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
 		fd = pt_open_id(PEND_DEV_ID);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, pt_settle(fd, 5000, &a));
@@ -1363,13 +1272,13 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 		TH_LOG("attempt %d at due+%u us: unbind; PEND CQE %d, fired +%llu removed +%llu cleanup_deferred +%llu: %s",
 		       attempt, off, p.res, (unsigned long long)d.fired,
 		       (unsigned long long)d.removed,
-		       (unsigned long long)d.race_cleanup_deferred, outcome_name[o]);
+		       (unsigned long long)d.race_cleanup_deferred, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the unbind never landed inside the %d us window", WINDOW_US);

@@ -55,11 +55,7 @@ FIXTURE_SETUP(race)
 
 	self->fd = self->fd2 = self->efd = -1;
 	self->saved_delay = -1;
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
+	PT_ASSERT_OPEN(self->fd);
 	ret = pt_param_read("race_delay_us", &self->saved_delay);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("read " PT_PARAMS "race_delay_us: %s", strerror(-ret));
@@ -69,10 +65,7 @@ FIXTURE_SETUP(race)
 		self->saved_delay = 0;
 	}
 	ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
-	ASSERT_EQ(0, pt_stats(self->fd, &s));
-	ASSERT_EQ(0ULL, s.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, s);
 	self->cpu_timer = pt_nth_cpu(0);
 	self->cpu_main = pt_nth_cpu(1);
 	if (self->cpu_main < 0)
@@ -93,27 +86,7 @@ FIXTURE_TEARDOWN(race)
 	PT_EXPECT_QUIET(10000);
 }
 
-/*
- * Where in the 10 ms window the test thread acts (us after the due time).
- * Under TCG on a busy host a vCPU can lose milliseconds, so an attempt may
- * land before the callback started (early) or after it claimed (late):
- * move the other way and try again, ATTEMPTS times at most.
- */
-#define OFFSET_START_US	2500
-
-static unsigned int next_offset(unsigned int off, int outcome_early)
-{
-	if (outcome_early)
-		return off + 1500 > 8000 ? 8000 : off + 1500;
-	return off / 2 < 250 ? 250 : off / 2;
-}
-
-enum outcome { HIT, MISS_EARLY, MISS_LATE, BROKEN };
-
-static const char *const outcome_name[] = {
-	[HIT] = "hit", [MISS_EARLY] = "early (timer not yet running)",
-	[MISS_LATE] = "late (timer already claimed)", [BROKEN] = "BROKEN",
-};
+/* Where in the 10 ms window the test thread acts: pendtimer_util.h. */
 
 /* Thread that ARMs on a pinned CPU, so the timer runs there. */
 struct armer {
@@ -141,7 +114,7 @@ static void *armer_fn(void *arg)
  */
 TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -182,12 +155,12 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
 		       attempt, off, c, w.ret,
 		       (unsigned long long)d.cancelled,
 		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -200,7 +173,7 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
  */
 TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -249,11 +222,11 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
 		       attempt, off, c, (long long)ev,
 		       (unsigned long long)d.cancelled,
 		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, outcome_name[o]);
+		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -275,7 +248,7 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
 
 TEST_F_TIMEOUT(race, rule2_running_timer_outranks_close, 120)
 {
-	unsigned int off = OFFSET_START_US;
+	unsigned int off = PT_OFFSET_START_US;
 	enum outcome o = BROKEN;
 	int attempt;
 
@@ -303,26 +276,19 @@ TEST_F_TIMEOUT(race, rule2_running_timer_outranks_close, 120)
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		if (w.ret == 0 && d.fired == 1 && d.flushed == 0)
-			o = d.race_cleanup_deferred == 1 ? HIT :
-			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
-		else if (w.ret == -ECANCELED && d.flushed == 1 && d.fired == 0 &&
-			 d.race_cleanup_deferred == 0)
-			o = MISS_EARLY;
-		else
-			o = BROKEN;
+		o = pt_rule2_outcome(w.ret, &d);
 		TH_LOG("attempt %d at due+%u us: WAIT %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
 		       attempt, off, w.ret,
 		       (unsigned long long)d.fired,
 		       (unsigned long long)d.flushed,
 		       (unsigned long long)d.race_cleanup_deferred,
-		       outcome_name[o]);
+		       pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
 		EXPECT_EQ(1ULL, d.submitted);
 		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.removed);
 		if (o == HIT)
 			break;
-		off = next_offset(off, o == MISS_EARLY);
+		off = pt_next_offset(off, o == MISS_EARLY);
 	}
 	ASSERT_EQ((int)HIT, (int)o) {
 		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
@@ -902,32 +868,6 @@ static void *pw_fn(void *arg)
 	return NULL;
 }
 
-static int pw_bus_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static bool pw_wait_node(int id, bool want)
-{
-	uint64_t deadline = pt_now_ns() + 3 * NSEC_PER_SEC;
-	char p[64];
-
-	snprintf(p, sizeof(p), PT_DEV_FMT, id);
-	while (pt_path_exists(p) != want)
-		if (pt_now_ns() > deadline)
-			return false;
-		else
-			pt_sleep_ms(2);
-	return true;
-}
-
 TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 {
 	struct pendtimer_stats s0, s1, d;
@@ -1033,7 +973,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 	/* phase 2: removal (unbind) racing PEND timers, counters kept */
 	snprintf(id, sizeof(id), "%d", PW_RM_ID);
 	if (!pt_path_exists(PT_SYSBUS "/devices/pendtimer61"))
-		ASSERT_EQ(0, pw_bus_write(PT_SYSBUS "/new_device", id));
+		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/new_device", id));
 	for (rounds = 0; rounds < PW_RM_ROUNDS; rounds++) {
 		struct pendtimer_stats b, a;
 		struct io_uring ring;
@@ -1041,7 +981,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 		__u64 ud;
 		int res, n0 = 0, nrm = 0, nbad = 0, dfd;
 
-		ASSERT_TRUE(pw_wait_node(PW_RM_ID, true));
+		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
 		dfd = pt_open_id(PW_RM_ID);
 		ASSERT_LE(0, dfd);
 		ASSERT_EQ(0, pt_stats(dfd, &b));
@@ -1052,7 +992,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 				     (__u64)(rand_r(&seed) % 200000), (__u64)i + 1, (__u64)i + 1);
 		ASSERT_EQ(PW_RM_N, io_uring_submit(&ring));
 		pt_spin_until(pt_now_ns() + (uint64_t)(rand_r(&seed) % 200) * NSEC_PER_USEC);
-		ASSERT_EQ(0, pw_bus_write(PT_SYSBUS "/drivers/pendtimer/unbind",
+		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/unbind",
 					  "pendtimer61"));
 		for (i = 0; i < PW_RM_N; i++) {
 			ASSERT_EQ(0, pt_reap(&ring, 10000, &ud, &res));
@@ -1066,8 +1006,8 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 		io_uring_queue_exit(&ring);
 		close(dfd);
 		ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
-		ASSERT_EQ(0, pw_bus_write(PT_SYSBUS "/drivers/pendtimer/bind", "pendtimer61"));
-		ASSERT_TRUE(pw_wait_node(PW_RM_ID, true));
+		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/bind", "pendtimer61"));
+		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
 		dfd = pt_open_id(PW_RM_ID);
 		ASSERT_LE(0, dfd);
 		ASSERT_EQ(0, pt_settle(dfd, 5000, &a));
@@ -1086,7 +1026,7 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 	ksft_print_msg("PEND removal: %d unbinds racing %d PENDs each: %llu fired, %llu removed, %llu other\n",
 		       PW_RM_ROUNDS, PW_RM_N, (unsigned long long)rm_fired,
 		       (unsigned long long)rm_removed, (unsigned long long)rm_bad);
-	EXPECT_EQ(0, pw_bus_write(PT_SYSBUS "/del_device", id));
+	EXPECT_EQ(0, pt_write_str(PT_SYSBUS "/del_device", id));
 }
 #endif /* PT_HAVE_URING */
 

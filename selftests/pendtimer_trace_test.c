@@ -48,7 +48,6 @@
 #define WINDOW_US	10000	/* race_delay_us for the rule tests */
 #define ATTEMPTS	40
 #define RULE2_DUE_US	1000	/* see pendtimer_race_test.c */
-#define TRACE_BUF	(1 << 20)
 
 static const char *const tracefs_roots[] = {
 	"/sys/kernel/tracing",
@@ -87,44 +86,6 @@ FIXTURE(trace) {
 	int nev;
 };
 
-static int write_file(const char *path, const char *val)
-{
-	ssize_t len = (ssize_t)strlen(val), n;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, (size_t)len);
-	if (n != len) {
-		n = n < 0 ? -errno : -EIO;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
-	return 0;
-}
-
-/* Read a whole (small or pseudo) file into a malloc()ed string. */
-static char *read_file(const char *path)
-{
-	size_t cap = TRACE_BUF, len = 0;
-	char *buf = malloc(cap + 1);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (!buf || fd < 0) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
-
 static int inst_write(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(trace) *self, const char *rel, const char *val)
 {
@@ -132,7 +93,7 @@ static int inst_write(struct __test_metadata *_metadata,
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s", self->inst, rel);
-	ret = write_file(path, val);
+	ret = pt_write_str(path, val);
 	if (ret)
 		TH_LOG("write '%s' to %s: %s", val, path, strerror(-ret));
 	return ret;
@@ -144,7 +105,7 @@ static int collect(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
 	char path[512], *buf, *line, *save = NULL;
 
 	snprintf(path, sizeof(path), "%s/trace", self->inst);
-	buf = read_file(path);
+	buf = pt_read_file(path, NULL);
 	if (!buf) {
 		TH_LOG("read %s: %s", path, strerror(errno));
 		return -1;
@@ -299,22 +260,15 @@ FIXTURE_SETUP(trace)
 	if (!self->root[0])
 		return;		/* each test skips (SKIP here would not stop it) */
 
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
-	ASSERT_EQ(0, pt_stats(self->fd, &s));
-	ASSERT_EQ(0ULL, s.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_OPEN(self->fd);
+	PT_ASSERT_QUIET_START(self->fd, s);
 	self->tag_base = ((__u64)getpid() << 24) + 0x7000;
 
 	snprintf(path, sizeof(path), "%s/options/record-cmd", self->root);
-	val = read_file(path);
+	val = pt_read_file(path, NULL);
 	if (val && (val[0] == '0' || val[0] == '1')) {
 		self->record_cmd = val[0];
-		ASSERT_EQ(0, write_file(path, "0"));
+		ASSERT_EQ(0, pt_write_str(path, "0"));
 	}
 	free(val);
 
@@ -356,13 +310,13 @@ FIXTURE_TEARDOWN(trace)
 		char id[16];
 
 		snprintf(id, sizeof(id), "%d", self->bus_id);
-		write_file(PT_SYSBUS "/del_device", id);	/* may be gone already */
+		pt_write_str(PT_SYSBUS "/del_device", id);	/* may be gone already */
 	}
 	if (self->have_inst) {
 		char path[512];
 
 		snprintf(path, sizeof(path), "%s/events/pendtimer/enable", self->inst);
-		EXPECT_EQ(0, write_file(path, "0"));
+		EXPECT_EQ(0, pt_write_str(path, "0"));
 		EXPECT_EQ(0, rmdir(self->inst)) {
 			TH_LOG("rmdir %s: %s", self->inst, strerror(errno));
 		}
@@ -371,7 +325,7 @@ FIXTURE_TEARDOWN(trace)
 		char path[128], val[2] = { self->record_cmd, '\0' };
 
 		snprintf(path, sizeof(path), "%s/options/record-cmd", self->root);
-		EXPECT_EQ(0, write_file(path, val));
+		EXPECT_EQ(0, pt_write_str(path, val));
 	}
 	if (self->root[0])
 		PT_EXPECT_QUIET(5000);
@@ -393,7 +347,7 @@ TEST_F(trace, events_have_device_tag_kind_outcome_due_latency)
 	NEED_TRACEFS();
 
 	snprintf(path, sizeof(path), "%s/events/pendtimer/pendtimer_submit/format", self->root);
-	fmt = read_file(path);
+	fmt = pt_read_file(path, NULL);
 	ASSERT_NE(NULL, fmt) {
 		TH_LOG("%s: %s", path, strerror(errno));
 	}
@@ -405,7 +359,7 @@ TEST_F(trace, events_have_device_tag_kind_outcome_due_latency)
 	free(fmt);
 
 	snprintf(path, sizeof(path), "%s/events/pendtimer/pendtimer_complete/format", self->root);
-	fmt = read_file(path);
+	fmt = pt_read_file(path, NULL);
 	ASSERT_NE(NULL, fmt) {
 		TH_LOG("%s: %s", path, strerror(errno));
 	}
@@ -437,7 +391,7 @@ TEST_F(trace, format_decodable_in_user_space)
 	for (i = 0; i < ARRAY_SIZE(events); i++) {
 		snprintf(path, sizeof(path), "%s/events/pendtimer/%s/format",
 			 self->root, events[i]);
-		fmt = read_file(path);
+		fmt = pt_read_file(path, NULL);
 		ASSERT_NE(NULL, fmt) {
 			TH_LOG("%s: %s", path, strerror(errno));
 		}
@@ -576,7 +530,7 @@ TEST_F(trace, removed_names_its_device)
 	for (id_try = 0; id_try < 64 && ret == -EEXIST; id_try++) {
 		self->bus_id = 700 + (getpid() + id_try) % 200;
 		snprintf(id, sizeof(id), "%d", self->bus_id);
-		ret = write_file(PT_SYSBUS "/new_device", id);
+		ret = pt_write_str(PT_SYSBUS "/new_device", id);
 	}
 	ASSERT_EQ(0, ret) {
 		self->bus_id = -1;
@@ -593,7 +547,7 @@ TEST_F(trace, removed_names_its_device)
 	ASSERT_LE(0, self->efd);
 	ret = pt_arm(fd, LONG_NS, tag, self->efd);
 	EXPECT_EQ(0, ret);
-	EXPECT_EQ(0, write_file(PT_SYSBUS "/del_device", id));
+	EXPECT_EQ(0, pt_write_str(PT_SYSBUS "/del_device", id));
 	self->bus_id = -1;
 	EXPECT_EQ(-ENODEV, pt_cancel(fd, tag));
 	close(fd);
@@ -650,14 +604,6 @@ static int widen_window(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *
 	return cpu_timer;
 }
 
-/* Where in the window to act next: later if early, earlier if late. */
-static unsigned int next_off(unsigned int off, bool early)
-{
-	if (early)
-		return off + 1500 > 8000 ? 8000 : off + 1500;
-	return off / 2 < 250 ? 250 : off / 2;
-}
-
 /* The new events exist, with the fields the lead's format names. */
 TEST_F(trace, rule_events_have_device_tag_outcome)
 {
@@ -671,7 +617,7 @@ TEST_F(trace, rule_events_have_device_tag_outcome)
 	for (i = 0; i < ARRAY_SIZE(rule_events); i++) {
 		snprintf(path, sizeof(path), "%s/events/pendtimer/%s/format",
 			 self->root, rule_events[i]);
-		fmt = read_file(path);
+		fmt = pt_read_file(path, NULL);
 		ASSERT_NE(NULL, fmt);
 		for (j = 0; j < ARRAY_SIZE(fields); j++) {
 			EXPECT_NE(NULL, strstr(fmt, fields[j])) {
@@ -727,7 +673,7 @@ TEST_F_TIMEOUT(trace, rule1_timer_late_after_the_cancel_claimed, 120)
 		       attempt, off, c, w.ret, (unsigned long long)d.race_timer_late,
 		       hit ? ": hit" : "");
 		if (!hit)
-			off = next_off(off, c == 0);
+			off = pt_next_offset(off, c == 0);
 	}
 	ASSERT_TRUE(hit) {
 		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
@@ -788,7 +734,7 @@ TEST_F_TIMEOUT(trace, rule2_cleanup_deferred_before_the_callback_claims, 120)
 		       attempt, off, w.ret, (unsigned long long)d.race_cleanup_deferred,
 		       hit ? ": hit" : "");
 		if (!hit)
-			off = next_off(off, w.ret == -ECANCELED);
+			off = pt_next_offset(off, w.ret == -ECANCELED);
 	}
 	ASSERT_TRUE(hit) {
 		TH_LOG("close() never landed inside the %d us window", WINDOW_US);

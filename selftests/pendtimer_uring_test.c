@@ -42,60 +42,6 @@ _Static_assert(offsetof(struct io_uring_sqe, cmd_op) ==
 	       offsetof(struct io_uring_sqe, off),
 	       "cmd_op overlays sqe->off");
 
-/*
- * A URING_CMD SQE by hand (liburing 2.3 has no io_uring_prep_cmd*):
- * io_uring_prep_rw() zeroes off/addr/len/rw_flags/addr3/__pad2, and
- * off is the union that holds cmd_op + __pad1, so cmd_op is set after it.
- */
-static void prep_uring_cmd(struct io_uring_sqe *sqe, int fd, __u32 cmd_op,
-			   const void *cmd, size_t len, __u64 user_data)
-{
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = cmd_op;
-	sqe->__pad1 = 0;
-	memcpy(sqe->cmd, cmd, len);
-	io_uring_sqe_set_data64(sqe, user_data);
-}
-
-static void prep_uring_wait(struct io_uring_sqe *sqe, int fd, __u64 timeout_ns,
-			    __u64 tag, __u64 user_data)
-{
-	struct pendtimer_wait w = { .timeout_ns = timeout_ns, .tag = tag };
-
-	prep_uring_cmd(sqe, fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), user_data);
-}
-
-static void prep_uring_cancel(struct io_uring_sqe *sqe, int fd, __u64 tag,
-			      __u64 user_data)
-{
-	__u64 cmd[2] = { tag, 0 };
-
-	prep_uring_cmd(sqe, fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd),
-		       user_data);
-}
-
-/*
- * Reap one CQE within @timeout_ms: 0 with *ud and *res set, or -ETIME / -errno.
- */
-static int reap(struct io_uring *ring, unsigned int timeout_ms, __u64 *ud,
-		int *res)
-{
-	struct __kernel_timespec ts = {
-		.tv_sec = timeout_ms / 1000,
-		.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
-	};
-	struct io_uring_cqe *cqe;
-	int ret;
-
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret)
-		return ret;
-	*ud = cqe->user_data;
-	*res = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return 0;
-}
-
 FIXTURE(uring) {
 	int fd;
 	struct io_uring ring;
@@ -107,20 +53,13 @@ FIXTURE_SETUP(uring)
 {
 	int ret;
 
-	self->fd = pt_open();
-	ASSERT_LE(0, self->fd) {
-		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",
-		       strerror(-self->fd));
-	}
+	PT_ASSERT_OPEN(self->fd);
 	ret = io_uring_queue_init(64, &self->ring, 0);
 	ASSERT_EQ(0, ret) {
 		TH_LOG("io_uring_queue_init: %s", strerror(-ret));
 	}
 	self->ring_up = true;
-	ASSERT_EQ(0, pt_stats(self->fd, &self->s0));
-	ASSERT_EQ(0ULL, self->s0.pending) {
-		TH_LOG("device not quiet at the start of the test");
-	}
+	PT_ASSERT_QUIET_START(self->fd, self->s0);
 }
 
 FIXTURE_TEARDOWN(uring)
@@ -150,7 +89,7 @@ TEST_F(uring, uring_wait_fires_res0_submit_does_not_block)
 	__u64 ud;
 	int res;
 
-	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, timeout, 1, 0x11);
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, timeout, 1, 0x11);
 	t0 = pt_now_ns();
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	t1 = pt_now_ns();
@@ -158,7 +97,7 @@ TEST_F(uring, uring_wait_fires_res0_submit_does_not_block)
 		TH_LOG("io_uring_submit blocked for %llu ms",
 		       (unsigned long long)((t1 - t0) / NSEC_PER_MSEC));
 	}
-	ASSERT_EQ(0, reap(&self->ring, 10000, &ud, &res));
+	ASSERT_EQ(0, pt_reap(&self->ring, 10000, &ud, &res));
 	t2 = pt_now_ns();
 	ASSERT_EQ(0x11ULL, ud);
 	ASSERT_EQ(0, res);
@@ -180,7 +119,7 @@ TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 	int res, wait_res = 1, cancel_res = 1, i;
 	__u64 ud;
 
-	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 1, 0x100);
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 1, 0x100);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	/* accepted once a worker started it */
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL)) {
@@ -192,7 +131,7 @@ TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 	io_uring_sqe_set_data64(sqe, 0x200);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res)) {
+		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res)) {
 			TH_LOG("CQE %d missing (async cancel did not end the WAIT?)", i);
 		}
 		ASSERT_TRUE(ud == 0x100 || ud == 0x200) {
@@ -226,14 +165,14 @@ TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
 	int res, wait_res = 1, cancel_res = 1, i;
 	__u64 ud;
 
-	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 77, 1);
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 77, 1);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
 
-	prep_uring_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 2);
+	pt_prep_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 2);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
 		ASSERT_TRUE(ud == 1 || ud == 2) {
 			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
 		}
@@ -245,9 +184,9 @@ TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
 	ASSERT_EQ(0, cancel_res);
 	ASSERT_EQ(-ECANCELED, wait_res);
 
-	prep_uring_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 3);
+	pt_prep_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 3);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+	ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
 	ASSERT_EQ(3ULL, ud);
 	ASSERT_EQ(-ENOENT, res);
 
@@ -267,11 +206,11 @@ TEST_F(uring, ioctl_cancel_cancels_uring_wait)
 	__u64 ud;
 	int res;
 
-	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 5, 9);
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 5, 9);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
 	ASSERT_EQ(0, pt_cancel(self->fd, 5));
-	ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+	ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
 	ASSERT_EQ(9ULL, ud);
 	ASSERT_EQ(-ECANCELED, res);
 
@@ -304,7 +243,7 @@ TEST_F_TIMEOUT(uring, uring_64_concurrent_waits_all_fire, 120)
 	       vals[0], pt_online_cpus(), n);
 
 	for (i = 0; i < n; i++)
-		prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd,
+		pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd,
 				timeout, (__u64)i, (__u64)i);
 	ASSERT_EQ(n, io_uring_submit(&self->ring));
 
@@ -324,7 +263,7 @@ TEST_F_TIMEOUT(uring, uring_64_concurrent_waits_all_fire, 120)
 	}
 
 	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, reap(&self->ring, 20000, &ud, &res)) {
+		ASSERT_EQ(0, pt_reap(&self->ring, 20000, &ud, &res)) {
 			TH_LOG("only %d of %d CQEs arrived", i, n);
 		}
 		ASSERT_GT((__u64)n, ud);
@@ -357,10 +296,10 @@ TEST_F(uring, unknown_cmd_op_enotty)
 	int res;
 
 	for (i = 0; i < ARRAY_SIZE(ops); i++) {
-		prep_uring_cmd(io_uring_get_sqe(&self->ring), self->fd, ops[i],
+		pt_prep_cmd(io_uring_get_sqe(&self->ring), self->fd, ops[i],
 			       &w, sizeof(w), i);
 		ASSERT_EQ(1, io_uring_submit(&self->ring));
-		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
 		ASSERT_EQ(i, ud);
 		EXPECT_EQ(-ENOTTY, res) {
 			TH_LOG("cmd_op %#x: res %d", ops[i], res);
@@ -384,7 +323,7 @@ TEST_F_TIMEOUT(uring, ring_exit_ends_parked_waits_promptly, 60)
 
 	io_uring_register_iowq_max_workers(&self->ring, vals);
 	for (i = 0; i < n; i++)
-		prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd,
+		pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd,
 				LONG_NS, (__u64)i, (__u64)i);
 	ASSERT_EQ(n, io_uring_submit(&self->ring));
 	ASSERT_EQ(0, pt_wait_pending(self->fd, n, 10000, NULL)) {
@@ -433,7 +372,7 @@ TEST_F_TIMEOUT(uring, owner_exit_ends_parked_waits_promptly, 60)
 		if (fd < 0 || io_uring_queue_init(8, &ring, 0))
 			_exit(1);
 		for (i = 0; i < n; i++)
-			prep_uring_wait(io_uring_get_sqe(&ring), fd, LONG_NS,
+			pt_prep_wait(io_uring_get_sqe(&ring), fd, LONG_NS,
 					(__u64)i, (__u64)i);
 		if (io_uring_submit(&ring) != n)
 			_exit(2);
@@ -500,7 +439,7 @@ TEST_F_TIMEOUT(uring, ioctl_wait_not_interrupted_by_io_uring_task_work, 60)
 	pthread_t th;
 	int res;
 
-	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xa1, 0xa1);
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xa1, 0xa1);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
 	/* 100 ms into the WAIT below the io_uring WAIT fails: task work */
@@ -587,10 +526,10 @@ TEST_F_TIMEOUT(uring, ioctl_wait_runs_io_uring_task_work_on_return, 60)
 
 	ASSERT_EQ(0, rseq_off());
 	ASSERT_EQ(0, io_uring_register_iowq_max_workers(&self->ring, maxw));
-	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xa, 0xc1);
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xa, 0xc1);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 1, 5000, NULL));
-	prep_uring_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xb, 0xc2);
+	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 0xb, 0xc2);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
 
 	ASSERT_EQ(0, pthread_create(&th, NULL, async_cancel_later_fn, &c));
@@ -610,7 +549,7 @@ TEST_F_TIMEOUT(uring, ioctl_wait_runs_io_uring_task_work_on_return, 60)
 
 	ASSERT_EQ(0, pt_cancel(self->fd, 0xa));
 	do {
-		ASSERT_EQ(0, reap(&self->ring, 5000, &ud, &res));
+		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
 	} while (ud != 0xc1);
 	ASSERT_EQ(-ECANCELED, res);
 	DELTA(&d);
@@ -644,21 +583,21 @@ static int queued_wait_res(struct __test_metadata *_metadata, int fd,
 		TH_LOG("io_uring setup: %s", strerror(-ret));
 		return 1;
 	}
-	prep_uring_wait(io_uring_get_sqe(&ring), fd, LONG_NS, 0xb1, 1);
+	pt_prep_wait(io_uring_get_sqe(&ring), fd, LONG_NS, 0xb1, 1);
 	io_uring_submit(&ring);
 	if (pt_wait_pending(fd, 1, 5000, NULL))
 		TH_LOG("the first WAIT never became pending");
 	sqe = io_uring_get_sqe(&ring);
-	prep_uring_wait(sqe, fd, 0, 0xb2, 2);
+	pt_prep_wait(sqe, fd, 0, 0xb2, 2);
 	sqe->flags |= sqe_flags;
 	io_uring_submit(&ring);
 	for (i = 0; i < 4; i++) {
-		prep_uring_cancel(io_uring_get_sqe(&ring), fd,
+		pt_prep_cancel(io_uring_get_sqe(&ring), fd,
 				  0xfff0000000000000ULL + (__u64)i, 10 + (__u64)i);
 		io_uring_submit(&ring);
 	}
 	ret = pt_cancel(fd, 0xb1);
-	for (i = 0; i < 6 && !reap(&ring, 5000, &ud, &res); i++) {
+	for (i = 0; i < 6 && !pt_reap(&ring, 5000, &ud, &res); i++) {
 		if (ud == 1)
 			res1 = res;
 		else if (ud == 2)

@@ -53,6 +53,26 @@
 #define NSEC_PER_SEC	PT_NSEC_PER_SEC
 
 /*
+ * The open every fixture setup starts with: /dev/pendtimer0 into @_fd, or
+ * the test fails saying why.
+ */
+#define PT_ASSERT_OPEN(_fd) do {					\
+	(_fd) = pt_open();						\
+	ASSERT_LE(0, (_fd)) {						\
+		TH_LOG("open " PT_DEV0 ": %s (is pendtimer.ko loaded?)",\
+		       strerror(-(_fd)));				\
+	}								\
+} while (0)
+
+/* And its STATS, into @_s: nothing may be pending when a test starts. */
+#define PT_ASSERT_QUIET_START(_fd, _s) do {				\
+	ASSERT_EQ(0, pt_stats((_fd), &(_s)));				\
+	ASSERT_EQ(0ULL, (_s).pending) {					\
+		TH_LOG("device not quiet at the start of the test");	\
+	}								\
+} while (0)
+
+/*
  * The check every fixture teardown runs (EXPECT only: see the top of the
  * file).  Opens its own descriptor so it never depends on the test's.
  */
@@ -80,6 +100,54 @@
 		close(__fd);						\
 	}								\
 } while (0)
+
+/* ------------------------------------------------------------------ */
+/*
+ * Race windows (SPEC.md section 3): with race_delay_us = WINDOW_US the
+ * timer callback holds its claim that long, and the test thread acts at an
+ * offset (us after the due time) inside it.  Under TCG on a busy host a
+ * vCPU can lose milliseconds, so an attempt may land before the callback
+ * started (early) or after it claimed (late): move the other way and try
+ * again, ATTEMPTS times at most.
+ */
+#define PT_OFFSET_START_US	2500
+
+enum outcome { HIT, MISS_EARLY, MISS_LATE, BROKEN };
+
+static inline const char *pt_outcome_name(enum outcome o)
+{
+	static const char *const names[] = {
+		[HIT] = "hit", [MISS_EARLY] = "early (timer not yet running)",
+		[MISS_LATE] = "late (timer already claimed)", [BROKEN] = "BROKEN",
+	};
+
+	return names[o];
+}
+
+/* Where in the window to act next: later if early, earlier if late. */
+static inline unsigned int pt_next_offset(unsigned int off, bool early)
+{
+	if (early)
+		return off + 1500 > 8000 ? 8000 : off + 1500;
+	return off / 2 < 250 ? 250 : off / 2;
+}
+
+/*
+ * Rule 2: a close() in the window leaves the request (WAIT or PEND, result
+ * @ret) to its running timer: fired and deferred (HIT), fired without the
+ * deferral (late), or flushed before the timer ran (early).
+ */
+static inline enum outcome pt_rule2_outcome(int ret,
+					    const struct pendtimer_stats *d)
+{
+	if (ret == 0 && d->fired == 1 && d->flushed == 0)
+		return d->race_cleanup_deferred == 1 ? HIT :
+		       d->race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
+	if (ret == -ECANCELED && d->flushed == 1 && d->fired == 0 &&
+	    d->race_cleanup_deferred == 0)
+		return MISS_EARLY;
+	return BROKEN;
+}
 
 /* ------------------------------------------------------------------ */
 /*

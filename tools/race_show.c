@@ -41,10 +41,11 @@
 
 #include <linux/pendtimer.h>
 
+#include "pendtimer.h"
+
 #include "race_show.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
-#define SHOW_PARAMS		"/sys/module/pendtimer/parameters/"
 #define SHOW_BUFFER_KB		"8192"	/* per CPU: a default race fits */
 #define SHOW_FORCE_DELAY_US	10000	/* race_delay_us of the fallback */
 #define SHOW_FORCE_ATTEMPTS	12
@@ -87,61 +88,12 @@ struct evlist {
 /* ------------------------------------------------------------------ */
 /* tracefs */
 
-static int show_write(const char *path, const char *val)
-{
-	ssize_t len = (ssize_t)strlen(val), n;
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, (size_t)len);
-	if (n != len)
-		ret = n < 0 ? -errno : -EIO;
-	close(fd);
-	return ret;
-}
-
 static int inst_write(const char *rel, const char *val)
 {
 	char path[320];
 
 	snprintf(path, sizeof(path), "%s/%s", show.inst, rel);
-	return show_write(path, val);
-}
-
-/* A whole tracefs file in a malloc()ed string, or NULL. */
-static char *show_read(const char *path)
-{
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap + 1), *nb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (!buf || fd < 0)
-		goto fail;
-	for (;;) {
-		if (len == cap) {
-			cap *= 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb)
-				goto fail;
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return NULL;
+	return pt_write_str(path, val);
 }
 
 static void show_cleanup(void)
@@ -158,7 +110,7 @@ static void show_cleanup(void)
 		char val[2] = { show.record_cmd, '\0' };
 
 		snprintf(path, sizeof(path), "%s/options/record-cmd", show.root);
-		if (show_write(path, val) == 0)
+		if (pt_write_str(path, val) == 0)
 			show.record_cmd = 0;
 	}
 }
@@ -194,8 +146,8 @@ int race_show_begin(void)
 	}
 	atexit(show_cleanup);
 	snprintf(path, sizeof(path), "%s/options/record-cmd", show.root);
-	val = show_read(path);
-	if (val && val[0] == '1' && show_write(path, "0") == 0)
+	val = pt_read_file(path, NULL);
+	if (val && val[0] == '1' && pt_write_str(path, "0") == 0)
 		show.record_cmd = '1';
 	free(val);
 
@@ -306,7 +258,7 @@ static int collect(struct evlist *l)
 	char path[320], *buf, *line, *save = NULL;
 
 	snprintf(path, sizeof(path), "%s/trace", show.inst);
-	buf = show_read(path);
+	buf = pt_read_file(path, NULL);
 	if (!buf) {
 		printf("race --show: read %s: %s\n", path, strerror(errno));
 		return -1;
@@ -432,79 +384,22 @@ struct force_waiter {
 	int started, ret;
 };
 
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
-
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
-static int nth_cpu(int n)
-{
-	cpu_set_t set;
-	int cpu;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -1;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, &set) && n-- == 0)
-			return cpu;
-	return -1;
-}
-
 static void *force_wait_fn(void *arg)
 {
 	struct force_waiter *w = arg;
-	struct pendtimer_wait req = { .timeout_ns = w->due_ns, .tag = w->tag };
 
-	pin(w->cpu);
-	w->t_start = now_ns();
+	pt_pin_self(w->cpu);
+	w->t_start = pt_now_ns();
 	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
-	w->ret = ioctl(w->fd, PENDTIMER_IOC_WAIT, &req) ? -errno : 0;
+	w->ret = pt_wait(w->fd, w->due_ns, w->tag);
 	return NULL;
-}
-
-static int param_rw(const char *name, long long *get, long long set)
-{
-	char path[128], buf[32];
-	int fd, ret = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), SHOW_PARAMS "%s", name);
-	fd = open(path, get ? O_RDONLY | O_CLOEXEC : O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (get) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		if (n <= 0)
-			ret = n < 0 ? -errno : -EIO;
-		else
-			buf[n] = '\0', *get = strtoll(buf, NULL, 10);
-	} else {
-		n = snprintf(buf, sizeof(buf), "%lld\n", set);
-		if (write(fd, buf, (size_t)n) != n)
-			ret = -errno;
-	}
-	close(fd);
-	return ret;
 }
 
 static __u64 race_counter(int fd, int rule)
 {
 	struct pendtimer_stats s;
 
-	memset(&s, 0, sizeof(s));
-	if (ioctl(fd, PENDTIMER_IOC_STATS, &s))
+	if (pt_stats(fd, &s))
 		return 0;
 	return rule == 1 ? s.race_timer_late : s.race_cleanup_deferred;
 }
@@ -519,23 +414,23 @@ static bool force_rule(const char *dev, int rule)
 	static const unsigned int off_us[SHOW_FORCE_ATTEMPTS] = {
 		1500, 3000, 1000, 5000, 2000, 7000, 600, 4000, 8000, 2500, 6000, 9000,
 	};
-	int cpu_a = nth_cpu(0), cpu_b = nth_cpu(1), fd, attempt;
+	int cpu_a = pt_nth_cpu(0), cpu_b = pt_nth_cpu(1), fd, attempt;
 	unsigned long long due_us = rule == 1 ? 500 : 1000;
 	long long saved = -1;
 	cpu_set_t mask;
 	bool hit = false;
 
-	if (cpu_a < 0 || cpu_b < 0 || param_rw("race_delay_us", &saved, 0))
+	if (cpu_a < 0 || cpu_b < 0 || pt_param_read("race_delay_us", &saved))
 		return false;
-	fd = open(dev, O_RDWR | O_CLOEXEC);
+	fd = pt_open_path(dev);
 	if (fd < 0)
 		return false;
-	if (param_rw("race_delay_us", NULL, SHOW_FORCE_DELAY_US)) {
+	if (pt_param_write("race_delay_us", SHOW_FORCE_DELAY_US)) {
 		close(fd);
 		return false;
 	}
 	sched_getaffinity(0, sizeof(mask), &mask);
-	pin(cpu_b);
+	pt_pin_self(cpu_b);
 	for (attempt = 0; attempt < SHOW_FORCE_ATTEMPTS && !hit; attempt++) {
 		struct force_waiter w = {
 			.fd = fd, .cpu = cpu_a, .due_ns = due_us * 1000,
@@ -548,12 +443,10 @@ static bool force_rule(const char *dev, int rule)
 			break;
 		while (!__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
 			;
-		while (now_ns() < w.t_start + (due_us + off_us[attempt]) * 1000)
+		while (pt_now_ns() < w.t_start + (due_us + off_us[attempt]) * 1000)
 			;
 		if (rule == 1) {
-			__u64 tag = w.tag;
-
-			ioctl(fd, PENDTIMER_IOC_CANCEL, &tag);
+			pt_cancel(fd, w.tag);
 		} else {
 			int d = dup(fd);
 
@@ -563,7 +456,7 @@ static bool force_rule(const char *dev, int rule)
 		pthread_join(th, NULL);
 		hit = race_counter(fd, rule) > before;
 	}
-	param_rw("race_delay_us", NULL, saved);
+	pt_param_write("race_delay_us", saved);
 	sched_setaffinity(0, sizeof(mask), &mask);
 	close(fd);
 	return hit;

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vm/install.sh: what `make install` does.
+# vm/install.sh: what `make install` does (vm/install.sh --lib: what
+# `make install-lib` does, the library part alone, no module and no KDIR).
 #
 #   module/pendtimer.ko  -> $DESTDIR/lib/modules/RELEASE/updates/pendtimer.ko
 #   uapi/linux/pendtimer.h -> $DESTDIR/usr/include/linux/pendtimer.h
+#   build/lib/libpendtimer.a -> $DESTDIR$PREFIX/lib/libpendtimer.a  (--lib too)
+#   lib/pendtimer.h        -> $DESTDIR$PREFIX/include/pendtimer.h    (--lib too)
 #   build/tools/pendtimer  -> $DESTDIR$PREFIX/bin/pendtimer        (if built)
 #   docs/pendtimer.1       -> $DESTDIR$PREFIX/share/man/man1/pendtimer.1
 #   docs/99-pendtimer.rules -> $DESTDIR/etc/udev/rules.d/ (only with UDEV_RULE=1)
@@ -14,14 +17,13 @@
 # Then depmod runs for RELEASE, unless DESTDIR is set (a staged install:
 # run `depmod -a RELEASE` on the target) or DEPMOD=0.
 #
-# Environment: KDIR (required; the top-level Makefile passes its own),
+# Environment: KDIR (required but with --lib; the top-level Makefile passes its own),
 # DESTDIR (default empty), PREFIX (default /usr/local), UDEV_RULE, DEPMOD,
 # BUILD (default <repo>/build).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
-KDIR=${KDIR:?set KDIR to the kernel build directory (make install does)}
 DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
 KO=$TOP/module/pendtimer.ko
@@ -30,6 +32,27 @@ PT_TAG=install
 . "$TOP/vm/lib.sh"
 # install's errors have always read "install: MSG" (no ERROR:).
 die() { warn "$*"; exit 1; }
+
+# The uapi header, libpendtimer.a and its header (lib/pendtimer.h includes
+# <linux/pendtimer.h>): what a client of its own builds against
+# (docs/example/client.c).
+install_lib() {
+	install -D -m 0644 "$TOP/uapi/linux/pendtimer.h" "$DESTDIR/usr/include/linux/pendtimer.h"
+	say "$DESTDIR/usr/include/linux/pendtimer.h"
+	[ -f "$BUILD/lib/libpendtimer.a" ] ||
+		die "$BUILD/lib/libpendtimer.a is not built (make -C lib)"
+	install -D -m 0644 "$BUILD/lib/libpendtimer.a" "$DESTDIR$PREFIX/lib/libpendtimer.a"
+	say "$DESTDIR$PREFIX/lib/libpendtimer.a"
+	install -D -m 0644 "$TOP/lib/pendtimer.h" "$DESTDIR$PREFIX/include/pendtimer.h"
+	say "$DESTDIR$PREFIX/include/pendtimer.h"
+}
+
+if [ "${1:-}" = --lib ]; then
+	install_lib
+	exit 0
+fi
+
+KDIR=${KDIR:?set KDIR to the kernel build directory (make install does)}
 
 # The release modules built against KDIR carry (vermagic) and that uname -r
 # reports: UTS_RELEASE. Not `make kernelrelease` first: Debian's header
@@ -51,8 +74,7 @@ esac
 MODDIR=$DESTDIR/lib/modules/$RELEASE/updates
 install -D -m 0644 "$KO" "$MODDIR/pendtimer.ko"
 say "$MODDIR/pendtimer.ko"
-install -D -m 0644 "$TOP/uapi/linux/pendtimer.h" "$DESTDIR/usr/include/linux/pendtimer.h"
-say "$DESTDIR/usr/include/linux/pendtimer.h"
+install_lib
 
 if [ -x "$BUILD/tools/pendtimer" ]; then
 	install -D -m 0755 "$BUILD/tools/pendtimer" "$DESTDIR$PREFIX/bin/pendtimer"
