@@ -416,16 +416,129 @@ static void *stress_worker(void *arg)
 	return NULL;
 }
 
+/* What the workers saw, summed, and what the counters must say then. */
+struct stress_sum {
+	__u64 tot[C_NR], arm_fired, accepted, fired, flushed;
+};
+
+/*
+ * Phases by progress: delay 0 for the first 30%, DELAY_US up to 80%,
+ * 0 again to the end; at the target, if a race counter is still 0,
+ * up to MAX_BOOSTS more rounds of TARGET/4 with BOOST_US. Returns the
+ * boost rounds.
+ */
+static int stress_drive(struct __test_metadata *_metadata, int fd,
+			struct stress *st, const struct pendtimer_stats *s0,
+			bool need_races, uint64_t deadline)
+{
+	__u64 target = TARGET, req;
+	int phase = 0, boosts = 0;
+
+	for (;;) {
+		struct pendtimer_stats s;
+
+		pt_sleep_ms(2);
+		req = __atomic_load_n(&st->requests, __ATOMIC_RELAXED);
+		if (phase == 0 && req >= target * 3 / 10) {
+			EXPECT_EQ(0, pt_param_write("race_delay_us", DELAY_US));
+			phase = 1;
+		} else if (phase == 1 && req >= target * 8 / 10) {
+			EXPECT_EQ(0, pt_param_write("race_delay_us", 0));
+			phase = 2;
+		}
+		if (pt_now_ns() > deadline)
+			break;
+		if (req < target)
+			continue;
+		if (!need_races)
+			break;
+		ASSERT_EQ(0, pt_stats(fd, &s));
+		if (s.race_timer_late > s0->race_timer_late &&
+		    s.race_cleanup_deferred > s0->race_cleanup_deferred)
+			break;
+		if (boosts == MAX_BOOSTS)
+			break;
+		boosts++;
+		target += TARGET / 4;
+		EXPECT_EQ(0, pt_param_write("race_delay_us", BOOST_US));
+	}
+	return boosts;
+}
+
+/* The workers' counts and eventfds, summed into @m. */
+static void stress_collect(struct __test_metadata *_metadata, struct stress *st,
+			   struct stress_sum *m)
+{
+	int i, k;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < NWORKERS; i++) {
+		int64_t v = pt_eventfd_take(st->w[i].efd);
+
+		ASSERT_LE(0, v);
+		m->arm_fired += (__u64)v;
+		close(st->w[i].efd);
+		for (k = 0; k < C_NR; k++)
+			m->tot[k] += st->w[i].cnt[k];
+		if (st->w[i].last_other)
+			TH_LOG("worker %d: last unexpected result %d", i,
+			       st->w[i].last_other);
+	}
+	m->accepted = m->tot[C_WAIT_OK] + m->tot[C_WAIT_ECANCELED] +
+		      m->tot[C_WAIT_EINTR] + m->tot[C_ARM_OK];
+	m->fired = m->tot[C_WAIT_OK] + m->arm_fired;
+	m->flushed = m->accepted - m->fired - m->tot[C_CANCEL_OK] -
+		     m->tot[C_WAIT_EINTR];
+}
+
+static void stress_print(const struct stress_sum *m, const struct pendtimer_stats *d,
+			 bool need_races, int boosts, uint64_t t0)
+{
+	const __u64 *tot = m->tot;
+	int k;
+
+	ksft_print_msg("stress: %d workers, %d files, %llu ms, %d boost round(s), %d CPUs\n",
+		       NWORKERS, NSLOTS,
+		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
+		       boosts, pt_online_cpus());
+	ksft_print_msg("  %-44s %10s\n", "outcome (user space)", "count");
+	for (k = 0; k < C_NR; k++)
+		ksft_print_msg("  %-44s %10llu\n", cname[k],
+			       (unsigned long long)tot[k]);
+	ksft_print_msg("  %-44s %10llu\n", "ARM fired (eventfd total)",
+		       (unsigned long long)m->arm_fired);
+	ksft_print_msg("  %-44s %10llu\n", "requests accepted",
+		       (unsigned long long)m->accepted);
+	ksft_print_msg("  %-22s %10s %10s\n", "counter", "expected", "stats delta");
+	ksft_print_msg("  %-22s %10llu %10llu\n", "submitted",
+		       (unsigned long long)m->accepted, (unsigned long long)d->submitted);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "fired",
+		       (unsigned long long)m->fired, (unsigned long long)d->fired);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "cancelled",
+		       (unsigned long long)tot[C_CANCEL_OK], (unsigned long long)d->cancelled);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "interrupted",
+		       (unsigned long long)tot[C_WAIT_EINTR], (unsigned long long)d->interrupted);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "flushed (the rest)",
+		       (unsigned long long)m->flushed, (unsigned long long)d->flushed);
+	ksft_print_msg("  %-22s %10s %10llu\n", "removed", "0",
+		       (unsigned long long)d->removed);
+	ksft_print_msg("  %-22s %10s %10llu\n", "race_timer_late", need_races ? ">0" : "any",
+		       (unsigned long long)d->race_timer_late);
+	ksft_print_msg("  %-22s %10s %10llu\n", "race_cleanup_deferred",
+		       need_races ? ">0" : "any",
+		       (unsigned long long)d->race_cleanup_deferred);
+}
+
 TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
 {
 	struct sigaction sa = { .sa_handler = stress_sig, .sa_flags = SA_RESTART };
 	struct pendtimer_stats s0, s1, d;
+	struct stress_sum m;
 	struct stress *st;
-	__u64 tot[C_NR] = { 0 }, arm_fired = 0, accepted, fired, flushed;
-	__u64 target = TARGET, req;
-	int i, k, phase = 0, boosts = 0, ret;
+	const __u64 *tot = m.tot;
+	int i, boosts, ret;
 	bool need_races = self->cpu_main >= 0;
-	uint64_t t0, deadline;
+	uint64_t t0;
 	char buf[320];
 
 	sigemptyset(&sa.sa_mask);
@@ -452,42 +565,9 @@ TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
 		ASSERT_EQ(0, pthread_create(&st->th[i], NULL, stress_worker, w));
 	}
 	t0 = pt_now_ns();
-	deadline = t0 + SOFT_LIMIT_S * NSEC_PER_SEC;
 	pthread_barrier_wait(&st->start);
-
-	/*
-	 * Phases by progress: delay 0 for the first 30%, DELAY_US up to 80%,
-	 * 0 again to the end; at the target, if a race counter is still 0,
-	 * up to MAX_BOOSTS more rounds of TARGET/4 with BOOST_US.
-	 */
-	for (;;) {
-		struct pendtimer_stats s;
-
-		pt_sleep_ms(2);
-		req = __atomic_load_n(&st->requests, __ATOMIC_RELAXED);
-		if (phase == 0 && req >= target * 3 / 10) {
-			EXPECT_EQ(0, pt_param_write("race_delay_us", DELAY_US));
-			phase = 1;
-		} else if (phase == 1 && req >= target * 8 / 10) {
-			EXPECT_EQ(0, pt_param_write("race_delay_us", 0));
-			phase = 2;
-		}
-		if (pt_now_ns() > deadline)
-			break;
-		if (req < target)
-			continue;
-		if (!need_races)
-			break;
-		ASSERT_EQ(0, pt_stats(self->fd, &s));
-		if (s.race_timer_late > s0.race_timer_late &&
-		    s.race_cleanup_deferred > s0.race_cleanup_deferred)
-			break;
-		if (boosts == MAX_BOOSTS)
-			break;
-		boosts++;
-		target += TARGET / 4;
-		EXPECT_EQ(0, pt_param_write("race_delay_us", BOOST_US));
-	}
+	boosts = stress_drive(_metadata, self->fd, st, &s0, need_races,
+			      t0 + SOFT_LIMIT_S * NSEC_PER_SEC);
 	__atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < NWORKERS; i++) {
 		ASSERT_EQ(0, pt_join_ms(st->th[i], 30000)) {
@@ -505,69 +585,24 @@ TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
 		TH_LOG("not quiet after the run: %s", buf);
 	}
 	pt_sleep_ms(20);
-	for (i = 0; i < NWORKERS; i++) {
-		int64_t v = pt_eventfd_take(st->w[i].efd);
-
-		ASSERT_LE(0, v);
-		arm_fired += (__u64)v;
-		close(st->w[i].efd);
-		for (k = 0; k < C_NR; k++)
-			tot[k] += st->w[i].cnt[k];
-		if (st->w[i].last_other)
-			TH_LOG("worker %d: last unexpected result %d", i,
-			       st->w[i].last_other);
-	}
+	stress_collect(_metadata, st, &m);
 	ASSERT_EQ(0, pt_stats(self->fd, &s1));
 	pt_stats_delta(&d, &s1, &s0);
-
-	accepted = tot[C_WAIT_OK] + tot[C_WAIT_ECANCELED] + tot[C_WAIT_EINTR] +
-		   tot[C_ARM_OK];
-	fired = tot[C_WAIT_OK] + arm_fired;
-	flushed = accepted - fired - tot[C_CANCEL_OK] - tot[C_WAIT_EINTR];
-
-	ksft_print_msg("stress: %d workers, %d files, %llu ms, %d boost round(s), %d CPUs\n",
-		       NWORKERS, NSLOTS,
-		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
-		       boosts, pt_online_cpus());
-	ksft_print_msg("  %-44s %10s\n", "outcome (user space)", "count");
-	for (k = 0; k < C_NR; k++)
-		ksft_print_msg("  %-44s %10llu\n", cname[k],
-			       (unsigned long long)tot[k]);
-	ksft_print_msg("  %-44s %10llu\n", "ARM fired (eventfd total)",
-		       (unsigned long long)arm_fired);
-	ksft_print_msg("  %-44s %10llu\n", "requests accepted", (unsigned long long)accepted);
-	ksft_print_msg("  %-22s %10s %10s\n", "counter", "expected", "stats delta");
-	ksft_print_msg("  %-22s %10llu %10llu\n", "submitted",
-		       (unsigned long long)accepted, (unsigned long long)d.submitted);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "fired",
-		       (unsigned long long)fired, (unsigned long long)d.fired);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "cancelled",
-		       (unsigned long long)tot[C_CANCEL_OK], (unsigned long long)d.cancelled);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "interrupted",
-		       (unsigned long long)tot[C_WAIT_EINTR], (unsigned long long)d.interrupted);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "flushed (the rest)",
-		       (unsigned long long)flushed, (unsigned long long)d.flushed);
-	ksft_print_msg("  %-22s %10s %10llu\n", "removed", "0",
-		       (unsigned long long)d.removed);
-	ksft_print_msg("  %-22s %10s %10llu\n", "race_timer_late", need_races ? ">0" : "any",
-		       (unsigned long long)d.race_timer_late);
-	ksft_print_msg("  %-22s %10s %10llu\n", "race_cleanup_deferred",
-		       need_races ? ">0" : "any",
-		       (unsigned long long)d.race_cleanup_deferred);
+	stress_print(&m, &d, need_races, boosts, t0);
 
 	/* every call returned one allowed code */
 	EXPECT_EQ(0ULL, tot[C_WAIT_OTHER]);
 	EXPECT_EQ(0ULL, tot[C_ARM_OTHER]);
 	EXPECT_EQ(0ULL, tot[C_CANCEL_OTHER]);
 	/* enough load */
-	EXPECT_LE((__u64)MIN_REQUESTS, accepted);
+	EXPECT_LE((__u64)MIN_REQUESTS, m.accepted);
 	/* every request accounted for, exactly once */
-	EXPECT_EQ(accepted, d.submitted);
-	EXPECT_EQ(fired, d.fired);
+	EXPECT_EQ(m.accepted, d.submitted);
+	EXPECT_EQ(m.fired, d.fired);
 	EXPECT_EQ(tot[C_CANCEL_OK], d.cancelled);
 	EXPECT_EQ(tot[C_WAIT_EINTR], d.interrupted);
-	EXPECT_GE(accepted, fired + tot[C_CANCEL_OK] + tot[C_WAIT_EINTR]);
-	EXPECT_EQ(flushed, d.flushed);
+	EXPECT_GE(m.accepted, m.fired + tot[C_CANCEL_OK] + tot[C_WAIT_EINTR]);
+	EXPECT_EQ(m.flushed, d.flushed);
 	EXPECT_EQ(0ULL, d.removed);
 	EXPECT_EQ(0ULL, d.pending);
 	EXPECT_EQ(d.submitted, d.fired + d.cancelled + d.interrupted + d.flushed);
