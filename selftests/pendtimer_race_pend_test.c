@@ -106,6 +106,98 @@ static int pw_reap(struct pworker *w, struct io_uring *ring, const __u64 *tags,
 	return 0;
 }
 
+/* One CANCEL of @tag, counted; *@cancelled when it claimed the PEND. */
+static void pw_cancel_one(struct pworker *w, __u64 tag, bool *cancelled)
+{
+	int ret = pt_cancel(w->fd, tag);
+
+	if (ret == 0)
+		w->cancel_ok++, *cancelled = true;
+	else if (ret == -ENOENT)
+		w->cancel_enoent++;
+	else
+		w->cancel_other++, w->last_other = ret;
+}
+
+/* A child submits @n PENDs and exits with them parked (task exit). */
+static void pw_task_exit(struct pworker *w, int n)
+{
+	__u64 tags[PW_BATCH];
+	uint64_t t0 = pt_now_ns();
+	int status, i;
+	pid_t pid;
+
+	for (i = 0; i < n; i++)
+		tags[i] = __atomic_fetch_add(w->next_tag, 1, __ATOMIC_RELAXED);
+	pid = fork();
+	if (pid == 0) {
+		struct io_uring cr;
+
+		if (io_uring_queue_init(16, &cr, 0))
+			_exit(1);
+		for (i = 0; i < n; i++)
+			pt_prep_pend(io_uring_get_sqe(&cr), w->fd,
+				     i % 2 ? PW_LONG_NS :
+				     (__u64)(rand_r(&w->seed) % 100000),
+				     tags[i], tags[i]);
+		_exit(io_uring_submit(&cr) == n ? 0 : 2);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status)) {
+		w->child_bad++;
+		return;
+	}
+	t0 = pt_now_ns() - t0;
+	if (t0 > w->child_max_ns)
+		w->child_max_ns = t0;
+	if (t0 > 5 * NSEC_PER_SEC)
+		w->child_slow++;
+	w->issued += n;
+	w->invisible += n;
+}
+
+/*
+ * The racing action @act on the batch just submitted; false when it was
+ * the ring's exit (the ring is gone, its CQEs with it).
+ */
+static bool pw_act(struct pworker *w, struct io_uring *ring, int act,
+		   const __u64 *tags, bool *cancelled, int n, int *cancel_cqes)
+{
+	int i;
+
+	switch (act) {
+	case PA_CANCEL_IOCTL:
+		for (i = 0; i < n; i++)
+			if (!(rand_r(&w->seed) % 2))
+				pw_cancel_one(w, tags[i], &cancelled[i]);
+		break;
+	case PA_CANCEL_URING:
+		for (i = 0; i < n; i++) {
+			if (rand_r(&w->seed) % 2)
+				continue;
+			pt_prep_cancel(io_uring_get_sqe(ring), w->fd, tags[i],
+				       (1ULL << 63) | tags[i]);
+			(*cancel_cqes)++;
+		}
+		io_uring_submit(ring);
+		break;
+	case PA_FLUSH: {
+		int d = dup(w->fd);
+
+		if (d >= 0)
+			close(d);
+		break;
+	}
+	case PA_RING_EXIT:
+		io_uring_queue_exit(ring);
+		w->invisible += n;
+		return false;
+	default:
+		break;
+	}
+	return true;
+}
+
 static void *pw_fn(void *arg)
 {
 	struct pworker *w = arg;
@@ -115,7 +207,7 @@ static void *pw_fn(void *arg)
 	while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
 		__u64 tags[PW_BATCH];
 		bool cancelled[PW_BATCH] = { false };
-		int res_of[PW_BATCH], i, act, n = PW_BATCH, cancel_cqes = 0, ret;
+		int res_of[PW_BATCH], i, act, n = PW_BATCH, cancel_cqes = 0;
 		uint64_t t0;
 
 		if (!ring_up) {
@@ -126,37 +218,7 @@ static void *pw_fn(void *arg)
 		act = rand_r(&w->seed) % PA_NR;
 		w->actions[act]++;
 		if (act == PA_TASK_EXIT) {
-			int status;
-			pid_t pid;
-
-			t0 = pt_now_ns();
-			for (i = 0; i < n; i++)
-				tags[i] = __atomic_fetch_add(w->next_tag, 1, __ATOMIC_RELAXED);
-			pid = fork();
-			if (pid == 0) {
-				struct io_uring cr;
-
-				if (io_uring_queue_init(16, &cr, 0))
-					_exit(1);
-				for (i = 0; i < n; i++)
-					pt_prep_pend(io_uring_get_sqe(&cr), w->fd,
-						     i % 2 ? PW_LONG_NS :
-						     (__u64)(rand_r(&w->seed) % 100000),
-						     tags[i], tags[i]);
-				_exit(io_uring_submit(&cr) == n ? 0 : 2);
-			}
-			if (pid < 0 || waitpid(pid, &status, 0) != pid ||
-			    !WIFEXITED(status) || WEXITSTATUS(status)) {
-				w->child_bad++;
-				continue;
-			}
-			t0 = pt_now_ns() - t0;
-			if (t0 > w->child_max_ns)
-				w->child_max_ns = t0;
-			if (t0 > 5 * NSEC_PER_SEC)
-				w->child_slow++;
-			w->issued += n;
-			w->invisible += n;
+			pw_task_exit(w, n);
 			continue;
 		}
 
@@ -176,56 +238,14 @@ static void *pw_fn(void *arg)
 		}
 		w->issued += n;
 		pt_spin_until(t0 + (uint64_t)(rand_r(&w->seed) % 120) * NSEC_PER_USEC);
-		switch (act) {
-		case PA_CANCEL_IOCTL:
-			for (i = 0; i < n; i++) {
-				if (rand_r(&w->seed) % 2)
-					continue;
-				ret = pt_cancel(w->fd, tags[i]);
-				if (ret == 0)
-					w->cancel_ok++, cancelled[i] = true;
-				else if (ret == -ENOENT)
-					w->cancel_enoent++;
-				else
-					w->cancel_other++, w->last_other = ret;
-			}
-			break;
-		case PA_CANCEL_URING:
-			for (i = 0; i < n; i++) {
-				if (rand_r(&w->seed) % 2)
-					continue;
-				pt_prep_cancel(io_uring_get_sqe(&ring), w->fd, tags[i],
-						   (1ULL << 63) | tags[i]);
-				cancel_cqes++;
-			}
-			io_uring_submit(&ring);
-			break;
-		case PA_FLUSH: {
-			int d = dup(w->fd);
-
-			if (d >= 0)
-				close(d);
-			break;
-		}
-		case PA_RING_EXIT:
-			io_uring_queue_exit(&ring);
+		if (!pw_act(w, &ring, act, tags, cancelled, n, &cancel_cqes)) {
 			ring_up = false;
-			w->invisible += n;
 			continue;
-		default:
-			break;
 		}
 		/* what is left long-pending: cancel it now, so the batch ends */
 		pt_sleep_ns(200 * NSEC_PER_USEC);
-		for (i = 0; i < n; i++) {
-			ret = pt_cancel(w->fd, tags[i]);
-			if (ret == 0)
-				w->cancel_ok++, cancelled[i] = true;
-			else if (ret == -ENOENT)
-				w->cancel_enoent++;
-			else
-				w->cancel_other++, w->last_other = ret;
-		}
+		for (i = 0; i < n; i++)
+			pw_cancel_one(w, tags[i], &cancelled[i]);
 		if (pw_reap(w, &ring, tags, cancelled, res_of, n, &cancel_cqes)) {
 			w->cqe_other++;
 			w->last_other = -ETIME;
@@ -237,15 +257,121 @@ static void *pw_fn(void *arg)
 	return NULL;
 }
 
+/* The workers' counts summed into @tot (see pw_print()) and @act. */
+static void pw_sum(struct __test_metadata *_metadata, const struct pworker *w,
+		   __u64 *tot, __u64 *act, uint64_t *child_max)
+{
+	int i, k;
+
+	for (i = 0; i < PW_WORKERS; i++) {
+		tot[0] += w[i].issued;
+		tot[1] += w[i].invisible;
+		tot[2] += w[i].cqe0;
+		tot[3] += w[i].cqe_ecanceled;
+		tot[4] += w[i].cqe_other;
+		tot[5] += w[i].cancel_ok;
+		tot[6] += w[i].cancel_enoent;
+		tot[7] += w[i].cancel_other;
+		tot[8] += w[i].cancel_wrong;
+		tot[9] += w[i].child_slow;
+		tot[10] += w[i].child_bad;
+		for (k = 0; k < PA_NR; k++)
+			act[k] += w[i].actions[k];
+		if (w[i].child_max_ns > *child_max)
+			*child_max = w[i].child_max_ns;
+		if (w[i].last_other)
+			TH_LOG("worker %d: last unexpected result %d", i, w[i].last_other);
+	}
+}
+
+static void pw_print(const __u64 *tot, const __u64 *act, uint64_t child_max,
+		     uint64_t t0, const struct pendtimer_stats *d)
+{
+	char buf[320];
+	int k;
+
+	ksft_print_msg("PEND stress: %d workers, %llu ms, %d CPUs\n", PW_WORKERS,
+		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
+		       pt_online_cpus());
+	for (k = 0; k < PA_NR; k++)
+		ksft_print_msg("  batches %-36s %8llu\n", pa_name[k],
+			       (unsigned long long)act[k]);
+	ksft_print_msg("  %-44s %8llu\n", "PENDs submitted", (unsigned long long)tot[0]);
+	ksft_print_msg("  %-44s %8llu\n", "  CQE 0 (fired)", (unsigned long long)tot[2]);
+	ksft_print_msg("  %-44s %8llu\n", "  CQE -ECANCELED", (unsigned long long)tot[3]);
+	ksft_print_msg("  %-44s %8llu\n", "  CQE gone with its ring or task", (unsigned long long)tot[1]);
+	ksft_print_msg("  %-44s %8llu\n", "  CQE other (must be 0)", (unsigned long long)tot[4]);
+	ksft_print_msg("  %-44s %8llu\n", "CANCEL 0", (unsigned long long)tot[5]);
+	ksft_print_msg("  %-44s %8llu\n", "CANCEL -ENOENT", (unsigned long long)tot[6]);
+	ksft_print_msg("  %-44s %8llu\n", "child exit with PENDs parked, slowest (ms)",
+		       (unsigned long long)(child_max / NSEC_PER_MSEC));
+	ksft_print_msg("  stats delta: %s\n", (pt_stats_fmt(buf, sizeof(buf), d), buf));
+}
+
+/*
+ * Phase 2, one round: PW_RM_N PENDs on PW_RM_ID, unbind racing their
+ * timers, bind again; each PEND fired or removed, the kept counters agree.
+ * @rm: fired, removed, other, summed.
+ */
+static void pw_removal_round(struct __test_metadata *_metadata, int round, __u64 *rm)
+{
+	struct pendtimer_stats b, a, d;
+	struct io_uring ring;
+	unsigned int seed = (unsigned int)pt_now_ns();
+	__u64 ud;
+	int res, n0 = 0, nrm = 0, nbad = 0, dfd, i;
+
+	ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
+	dfd = pt_open_id(PW_RM_ID);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, pt_stats(dfd, &b));
+	ASSERT_EQ(0, pt_ring_init(&ring, PW_RM_N, 0));
+	ASSERT_EQ(0, pt_param_write("race_delay_us", round % 3 ? 50 : 0));
+	for (i = 0; i < PW_RM_N; i++)
+		pt_prep_pend(io_uring_get_sqe(&ring), dfd,
+			     (__u64)(rand_r(&seed) % 200000), (__u64)i + 1, (__u64)i + 1);
+	ASSERT_EQ(PW_RM_N, io_uring_submit(&ring));
+	pt_spin_until(pt_now_ns() + (uint64_t)(rand_r(&seed) % 200) * NSEC_PER_USEC);
+	ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/unbind",
+				  "pendtimer61"));
+	for (i = 0; i < PW_RM_N; i++) {
+		ASSERT_EQ(0, pt_reap(&ring, 10000, &ud, &res));
+		if (res == 0)
+			n0++;
+		else if (res == -ENODEV)
+			nrm++;
+		else
+			nbad++;
+	}
+	io_uring_queue_exit(&ring);
+	close(dfd);
+	ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
+	ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/bind", "pendtimer61"));
+	ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
+	dfd = pt_open_id(PW_RM_ID);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, pt_settle(dfd, 5000, &a));
+	close(dfd);
+	pt_stats_delta(&d, &a, &b);
+	EXPECT_EQ(0, nbad);
+	EXPECT_EQ((__u64)PW_RM_N, d.submitted);
+	EXPECT_EQ((__u64)n0, d.fired);
+	EXPECT_EQ((__u64)nrm, d.removed);
+	EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed);
+	EXPECT_TRUE(pt_invariant_ok(&a));
+	rm[0] += (__u64)n0;
+	rm[1] += (__u64)nrm;
+	rm[2] += (__u64)nbad;
+}
+
 TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 {
 	struct pendtimer_stats s0, s1, d;
 	struct pworker *w;
 	volatile int stop = 0;
-	__u64 next_tag = 1, tot[16] = { 0 }, act[PA_NR] = { 0 };
-	__u64 rm_fired = 0, rm_removed = 0, rm_bad = 0;
+	__u64 next_tag = 1, tot[16] = { 0 }, act[PA_NR] = { 0 }, rm[3] = { 0 };
 	uint64_t t0, child_max = 0;
-	int i, k, fd, ret, rounds;
+	int i, fd, ret, rounds;
 	char buf[320], id[16];
 
 	if (!pt_pend_supported())
@@ -283,41 +409,8 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 		TH_LOG("not quiet after the PEND stress: %s", buf);
 	}
 	pt_stats_delta(&d, &s1, &s0);
-	for (i = 0; i < PW_WORKERS; i++) {
-		tot[0] += w[i].issued;
-		tot[1] += w[i].invisible;
-		tot[2] += w[i].cqe0;
-		tot[3] += w[i].cqe_ecanceled;
-		tot[4] += w[i].cqe_other;
-		tot[5] += w[i].cancel_ok;
-		tot[6] += w[i].cancel_enoent;
-		tot[7] += w[i].cancel_other;
-		tot[8] += w[i].cancel_wrong;
-		tot[9] += w[i].child_slow;
-		tot[10] += w[i].child_bad;
-		for (k = 0; k < PA_NR; k++)
-			act[k] += w[i].actions[k];
-		if (w[i].child_max_ns > child_max)
-			child_max = w[i].child_max_ns;
-		if (w[i].last_other)
-			TH_LOG("worker %d: last unexpected result %d", i, w[i].last_other);
-	}
-	ksft_print_msg("PEND stress: %d workers, %llu ms, %d CPUs\n", PW_WORKERS,
-		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
-		       pt_online_cpus());
-	for (k = 0; k < PA_NR; k++)
-		ksft_print_msg("  batches %-36s %8llu\n", pa_name[k],
-			       (unsigned long long)act[k]);
-	ksft_print_msg("  %-44s %8llu\n", "PENDs submitted", (unsigned long long)tot[0]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE 0 (fired)", (unsigned long long)tot[2]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE -ECANCELED", (unsigned long long)tot[3]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE gone with its ring or task", (unsigned long long)tot[1]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE other (must be 0)", (unsigned long long)tot[4]);
-	ksft_print_msg("  %-44s %8llu\n", "CANCEL 0", (unsigned long long)tot[5]);
-	ksft_print_msg("  %-44s %8llu\n", "CANCEL -ENOENT", (unsigned long long)tot[6]);
-	ksft_print_msg("  %-44s %8llu\n", "child exit with PENDs parked, slowest (ms)",
-		       (unsigned long long)(child_max / NSEC_PER_MSEC));
-	ksft_print_msg("  stats delta: %s\n", (pt_stats_fmt(buf, sizeof(buf), &d), buf));
+	pw_sum(_metadata, w, tot, act, &child_max);
+	pw_print(tot, act, child_max, t0, &d);
 
 	EXPECT_EQ(0ULL, tot[4]);	/* every visible CQE 0 or -ECANCELED */
 	EXPECT_EQ(0ULL, tot[7]);	/* every CANCEL 0 or -ENOENT */
@@ -343,58 +436,11 @@ TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
 	snprintf(id, sizeof(id), "%d", PW_RM_ID);
 	if (!pt_path_exists(PT_SYSBUS "/devices/pendtimer61"))
 		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/new_device", id));
-	for (rounds = 0; rounds < PW_RM_ROUNDS; rounds++) {
-		struct pendtimer_stats b, a;
-		struct io_uring ring;
-		unsigned int seed = (unsigned int)pt_now_ns();
-		__u64 ud;
-		int res, n0 = 0, nrm = 0, nbad = 0, dfd;
-
-		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
-		dfd = pt_open_id(PW_RM_ID);
-		ASSERT_LE(0, dfd);
-		ASSERT_EQ(0, pt_stats(dfd, &b));
-		ASSERT_EQ(0, pt_ring_init(&ring, PW_RM_N, 0));
-		ASSERT_EQ(0, pt_param_write("race_delay_us", rounds % 3 ? 50 : 0));
-		for (i = 0; i < PW_RM_N; i++)
-			pt_prep_pend(io_uring_get_sqe(&ring), dfd,
-				     (__u64)(rand_r(&seed) % 200000), (__u64)i + 1, (__u64)i + 1);
-		ASSERT_EQ(PW_RM_N, io_uring_submit(&ring));
-		pt_spin_until(pt_now_ns() + (uint64_t)(rand_r(&seed) % 200) * NSEC_PER_USEC);
-		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/unbind",
-					  "pendtimer61"));
-		for (i = 0; i < PW_RM_N; i++) {
-			ASSERT_EQ(0, pt_reap(&ring, 10000, &ud, &res));
-			if (res == 0)
-				n0++;
-			else if (res == -ENODEV)
-				nrm++;
-			else
-				nbad++;
-		}
-		io_uring_queue_exit(&ring);
-		close(dfd);
-		ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
-		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/bind", "pendtimer61"));
-		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
-		dfd = pt_open_id(PW_RM_ID);
-		ASSERT_LE(0, dfd);
-		ASSERT_EQ(0, pt_settle(dfd, 5000, &a));
-		close(dfd);
-		pt_stats_delta(&d, &a, &b);
-		EXPECT_EQ(0, nbad);
-		EXPECT_EQ((__u64)PW_RM_N, d.submitted);
-		EXPECT_EQ((__u64)n0, d.fired);
-		EXPECT_EQ((__u64)nrm, d.removed);
-		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed);
-		EXPECT_TRUE(pt_invariant_ok(&a));
-		rm_fired += (__u64)n0;
-		rm_removed += (__u64)nrm;
-		rm_bad += (__u64)nbad;
-	}
+	for (rounds = 0; rounds < PW_RM_ROUNDS; rounds++)
+		pw_removal_round(_metadata, rounds, rm);
 	ksft_print_msg("PEND removal: %d unbinds racing %d PENDs each: %llu fired, %llu removed, %llu other\n",
-		       PW_RM_ROUNDS, PW_RM_N, (unsigned long long)rm_fired,
-		       (unsigned long long)rm_removed, (unsigned long long)rm_bad);
+		       PW_RM_ROUNDS, PW_RM_N, (unsigned long long)rm[0],
+		       (unsigned long long)rm[1], (unsigned long long)rm[2]);
 	EXPECT_EQ(0, pt_write_str(PT_SYSBUS "/del_device", id));
 }
 
