@@ -492,13 +492,61 @@ struct nth_ctx {
  * One operation with fail-nth = @n armed around its system call only.
  * Returns the result; *left is what fail-nth had left (0: injected).
  */
-static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
+/* S_UWAIT, S_UCANCEL: one URING_CMD through c->ring (see nth_op()). */
+static int nth_uring_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
 {
-	struct pendtimer_wait w = { .timeout_ns = 0, .tag = tag };
-	__u64 cmd[2] = { tag, 0 };
-	struct pendtimer_stats st;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (op == S_UCANCEL) {
+		/* a pending request to cancel */
+		if (pt_arm(c->fd, LONG_NS, tag, c->efd))
+			return -EIO;
+		c->accepted++;
+	}
+	sqe = io_uring_get_sqe(&c->ring);
+	if (op == S_UWAIT)
+		pt_prep_wait(sqe, c->fd, 0, tag, 1);
+	else
+		pt_prep_cancel(sqe, c->fd, tag, 1);
+	nth_arm(n);
+	ret = io_uring_submit(&c->ring);
+	*left = nth_left();
+	if (ret < 1) {
+		/* a clean failure of the submission: the SQE is still queued */
+		int sret = ret;
+
+		while ((ret = io_uring_submit(&c->ring)) == 0)
+			;
+		if (ret == 1 && !(sret == -EAGAIN || sret == -ENOMEM || sret == 0))
+			ret = sret;
+	}
+	if (ret == 1) {
+		ret = io_uring_wait_cqe(&c->ring, &cqe);
+		if (!ret) {
+			ret = cqe->res;
+			io_uring_cqe_seen(&c->ring, cqe);
+		}
+	} else if (ret >= 0) {
+		ret = -EIO;
+	}
+	if (op == S_UWAIT && ret == 0) {
+		c->accepted++;
+		c->fired++;
+	}
+	if (op == S_UCANCEL) {
+		if (ret == 0)
+			c->cancelled++;
+		else if (pt_cancel(c->fd, tag) == 0)
+			c->cancelled++;
+	}
+	return ret;
+}
+
+static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
+{
+	struct pendtimer_stats st;
 	char v[32];
 	int ret = 0, fd;
 
@@ -556,49 +604,7 @@ static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
 		break;
 	case S_UWAIT:
 	case S_UCANCEL:
-		if (op == S_UCANCEL) {
-			/* a pending request to cancel */
-			if (pt_arm(c->fd, LONG_NS, tag, c->efd))
-				return -EIO;
-			c->accepted++;
-		}
-		sqe = io_uring_get_sqe(&c->ring);
-		if (op == S_UWAIT)
-			pt_prep_cmd(sqe, c->fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), 1);
-		else
-			pt_prep_cmd(sqe, c->fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd), 1);
-		nth_arm(n);
-		ret = io_uring_submit(&c->ring);
-		*left = nth_left();
-		if (ret < 1) {
-			/* a clean failure of the submission: the SQE is still queued */
-			int sret = ret;
-
-			while ((ret = io_uring_submit(&c->ring)) == 0)
-				;
-			if (ret == 1 && !(sret == -EAGAIN || sret == -ENOMEM || sret == 0))
-				ret = sret;
-		}
-		if (ret == 1) {
-			ret = io_uring_wait_cqe(&c->ring, &cqe);
-			if (!ret) {
-				ret = cqe->res;
-				io_uring_cqe_seen(&c->ring, cqe);
-			}
-		} else if (ret >= 0) {
-			ret = -EIO;
-		}
-		if (op == S_UWAIT && ret == 0) {
-			c->accepted++;
-			c->fired++;
-		}
-		if (op == S_UCANCEL) {
-			if (ret == 0)
-				c->cancelled++;
-			else if (pt_cancel(c->fd, tag) == 0)
-				c->cancelled++;
-		}
-		return ret;
+		return nth_uring_op(c, op, n, left, tag);
 	case S_NEWDEV:
 		snprintf(v, sizeof(v), "%d", INJ_ID);
 		nth_arm(n);
