@@ -19,6 +19,39 @@
 
 #include <liburing.h>	/* io_uring: not in the -m32 build (m32.mk) */
 
+/*
+ * The trace of del_device_ends_every_request_once: @nw WAITs (tags 1000..),
+ * @nu URING_CMD WAITs (2000..) and @na ARMs (3000..) each submitted once and
+ * removed once, the @ns submitters' requests each completed once.
+ */
+static void expect_trace_all_removed(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(dev) *self, int nw, int nu,
+				     int na, int ns)
+{
+	unsigned int accepted = 0, removed = 0;
+	int i;
+
+	ASSERT_EQ(0, tr_collect(&self->tr, 1U << 18));
+	EXPECT_TRACE_SANE(&self->tr);
+	for (i = 0; i < nw; i++)
+		EXPECT_TRACE_REQ(&self->tr, 1000 + i, K_WAIT, O_REMOVED);
+	for (i = 0; i < nu; i++)
+		EXPECT_TRACE_REQ(&self->tr, 2000 + i, K_URING, O_REMOVED);
+	for (i = 0; i < na; i++)
+		EXPECT_TRACE_REQ(&self->tr, 3000 + i, K_ARM, O_REMOVED);
+	for (i = 0; i < ns; i++)
+		accepted += submitter_check(_metadata, &self->subs[i], &self->tr,
+					    &removed);
+	EXPECT_EQ(self->tr.nrecs, (size_t)(nw + nu + na + accepted));
+	EXPECT_EQ((unsigned long long)(nw + nu + na + removed),
+		  self->tr.outcomes[O_REMOVED]);
+	EXPECT_EQ(0ULL, self->tr.outcomes[O_CANCELLED] +
+		  self->tr.outcomes[O_INTERRUPTED] + self->tr.outcomes[O_FLUSHED]);
+	TH_LOG("trace: %zu requests: %llu fired, %llu removed (%u of the submitters')",
+	       self->tr.nrecs, self->tr.outcomes[O_FIRED],
+	       self->tr.outcomes[O_REMOVED], removed);
+}
+
 /* ------------------------------------------------------------------ */
 /* removal ends every request exactly once */
 
@@ -38,7 +71,6 @@ TEST_F_TIMEOUT(dev, del_device_ends_every_request_once, 300)
 	int fd_w, fd_u, fd_a, efd, fd_s[NS], i, ret;
 	struct pt_waiter w[NW];
 	struct pendtimer_stats s;
-	unsigned int accepted = 0, removed = 0;
 	struct del_job job;
 	char buf[320];
 
@@ -120,25 +152,7 @@ TEST_F_TIMEOUT(dev, del_device_ends_every_request_once, 300)
 	EXPECT_EQ(0, pt_eventfd_take(efd));
 
 	/* the kernel's view: each request submitted once, completed once */
-	ASSERT_EQ(0, tr_collect(&self->tr, 1U << 18));
-	EXPECT_TRACE_SANE(&self->tr);
-	for (i = 0; i < NW; i++)
-		EXPECT_TRACE_REQ(&self->tr, 1000 + i, K_WAIT, O_REMOVED);
-	for (i = 0; i < NU; i++)
-		EXPECT_TRACE_REQ(&self->tr, 2000 + i, K_URING, O_REMOVED);
-	for (i = 0; i < NA; i++)
-		EXPECT_TRACE_REQ(&self->tr, 3000 + i, K_ARM, O_REMOVED);
-	for (i = 0; i < NS; i++)
-		accepted += submitter_check(_metadata, &self->subs[i], &self->tr,
-					    &removed);
-	EXPECT_EQ(self->tr.nrecs, (size_t)(NW + NU + NA + accepted));
-	EXPECT_EQ((unsigned long long)(NW + NU + NA + removed),
-		  self->tr.outcomes[O_REMOVED]);
-	EXPECT_EQ(0ULL, self->tr.outcomes[O_CANCELLED] +
-		  self->tr.outcomes[O_INTERRUPTED] + self->tr.outcomes[O_FLUSHED]);
-	TH_LOG("trace: %zu requests: %llu fired, %llu removed (%u of the submitters')",
-	       self->tr.nrecs, self->tr.outcomes[O_FIRED],
-	       self->tr.outcomes[O_REMOVED], removed);
+	expect_trace_all_removed(_metadata, self, NW, NU, NA, NS);
 
 	/* the files of the removed device can still be closed */
 	EXPECT_EQ(0, close_kept(self, fd_w));
@@ -383,6 +397,39 @@ static const struct {
 #define UNBIND_LOGGED		8	/* attempts logged in full */
 
 /*
+ * What one unbind attempt came to, from the WAIT's result @ret and the
+ * counters' delta @d: a hit, late or early (counted), or NULL: broken.
+ */
+static const char *unbind_outcome(int ret, const struct pendtimer_stats *d,
+				  bool *hit, unsigned int *nearly,
+				  unsigned int *nlate)
+{
+	/* removal never claims under a running callback (rule 2) */
+	if (d->race_timer_late)
+		return NULL;
+	if (ret == 0 && d->submitted == 1 && d->fired == 1 &&
+	    d->removed == 0 && d->race_cleanup_deferred == 1) {
+		*hit = true;
+		return "hit: removal deferred to the running callback";
+	}
+	if (ret == 0 && d->submitted == 1 && d->fired == 1 &&
+	    d->removed == 0 && d->race_cleanup_deferred == 0) {
+		(*nlate)++;
+		return "late (already claimed by its timer)";
+	}
+	if (ret == -ENODEV && d->submitted == 1 && d->removed == 1 &&
+	    d->fired == 0 && d->race_cleanup_deferred == 0) {
+		(*nearly)++;
+		return "early (timer not yet running)";
+	}
+	if (ret == -ENODEV && d->submitted == 0) {
+		(*nearly)++;
+		return "early (refused before it was submitted)";
+	}
+	return NULL;
+}
+
+/*
  * SPEC.md section 3 rule 2, applied to removal (section 4): a removal that
  * finds the request's timer callback already running leaves it to the
  * callback (the WAIT returns 0, fired +1, removed +0,
@@ -451,27 +498,7 @@ TEST_F_TIMEOUT(dev, unbind_leaves_running_timer_to_its_callback, 240)
 		ASSERT_TRUE(pt_invariant_ok(&a));
 		ASSERT_EQ(0ULL, a.pending);
 
-		if (w.ret == 0 && d.submitted == 1 && d.fired == 1 &&
-		    d.removed == 0 && d.race_cleanup_deferred == 1) {
-			what = "hit: removal deferred to the running callback";
-			hit = true;
-		} else if (w.ret == 0 && d.submitted == 1 && d.fired == 1 &&
-			   d.removed == 0 && d.race_cleanup_deferred == 0) {
-			what = "late (already claimed by its timer)";
-			nlate++;
-		} else if (w.ret == -ENODEV && d.submitted == 1 && d.removed == 1 &&
-			   d.fired == 0 && d.race_cleanup_deferred == 0) {
-			what = "early (timer not yet running)";
-			nearly++;
-		} else if (w.ret == -ENODEV && d.submitted == 0) {
-			what = "early (refused before it was submitted)";
-			nearly++;
-		} else {
-			what = NULL;
-		}
-		/* removal never claims under a running callback (rule 2) */
-		if (d.race_timer_late)
-			what = NULL;
+		what = unbind_outcome(w.ret, &d, &hit, &nearly, &nlate);
 		if (attempt < UNBIND_LOGGED || hit || !what)
 			TH_LOG("attempt %d: WAIT(%u us), unbind at +%llu us for %llu us, WAIT %d after %llu us, submitted +%llu fired +%llu removed +%llu cleanup_deferred +%llu timer_late +%llu: %s",
 			       attempt, tmo,
