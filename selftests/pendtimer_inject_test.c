@@ -198,6 +198,18 @@ static int nth_left(void)
 /* ------------------------------------------------------------------ */
 /* device helpers */
 
+/* Device @id opens and a WAIT on it fires. */
+static void expect_dev_works(struct __test_metadata *_metadata, int id)
+{
+	int fd = pt_open_id(id);
+
+	EXPECT_LE(0, fd);
+	if (fd >= 0) {
+		EXPECT_EQ(0, pt_wait(fd, 0, 1));
+		close(fd);
+	}
+}
+
 /* quiet stats of device @id via a fresh descriptor (no fault injection) */
 static int quiet_stats(int id, struct pendtimer_stats *st)
 {
@@ -423,7 +435,7 @@ TEST_F(inject, eventfd_get_errno_passes_through)
 TEST_F(inject, file_init_open_fails_cleanly)
 {
 	char buf[512];
-	int fd, i;
+	int i;
 
 	NEED_FI();
 	if (!pt_bus_dev_exists(INJ_ID))
@@ -434,12 +446,7 @@ TEST_F(inject, file_init_open_fails_cleanly)
 		EXPECT_EQ(-ENOMEM, pt_open_id(INJ_ID));
 	ff_clear();
 	EXPECT_TRUE(rlock_idle(INJ_ID, buf, sizeof(buf))) TH_LOG("%s", buf);
-	fd = pt_open_id(INJ_ID);
-	EXPECT_LE(0, fd);
-	if (fd >= 0) {
-		EXPECT_EQ(0, pt_wait(fd, 0, 1));
-		close(fd);
-	}
+	expect_dev_works(_metadata, INJ_ID);
 	EXPECT_EQ(0, pt_del_device(INJ_ID));
 	EXPECT_FALSE(pt_bus_dev_exists(INJ_ID));
 }
@@ -661,7 +668,7 @@ static void devop_prepare(int op)
 TEST_F_TIMEOUT(inject, failslab_every_site_one_at_a_time, 1200)
 {
 	struct nth_ctx c = { .fd = self->fd, .efd = self->efd };
-	int op, n, left, ret, sites = 0, injected = 0, fd;
+	int op, n, left, ret, sites = 0, injected = 0;
 	uint64_t tag = 0x100000;
 	char buf[512];
 
@@ -724,12 +731,7 @@ TEST_F_TIMEOUT(inject, failslab_every_site_one_at_a_time, 1200)
 	/* the test device works and goes away */
 	devop_prepare(S_DELDEV);
 	EXPECT_TRUE(pt_bus_dev_bound(INJ_ID));
-	fd = pt_open_id(INJ_ID);
-	EXPECT_LE(0, fd);
-	if (fd >= 0) {
-		EXPECT_EQ(0, pt_wait(fd, 0, 1));
-		close(fd);
-	}
+	expect_dev_works(_metadata, INJ_ID);
 	EXPECT_EQ(0, pt_del_device(INJ_ID));
 	close(c.efd2);
 }

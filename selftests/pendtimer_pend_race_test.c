@@ -109,15 +109,7 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		if (c == 0 && p.res == -ECANCELED && d.cancelled == 1 &&
-		    d.fired == 0)
-			o = d.race_timer_late == 1 ? HIT :
-			    d.race_timer_late == 0 ? MISS_EARLY : BROKEN;
-		else if (c == -ENOENT && p.res == 0 && d.fired == 1 &&
-			 d.cancelled == 0 && d.race_timer_late == 0)
-			o = MISS_LATE;
-		else
-			o = BROKEN;
+		o = pt_rule1_outcome(c, p.res, &d);
 		TH_LOG("attempt %d at +%u us: CANCEL %d, PEND CQE %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
 		       attempt, off, c, p.res,
 		       (unsigned long long)d.cancelled,

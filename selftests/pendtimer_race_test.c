@@ -82,17 +82,7 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		if (c == 0 && w.ret == -ECANCELED && d.cancelled == 1 &&
-		    d.fired == 0 && d.race_timer_late == 1)
-			o = HIT;
-		else if (c == 0 && w.ret == -ECANCELED && d.cancelled == 1 &&
-			 d.fired == 0 && d.race_timer_late == 0)
-			o = MISS_EARLY;
-		else if (c == -ENOENT && w.ret == 0 && d.fired == 1 &&
-			 d.cancelled == 0 && d.race_timer_late == 0)
-			o = MISS_LATE;
-		else
-			o = BROKEN;
+		o = pt_rule1_outcome(c, w.ret, &d);
 		TH_LOG("attempt %d at +%u us: CANCEL %d, WAIT %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
 		       attempt, off, c, w.ret,
 		       (unsigned long long)d.cancelled,
