@@ -198,6 +198,18 @@ static int nth_left(void)
 /* ------------------------------------------------------------------ */
 /* device helpers */
 
+/* Device @id opens and a WAIT on it fires. */
+static void expect_dev_works(struct __test_metadata *_metadata, int id)
+{
+	int fd = pt_open_id(id);
+
+	EXPECT_LE(0, fd);
+	if (fd >= 0) {
+		EXPECT_EQ(0, pt_wait(fd, 0, 1));
+		close(fd);
+	}
+}
+
 /* quiet stats of device @id via a fresh descriptor (no fault injection) */
 static int quiet_stats(int id, struct pendtimer_stats *st)
 {
@@ -423,7 +435,7 @@ TEST_F(inject, eventfd_get_errno_passes_through)
 TEST_F(inject, file_init_open_fails_cleanly)
 {
 	char buf[512];
-	int fd, i;
+	int i;
 
 	NEED_FI();
 	if (!pt_bus_dev_exists(INJ_ID))
@@ -434,12 +446,7 @@ TEST_F(inject, file_init_open_fails_cleanly)
 		EXPECT_EQ(-ENOMEM, pt_open_id(INJ_ID));
 	ff_clear();
 	EXPECT_TRUE(rlock_idle(INJ_ID, buf, sizeof(buf))) TH_LOG("%s", buf);
-	fd = pt_open_id(INJ_ID);
-	EXPECT_LE(0, fd);
-	if (fd >= 0) {
-		EXPECT_EQ(0, pt_wait(fd, 0, 1));
-		close(fd);
-	}
+	expect_dev_works(_metadata, INJ_ID);
 	EXPECT_EQ(0, pt_del_device(INJ_ID));
 	EXPECT_FALSE(pt_bus_dev_exists(INJ_ID));
 }
@@ -492,13 +499,61 @@ struct nth_ctx {
  * One operation with fail-nth = @n armed around its system call only.
  * Returns the result; *left is what fail-nth had left (0: injected).
  */
-static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
+/* S_UWAIT, S_UCANCEL: one URING_CMD through c->ring (see nth_op()). */
+static int nth_uring_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
 {
-	struct pendtimer_wait w = { .timeout_ns = 0, .tag = tag };
-	__u64 cmd[2] = { tag, 0 };
-	struct pendtimer_stats st;
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (op == S_UCANCEL) {
+		/* a pending request to cancel */
+		if (pt_arm(c->fd, LONG_NS, tag, c->efd))
+			return -EIO;
+		c->accepted++;
+	}
+	sqe = io_uring_get_sqe(&c->ring);
+	if (op == S_UWAIT)
+		pt_prep_wait(sqe, c->fd, 0, tag, 1);
+	else
+		pt_prep_cancel(sqe, c->fd, tag, 1);
+	nth_arm(n);
+	ret = io_uring_submit(&c->ring);
+	*left = nth_left();
+	if (ret < 1) {
+		/* a clean failure of the submission: the SQE is still queued */
+		int sret = ret;
+
+		while ((ret = io_uring_submit(&c->ring)) == 0)
+			;
+		if (ret == 1 && !(sret == -EAGAIN || sret == -ENOMEM || sret == 0))
+			ret = sret;
+	}
+	if (ret == 1) {
+		ret = io_uring_wait_cqe(&c->ring, &cqe);
+		if (!ret) {
+			ret = cqe->res;
+			io_uring_cqe_seen(&c->ring, cqe);
+		}
+	} else if (ret >= 0) {
+		ret = -EIO;
+	}
+	if (op == S_UWAIT && ret == 0) {
+		c->accepted++;
+		c->fired++;
+	}
+	if (op == S_UCANCEL) {
+		if (ret == 0)
+			c->cancelled++;
+		else if (pt_cancel(c->fd, tag) == 0)
+			c->cancelled++;
+	}
+	return ret;
+}
+
+static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
+{
+	struct pendtimer_stats st;
 	char v[32];
 	int ret = 0, fd;
 
@@ -556,49 +611,7 @@ static int nth_op(struct nth_ctx *c, int op, int n, int *left, uint64_t tag)
 		break;
 	case S_UWAIT:
 	case S_UCANCEL:
-		if (op == S_UCANCEL) {
-			/* a pending request to cancel */
-			if (pt_arm(c->fd, LONG_NS, tag, c->efd))
-				return -EIO;
-			c->accepted++;
-		}
-		sqe = io_uring_get_sqe(&c->ring);
-		if (op == S_UWAIT)
-			pt_prep_cmd(sqe, c->fd, PENDTIMER_IOC_WAIT, &w, sizeof(w), 1);
-		else
-			pt_prep_cmd(sqe, c->fd, PENDTIMER_IOC_CANCEL, cmd, sizeof(cmd), 1);
-		nth_arm(n);
-		ret = io_uring_submit(&c->ring);
-		*left = nth_left();
-		if (ret < 1) {
-			/* a clean failure of the submission: the SQE is still queued */
-			int sret = ret;
-
-			while ((ret = io_uring_submit(&c->ring)) == 0)
-				;
-			if (ret == 1 && !(sret == -EAGAIN || sret == -ENOMEM || sret == 0))
-				ret = sret;
-		}
-		if (ret == 1) {
-			ret = io_uring_wait_cqe(&c->ring, &cqe);
-			if (!ret) {
-				ret = cqe->res;
-				io_uring_cqe_seen(&c->ring, cqe);
-			}
-		} else if (ret >= 0) {
-			ret = -EIO;
-		}
-		if (op == S_UWAIT && ret == 0) {
-			c->accepted++;
-			c->fired++;
-		}
-		if (op == S_UCANCEL) {
-			if (ret == 0)
-				c->cancelled++;
-			else if (pt_cancel(c->fd, tag) == 0)
-				c->cancelled++;
-		}
-		return ret;
+		return nth_uring_op(c, op, n, left, tag);
 	case S_NEWDEV:
 		snprintf(v, sizeof(v), "%d", INJ_ID);
 		nth_arm(n);
@@ -655,7 +668,7 @@ static void devop_prepare(int op)
 TEST_F_TIMEOUT(inject, failslab_every_site_one_at_a_time, 1200)
 {
 	struct nth_ctx c = { .fd = self->fd, .efd = self->efd };
-	int op, n, left, ret, sites = 0, injected = 0, fd;
+	int op, n, left, ret, sites = 0, injected = 0;
 	uint64_t tag = 0x100000;
 	char buf[512];
 
@@ -718,12 +731,7 @@ TEST_F_TIMEOUT(inject, failslab_every_site_one_at_a_time, 1200)
 	/* the test device works and goes away */
 	devop_prepare(S_DELDEV);
 	EXPECT_TRUE(pt_bus_dev_bound(INJ_ID));
-	fd = pt_open_id(INJ_ID);
-	EXPECT_LE(0, fd);
-	if (fd >= 0) {
-		EXPECT_EQ(0, pt_wait(fd, 0, 1));
-		close(fd);
-	}
+	expect_dev_works(_metadata, INJ_ID);
 	EXPECT_EQ(0, pt_del_device(INJ_ID));
 	close(c.efd2);
 }

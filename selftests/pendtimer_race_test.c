@@ -16,10 +16,7 @@
  *    race_cleanup_deferred.
  * Section 3, "Race-window injection": race_delay_us (0..10000) widens the
  * window; the tests set it and always put it back.
- * Section 2, PEND (kernels 6.7+; not in the -m32 build, which has no
- * liburing): ring exit, task exit, CANCEL and flush racing PEND timers,
- * then removal racing them; every CQE one SPEC.md allows, the counters
- * exact where user space sees every outcome and bounded where it cannot.
+ * Section 2, PEND, racing: pendtimer_race_pend_test.c.
  *
  * The window is hit on purpose: the request's timer runs on one CPU (the
  * submitting thread is pinned there) while the test thread, pinned to
@@ -29,62 +26,7 @@
  * busy-waits in hard irq, or in the RT timer thread), so the rule tests skip
  * and the stress test does not require the race counters there.
  */
-#include "pendtimer_util.h"
-#include "pendtimer_pend.h"
-
-#include <poll.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-
-#define JOIN_MS		10000
-#define WINDOW_US	10000	/* race_delay_us for the rule tests */
-#define ATTEMPTS	40
-
-FIXTURE(race) {
-	int fd;
-	int fd2;
-	int efd;
-	long long saved_delay;
-	int cpu_timer, cpu_main;	/* -1 when there is only one CPU */
-};
-
-FIXTURE_SETUP(race)
-{
-	struct pendtimer_stats s;
-	int ret;
-
-	self->fd = self->fd2 = self->efd = -1;
-	self->saved_delay = -1;
-	PT_ASSERT_OPEN(self->fd);
-	ret = pt_param_read("race_delay_us", &self->saved_delay);
-	ASSERT_EQ(0, ret) {
-		TH_LOG("read " PT_PARAMS "race_delay_us: %s", strerror(-ret));
-	}
-	if (self->saved_delay != 0) {
-		TH_LOG("race_delay_us was %lld at start; using 0", self->saved_delay);
-		self->saved_delay = 0;
-	}
-	ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
-	PT_ASSERT_QUIET_START(self->fd, s);
-	self->cpu_timer = pt_nth_cpu(0);
-	self->cpu_main = pt_nth_cpu(1);
-	if (self->cpu_main < 0)
-		self->cpu_timer = -1;
-}
-
-FIXTURE_TEARDOWN(race)
-{
-	/* first, so nothing below runs with a 10 ms callback */
-	EXPECT_EQ(0, pt_param_write("race_delay_us",
-				    self->saved_delay < 0 ? 0 : self->saved_delay));
-	if (self->fd2 >= 0)
-		close(self->fd2);
-	if (self->efd >= 0)
-		close(self->efd);
-	if (self->fd >= 0)
-		close(self->fd);
-	PT_EXPECT_QUIET(10000);
-}
+#include "pendtimer_race.h"
 
 /* Where in the 10 ms window the test thread acts: pendtimer_util.h. */
 
@@ -140,17 +82,7 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		if (c == 0 && w.ret == -ECANCELED && d.cancelled == 1 &&
-		    d.fired == 0 && d.race_timer_late == 1)
-			o = HIT;
-		else if (c == 0 && w.ret == -ECANCELED && d.cancelled == 1 &&
-			 d.fired == 0 && d.race_timer_late == 0)
-			o = MISS_EARLY;
-		else if (c == -ENOENT && w.ret == 0 && d.fired == 1 &&
-			 d.cancelled == 0 && d.race_timer_late == 0)
-			o = MISS_LATE;
-		else
-			o = BROKEN;
+		o = pt_rule1_outcome(c, w.ret, &d);
 		TH_LOG("attempt %d at +%u us: CANCEL %d, WAIT %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
 		       attempt, off, c, w.ret,
 		       (unsigned long long)d.cancelled,
@@ -474,16 +406,129 @@ static void *stress_worker(void *arg)
 	return NULL;
 }
 
+/* What the workers saw, summed, and what the counters must say then. */
+struct stress_sum {
+	__u64 tot[C_NR], arm_fired, accepted, fired, flushed;
+};
+
+/*
+ * Phases by progress: delay 0 for the first 30%, DELAY_US up to 80%,
+ * 0 again to the end; at the target, if a race counter is still 0,
+ * up to MAX_BOOSTS more rounds of TARGET/4 with BOOST_US. Returns the
+ * boost rounds.
+ */
+static int stress_drive(struct __test_metadata *_metadata, int fd,
+			struct stress *st, const struct pendtimer_stats *s0,
+			bool need_races, uint64_t deadline)
+{
+	__u64 target = TARGET, req;
+	int phase = 0, boosts = 0;
+
+	for (;;) {
+		struct pendtimer_stats s;
+
+		pt_sleep_ms(2);
+		req = __atomic_load_n(&st->requests, __ATOMIC_RELAXED);
+		if (phase == 0 && req >= target * 3 / 10) {
+			EXPECT_EQ(0, pt_param_write("race_delay_us", DELAY_US));
+			phase = 1;
+		} else if (phase == 1 && req >= target * 8 / 10) {
+			EXPECT_EQ(0, pt_param_write("race_delay_us", 0));
+			phase = 2;
+		}
+		if (pt_now_ns() > deadline)
+			break;
+		if (req < target)
+			continue;
+		if (!need_races)
+			break;
+		ASSERT_EQ(0, pt_stats(fd, &s));
+		if (s.race_timer_late > s0->race_timer_late &&
+		    s.race_cleanup_deferred > s0->race_cleanup_deferred)
+			break;
+		if (boosts == MAX_BOOSTS)
+			break;
+		boosts++;
+		target += TARGET / 4;
+		EXPECT_EQ(0, pt_param_write("race_delay_us", BOOST_US));
+	}
+	return boosts;
+}
+
+/* The workers' counts and eventfds, summed into @m. */
+static void stress_collect(struct __test_metadata *_metadata, struct stress *st,
+			   struct stress_sum *m)
+{
+	int i, k;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < NWORKERS; i++) {
+		int64_t v = pt_eventfd_take(st->w[i].efd);
+
+		ASSERT_LE(0, v);
+		m->arm_fired += (__u64)v;
+		close(st->w[i].efd);
+		for (k = 0; k < C_NR; k++)
+			m->tot[k] += st->w[i].cnt[k];
+		if (st->w[i].last_other)
+			TH_LOG("worker %d: last unexpected result %d", i,
+			       st->w[i].last_other);
+	}
+	m->accepted = m->tot[C_WAIT_OK] + m->tot[C_WAIT_ECANCELED] +
+		      m->tot[C_WAIT_EINTR] + m->tot[C_ARM_OK];
+	m->fired = m->tot[C_WAIT_OK] + m->arm_fired;
+	m->flushed = m->accepted - m->fired - m->tot[C_CANCEL_OK] -
+		     m->tot[C_WAIT_EINTR];
+}
+
+static void stress_print(const struct stress_sum *m, const struct pendtimer_stats *d,
+			 bool need_races, int boosts, uint64_t t0)
+{
+	const __u64 *tot = m->tot;
+	int k;
+
+	ksft_print_msg("stress: %d workers, %d files, %llu ms, %d boost round(s), %d CPUs\n",
+		       NWORKERS, NSLOTS,
+		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
+		       boosts, pt_online_cpus());
+	ksft_print_msg("  %-44s %10s\n", "outcome (user space)", "count");
+	for (k = 0; k < C_NR; k++)
+		ksft_print_msg("  %-44s %10llu\n", cname[k],
+			       (unsigned long long)tot[k]);
+	ksft_print_msg("  %-44s %10llu\n", "ARM fired (eventfd total)",
+		       (unsigned long long)m->arm_fired);
+	ksft_print_msg("  %-44s %10llu\n", "requests accepted",
+		       (unsigned long long)m->accepted);
+	ksft_print_msg("  %-22s %10s %10s\n", "counter", "expected", "stats delta");
+	ksft_print_msg("  %-22s %10llu %10llu\n", "submitted",
+		       (unsigned long long)m->accepted, (unsigned long long)d->submitted);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "fired",
+		       (unsigned long long)m->fired, (unsigned long long)d->fired);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "cancelled",
+		       (unsigned long long)tot[C_CANCEL_OK], (unsigned long long)d->cancelled);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "interrupted",
+		       (unsigned long long)tot[C_WAIT_EINTR], (unsigned long long)d->interrupted);
+	ksft_print_msg("  %-22s %10llu %10llu\n", "flushed (the rest)",
+		       (unsigned long long)m->flushed, (unsigned long long)d->flushed);
+	ksft_print_msg("  %-22s %10s %10llu\n", "removed", "0",
+		       (unsigned long long)d->removed);
+	ksft_print_msg("  %-22s %10s %10llu\n", "race_timer_late", need_races ? ">0" : "any",
+		       (unsigned long long)d->race_timer_late);
+	ksft_print_msg("  %-22s %10s %10llu\n", "race_cleanup_deferred",
+		       need_races ? ">0" : "any",
+		       (unsigned long long)d->race_cleanup_deferred);
+}
+
 TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
 {
 	struct sigaction sa = { .sa_handler = stress_sig, .sa_flags = SA_RESTART };
 	struct pendtimer_stats s0, s1, d;
+	struct stress_sum m;
 	struct stress *st;
-	__u64 tot[C_NR] = { 0 }, arm_fired = 0, accepted, fired, flushed;
-	__u64 target = TARGET, req;
-	int i, k, phase = 0, boosts = 0, ret;
+	const __u64 *tot = m.tot;
+	int i, boosts, ret;
 	bool need_races = self->cpu_main >= 0;
-	uint64_t t0, deadline;
+	uint64_t t0;
 	char buf[320];
 
 	sigemptyset(&sa.sa_mask);
@@ -510,42 +555,9 @@ TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
 		ASSERT_EQ(0, pthread_create(&st->th[i], NULL, stress_worker, w));
 	}
 	t0 = pt_now_ns();
-	deadline = t0 + SOFT_LIMIT_S * NSEC_PER_SEC;
 	pthread_barrier_wait(&st->start);
-
-	/*
-	 * Phases by progress: delay 0 for the first 30%, DELAY_US up to 80%,
-	 * 0 again to the end; at the target, if a race counter is still 0,
-	 * up to MAX_BOOSTS more rounds of TARGET/4 with BOOST_US.
-	 */
-	for (;;) {
-		struct pendtimer_stats s;
-
-		pt_sleep_ms(2);
-		req = __atomic_load_n(&st->requests, __ATOMIC_RELAXED);
-		if (phase == 0 && req >= target * 3 / 10) {
-			EXPECT_EQ(0, pt_param_write("race_delay_us", DELAY_US));
-			phase = 1;
-		} else if (phase == 1 && req >= target * 8 / 10) {
-			EXPECT_EQ(0, pt_param_write("race_delay_us", 0));
-			phase = 2;
-		}
-		if (pt_now_ns() > deadline)
-			break;
-		if (req < target)
-			continue;
-		if (!need_races)
-			break;
-		ASSERT_EQ(0, pt_stats(self->fd, &s));
-		if (s.race_timer_late > s0.race_timer_late &&
-		    s.race_cleanup_deferred > s0.race_cleanup_deferred)
-			break;
-		if (boosts == MAX_BOOSTS)
-			break;
-		boosts++;
-		target += TARGET / 4;
-		EXPECT_EQ(0, pt_param_write("race_delay_us", BOOST_US));
-	}
+	boosts = stress_drive(_metadata, self->fd, st, &s0, need_races,
+			      t0 + SOFT_LIMIT_S * NSEC_PER_SEC);
 	__atomic_store_n(&st->stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < NWORKERS; i++) {
 		ASSERT_EQ(0, pt_join_ms(st->th[i], 30000)) {
@@ -563,69 +575,24 @@ TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
 		TH_LOG("not quiet after the run: %s", buf);
 	}
 	pt_sleep_ms(20);
-	for (i = 0; i < NWORKERS; i++) {
-		int64_t v = pt_eventfd_take(st->w[i].efd);
-
-		ASSERT_LE(0, v);
-		arm_fired += (__u64)v;
-		close(st->w[i].efd);
-		for (k = 0; k < C_NR; k++)
-			tot[k] += st->w[i].cnt[k];
-		if (st->w[i].last_other)
-			TH_LOG("worker %d: last unexpected result %d", i,
-			       st->w[i].last_other);
-	}
+	stress_collect(_metadata, st, &m);
 	ASSERT_EQ(0, pt_stats(self->fd, &s1));
 	pt_stats_delta(&d, &s1, &s0);
-
-	accepted = tot[C_WAIT_OK] + tot[C_WAIT_ECANCELED] + tot[C_WAIT_EINTR] +
-		   tot[C_ARM_OK];
-	fired = tot[C_WAIT_OK] + arm_fired;
-	flushed = accepted - fired - tot[C_CANCEL_OK] - tot[C_WAIT_EINTR];
-
-	ksft_print_msg("stress: %d workers, %d files, %llu ms, %d boost round(s), %d CPUs\n",
-		       NWORKERS, NSLOTS,
-		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
-		       boosts, pt_online_cpus());
-	ksft_print_msg("  %-44s %10s\n", "outcome (user space)", "count");
-	for (k = 0; k < C_NR; k++)
-		ksft_print_msg("  %-44s %10llu\n", cname[k],
-			       (unsigned long long)tot[k]);
-	ksft_print_msg("  %-44s %10llu\n", "ARM fired (eventfd total)",
-		       (unsigned long long)arm_fired);
-	ksft_print_msg("  %-44s %10llu\n", "requests accepted", (unsigned long long)accepted);
-	ksft_print_msg("  %-22s %10s %10s\n", "counter", "expected", "stats delta");
-	ksft_print_msg("  %-22s %10llu %10llu\n", "submitted",
-		       (unsigned long long)accepted, (unsigned long long)d.submitted);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "fired",
-		       (unsigned long long)fired, (unsigned long long)d.fired);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "cancelled",
-		       (unsigned long long)tot[C_CANCEL_OK], (unsigned long long)d.cancelled);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "interrupted",
-		       (unsigned long long)tot[C_WAIT_EINTR], (unsigned long long)d.interrupted);
-	ksft_print_msg("  %-22s %10llu %10llu\n", "flushed (the rest)",
-		       (unsigned long long)flushed, (unsigned long long)d.flushed);
-	ksft_print_msg("  %-22s %10s %10llu\n", "removed", "0",
-		       (unsigned long long)d.removed);
-	ksft_print_msg("  %-22s %10s %10llu\n", "race_timer_late", need_races ? ">0" : "any",
-		       (unsigned long long)d.race_timer_late);
-	ksft_print_msg("  %-22s %10s %10llu\n", "race_cleanup_deferred",
-		       need_races ? ">0" : "any",
-		       (unsigned long long)d.race_cleanup_deferred);
+	stress_print(&m, &d, need_races, boosts, t0);
 
 	/* every call returned one allowed code */
 	EXPECT_EQ(0ULL, tot[C_WAIT_OTHER]);
 	EXPECT_EQ(0ULL, tot[C_ARM_OTHER]);
 	EXPECT_EQ(0ULL, tot[C_CANCEL_OTHER]);
 	/* enough load */
-	EXPECT_LE((__u64)MIN_REQUESTS, accepted);
+	EXPECT_LE((__u64)MIN_REQUESTS, m.accepted);
 	/* every request accounted for, exactly once */
-	EXPECT_EQ(accepted, d.submitted);
-	EXPECT_EQ(fired, d.fired);
+	EXPECT_EQ(m.accepted, d.submitted);
+	EXPECT_EQ(m.fired, d.fired);
 	EXPECT_EQ(tot[C_CANCEL_OK], d.cancelled);
 	EXPECT_EQ(tot[C_WAIT_EINTR], d.interrupted);
-	EXPECT_GE(accepted, fired + tot[C_CANCEL_OK] + tot[C_WAIT_EINTR]);
-	EXPECT_EQ(flushed, d.flushed);
+	EXPECT_GE(m.accepted, m.fired + tot[C_CANCEL_OK] + tot[C_WAIT_EINTR]);
+	EXPECT_EQ(m.flushed, d.flushed);
 	EXPECT_EQ(0ULL, d.removed);
 	EXPECT_EQ(0ULL, d.pending);
 	EXPECT_EQ(d.submitted, d.fired + d.cancelled + d.interrupted + d.flushed);
@@ -642,392 +609,5 @@ TEST_F_TIMEOUT(race, stress_timer_cancel_close_signal, 240)
 	pthread_barrier_destroy(&st->end);
 	free(st);
 }
-
-#if PT_HAVE_URING
-/* ------------------------------------------------------------------ */
-/*
- * PEND stress (SPEC.md sections 2 and 3, PEND): ring exit, task exit,
- * CANCEL (ioctl and URING_CMD) and flush racing the timers of PENDs, then
- * removal (unbind, so the counters survive) racing them. Every visible CQE
- * is one SPEC.md allows for what happened to its PEND; the counters moved
- * by exactly what user space did where it can see it, within bounds where
- * it cannot (a closed ring's CQEs are gone); the invariant holds.
- */
-
-#define PW_WORKERS	4
-#define PW_BATCH	8
-#define PW_TARGET	8000		/* PENDs in the mixed phase */
-#define PW_SOFT_S	40
-#define PW_LONG_NS	(10 * NSEC_PER_SEC)
-#define PW_RM_ID	61		/* the device of the removal phase */
-#define PW_RM_ROUNDS	24
-#define PW_RM_N		64
-
-enum { PA_WAIT, PA_CANCEL_IOCTL, PA_CANCEL_URING, PA_FLUSH, PA_RING_EXIT,
-       PA_TASK_EXIT, PA_NR };
-
-static const char *const pa_name[PA_NR] = {
-	[PA_WAIT] = "timers only (longs cancelled after)",
-	[PA_CANCEL_IOCTL] = "CANCEL ioctl racing",
-	[PA_CANCEL_URING] = "URING_CMD CANCEL racing",
-	[PA_FLUSH] = "dup()+close() (flush) racing",
-	[PA_RING_EXIT] = "ring exit racing",
-	[PA_TASK_EXIT] = "child exit racing",
-};
-
-struct pworker {
-	pthread_t th;
-	int id, fd;
-	unsigned int seed;
-	volatile int *stop;
-	__u64 *next_tag;
-	/* user-side counts */
-	__u64 issued, invisible, cqe0, cqe_ecanceled, cqe_other, cancel_ok,
-	      cancel_enoent, cancel_other, cancel_wrong, child_slow, child_bad;
-	__u64 actions[PA_NR];
-	int last_other;
-	uint64_t child_max_ns;
-};
-
-/* Reap CQEs until every PEND in @tags (n of them) has one, or 10 s. */
-static int pw_reap(struct pworker *w, struct io_uring *ring, const __u64 *tags,
-		   bool *cancelled, int *res_of, int n, int *cancel_cqes)
-{
-	int have = 0, i, res;
-	__u64 ud;
-
-	while (have < n || *cancel_cqes) {
-		if (pt_reap(ring, 10000, &ud, &res))
-			return -ETIME;
-		if (ud >> 63) {		/* a URING_CMD CANCEL's CQE */
-			(*cancel_cqes)--;
-			if (res == 0)
-				w->cancel_ok++;
-			else if (res == -ENOENT)
-				w->cancel_enoent++;
-			else
-				w->cancel_other++, w->last_other = res;
-			for (i = 0; i < n; i++)
-				if (tags[i] == (ud & ~(1ULL << 63)) && res == 0)
-					cancelled[i] = true;
-			continue;
-		}
-		for (i = 0; i < n && tags[i] != ud; i++)
-			;
-		if (i == n || res_of[i] != 1) {
-			w->cqe_other++;
-			w->last_other = 1000;	/* unknown or repeated CQE */
-			continue;
-		}
-		res_of[i] = res;
-		have++;
-	}
-	for (i = 0; i < n; i++) {
-		if (res_of[i] == 0) {
-			w->cqe0++;
-			if (cancelled[i])	/* a CANCEL 0 and a CQE 0 */
-				w->cancel_wrong++;
-		} else if (res_of[i] == -ECANCELED) {
-			w->cqe_ecanceled++;
-		} else {
-			w->cqe_other++;
-			w->last_other = res_of[i];
-		}
-	}
-	return 0;
-}
-
-static void *pw_fn(void *arg)
-{
-	struct pworker *w = arg;
-	struct io_uring ring;
-	bool ring_up = false;
-
-	while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
-		__u64 tags[PW_BATCH];
-		bool cancelled[PW_BATCH] = { false };
-		int res_of[PW_BATCH], i, act, n = PW_BATCH, cancel_cqes = 0, ret;
-		uint64_t t0;
-
-		if (!ring_up) {
-			if (pt_ring_init(&ring, 64, 0))
-				break;
-			ring_up = true;
-		}
-		act = rand_r(&w->seed) % PA_NR;
-		w->actions[act]++;
-		if (act == PA_TASK_EXIT) {
-			int status;
-			pid_t pid;
-
-			t0 = pt_now_ns();
-			for (i = 0; i < n; i++)
-				tags[i] = __atomic_fetch_add(w->next_tag, 1, __ATOMIC_RELAXED);
-			pid = fork();
-			if (pid == 0) {
-				struct io_uring cr;
-
-				if (io_uring_queue_init(16, &cr, 0))
-					_exit(1);
-				for (i = 0; i < n; i++)
-					pt_prep_pend(io_uring_get_sqe(&cr), w->fd,
-						     i % 2 ? PW_LONG_NS :
-						     (__u64)(rand_r(&w->seed) % 100000),
-						     tags[i], tags[i]);
-				_exit(io_uring_submit(&cr) == n ? 0 : 2);
-			}
-			if (pid < 0 || waitpid(pid, &status, 0) != pid ||
-			    !WIFEXITED(status) || WEXITSTATUS(status)) {
-				w->child_bad++;
-				continue;
-			}
-			t0 = pt_now_ns() - t0;
-			if (t0 > w->child_max_ns)
-				w->child_max_ns = t0;
-			if (t0 > 5 * NSEC_PER_SEC)
-				w->child_slow++;
-			w->issued += n;
-			w->invisible += n;
-			continue;
-		}
-
-		/* a batch: short timers (0..100 us) and long ones (10 s) */
-		for (i = 0; i < n; i++) {
-			tags[i] = __atomic_fetch_add(w->next_tag, 1, __ATOMIC_RELAXED);
-			res_of[i] = 1;
-			pt_prep_pend(io_uring_get_sqe(&ring), w->fd,
-				     rand_r(&w->seed) % 4 == 0 ? PW_LONG_NS :
-				     (__u64)(rand_r(&w->seed) % 100000), tags[i], tags[i]);
-		}
-		t0 = pt_now_ns();
-		if (io_uring_submit(&ring) != n) {
-			w->cqe_other++;
-			w->last_other = 2000;
-			break;
-		}
-		w->issued += n;
-		pt_spin_until(t0 + (uint64_t)(rand_r(&w->seed) % 120) * NSEC_PER_USEC);
-		switch (act) {
-		case PA_CANCEL_IOCTL:
-			for (i = 0; i < n; i++) {
-				if (rand_r(&w->seed) % 2)
-					continue;
-				ret = pt_cancel(w->fd, tags[i]);
-				if (ret == 0)
-					w->cancel_ok++, cancelled[i] = true;
-				else if (ret == -ENOENT)
-					w->cancel_enoent++;
-				else
-					w->cancel_other++, w->last_other = ret;
-			}
-			break;
-		case PA_CANCEL_URING:
-			for (i = 0; i < n; i++) {
-				if (rand_r(&w->seed) % 2)
-					continue;
-				pt_prep_cancel(io_uring_get_sqe(&ring), w->fd, tags[i],
-						   (1ULL << 63) | tags[i]);
-				cancel_cqes++;
-			}
-			io_uring_submit(&ring);
-			break;
-		case PA_FLUSH: {
-			int d = dup(w->fd);
-
-			if (d >= 0)
-				close(d);
-			break;
-		}
-		case PA_RING_EXIT:
-			io_uring_queue_exit(&ring);
-			ring_up = false;
-			w->invisible += n;
-			continue;
-		default:
-			break;
-		}
-		/* what is left long-pending: cancel it now, so the batch ends */
-		pt_sleep_ns(200 * NSEC_PER_USEC);
-		for (i = 0; i < n; i++) {
-			ret = pt_cancel(w->fd, tags[i]);
-			if (ret == 0)
-				w->cancel_ok++, cancelled[i] = true;
-			else if (ret == -ENOENT)
-				w->cancel_enoent++;
-			else
-				w->cancel_other++, w->last_other = ret;
-		}
-		if (pw_reap(w, &ring, tags, cancelled, res_of, n, &cancel_cqes)) {
-			w->cqe_other++;
-			w->last_other = -ETIME;
-			break;
-		}
-	}
-	if (ring_up)
-		io_uring_queue_exit(&ring);
-	return NULL;
-}
-
-TEST_F_TIMEOUT(race, stress_pend_ring_exit_task_exit_cancel_flush_removal, 300)
-{
-	struct pendtimer_stats s0, s1, d;
-	struct pworker *w;
-	volatile int stop = 0;
-	__u64 next_tag = 1, tot[16] = { 0 }, act[PA_NR] = { 0 };
-	__u64 rm_fired = 0, rm_removed = 0, rm_bad = 0;
-	uint64_t t0, child_max = 0;
-	int i, k, fd, ret, rounds;
-	char buf[320], id[16];
-
-	if (!pt_pend_supported())
-		SKIP(return, "kernel < 6.7: PENDs complete with -EOPNOTSUPP (pend test)");
-	w = calloc(PW_WORKERS, sizeof(*w));
-	ASSERT_NE(NULL, w);
-	fd = pt_open();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, pt_stats(self->fd, &s0));
-
-	/* phase 1: timers vs CANCEL, flush, ring exit, task exit */
-	ASSERT_EQ(0, pt_param_write("race_delay_us", 20));
-	for (i = 0; i < PW_WORKERS; i++) {
-		w[i].id = i;
-		w[i].fd = fd;
-		w[i].stop = &stop;
-		w[i].next_tag = &next_tag;
-		w[i].seed = (unsigned int)(pt_now_ns() ^ (uint64_t)(i + 1) * 2654435761u);
-		ASSERT_EQ(0, pthread_create(&w[i].th, NULL, pw_fn, &w[i]));
-	}
-	t0 = pt_now_ns();
-	while (__atomic_load_n(&next_tag, __ATOMIC_RELAXED) < PW_TARGET &&
-	       pt_now_ns() - t0 < PW_SOFT_S * NSEC_PER_SEC)
-		pt_sleep_ms(10);
-	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-	for (i = 0; i < PW_WORKERS; i++)
-		ASSERT_EQ(0, pt_join_ms(w[i].th, 60000)) {
-			TH_LOG("PEND worker %d stuck", i);
-		}
-	EXPECT_EQ(0, pt_param_write("race_delay_us", 0));
-	close(fd);
-	ret = pt_settle(self->fd, 15000, &s1);
-	pt_stats_fmt(buf, sizeof(buf), &s1);
-	ASSERT_EQ(0, ret) {
-		TH_LOG("not quiet after the PEND stress: %s", buf);
-	}
-	pt_stats_delta(&d, &s1, &s0);
-	for (i = 0; i < PW_WORKERS; i++) {
-		tot[0] += w[i].issued;
-		tot[1] += w[i].invisible;
-		tot[2] += w[i].cqe0;
-		tot[3] += w[i].cqe_ecanceled;
-		tot[4] += w[i].cqe_other;
-		tot[5] += w[i].cancel_ok;
-		tot[6] += w[i].cancel_enoent;
-		tot[7] += w[i].cancel_other;
-		tot[8] += w[i].cancel_wrong;
-		tot[9] += w[i].child_slow;
-		tot[10] += w[i].child_bad;
-		for (k = 0; k < PA_NR; k++)
-			act[k] += w[i].actions[k];
-		if (w[i].child_max_ns > child_max)
-			child_max = w[i].child_max_ns;
-		if (w[i].last_other)
-			TH_LOG("worker %d: last unexpected result %d", i, w[i].last_other);
-	}
-	ksft_print_msg("PEND stress: %d workers, %llu ms, %d CPUs\n", PW_WORKERS,
-		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
-		       pt_online_cpus());
-	for (k = 0; k < PA_NR; k++)
-		ksft_print_msg("  batches %-36s %8llu\n", pa_name[k],
-			       (unsigned long long)act[k]);
-	ksft_print_msg("  %-44s %8llu\n", "PENDs submitted", (unsigned long long)tot[0]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE 0 (fired)", (unsigned long long)tot[2]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE -ECANCELED", (unsigned long long)tot[3]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE gone with its ring or task", (unsigned long long)tot[1]);
-	ksft_print_msg("  %-44s %8llu\n", "  CQE other (must be 0)", (unsigned long long)tot[4]);
-	ksft_print_msg("  %-44s %8llu\n", "CANCEL 0", (unsigned long long)tot[5]);
-	ksft_print_msg("  %-44s %8llu\n", "CANCEL -ENOENT", (unsigned long long)tot[6]);
-	ksft_print_msg("  %-44s %8llu\n", "child exit with PENDs parked, slowest (ms)",
-		       (unsigned long long)(child_max / NSEC_PER_MSEC));
-	ksft_print_msg("  stats delta: %s\n", (pt_stats_fmt(buf, sizeof(buf), &d), buf));
-
-	EXPECT_EQ(0ULL, tot[4]);	/* every visible CQE 0 or -ECANCELED */
-	EXPECT_EQ(0ULL, tot[7]);	/* every CANCEL 0 or -ENOENT */
-	EXPECT_EQ(0ULL, tot[8]);	/* no PEND both cancelled and fired */
-	EXPECT_EQ(0ULL, tot[9]);	/* children exit at once */
-	EXPECT_EQ(0ULL, tot[10]);
-	EXPECT_LE(1000ULL, tot[0]);
-	/* exact where user space sees everything, bounded where it cannot */
-	EXPECT_EQ(tot[0], d.submitted);
-	EXPECT_EQ(tot[5], d.cancelled);
-	EXPECT_LE(tot[2], d.fired);
-	EXPECT_GE(tot[2] + tot[1], d.fired);
-	EXPECT_GE(tot[1], d.interrupted);
-	EXPECT_LT(0ULL, d.interrupted);		/* ring and task exits did cancel */
-	EXPECT_LE(tot[3], d.cancelled + d.flushed);
-	EXPECT_GE(tot[3] + tot[1], d.cancelled + d.flushed);
-	EXPECT_EQ(0ULL, d.removed);
-	EXPECT_EQ(0ULL, d.pending);
-	EXPECT_TRUE(pt_invariant_ok(&s1));
-	free(w);
-
-	/* phase 2: removal (unbind) racing PEND timers, counters kept */
-	snprintf(id, sizeof(id), "%d", PW_RM_ID);
-	if (!pt_path_exists(PT_SYSBUS "/devices/pendtimer61"))
-		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/new_device", id));
-	for (rounds = 0; rounds < PW_RM_ROUNDS; rounds++) {
-		struct pendtimer_stats b, a;
-		struct io_uring ring;
-		unsigned int seed = (unsigned int)pt_now_ns();
-		__u64 ud;
-		int res, n0 = 0, nrm = 0, nbad = 0, dfd;
-
-		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
-		dfd = pt_open_id(PW_RM_ID);
-		ASSERT_LE(0, dfd);
-		ASSERT_EQ(0, pt_stats(dfd, &b));
-		ASSERT_EQ(0, pt_ring_init(&ring, PW_RM_N, 0));
-		ASSERT_EQ(0, pt_param_write("race_delay_us", rounds % 3 ? 50 : 0));
-		for (i = 0; i < PW_RM_N; i++)
-			pt_prep_pend(io_uring_get_sqe(&ring), dfd,
-				     (__u64)(rand_r(&seed) % 200000), (__u64)i + 1, (__u64)i + 1);
-		ASSERT_EQ(PW_RM_N, io_uring_submit(&ring));
-		pt_spin_until(pt_now_ns() + (uint64_t)(rand_r(&seed) % 200) * NSEC_PER_USEC);
-		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/unbind",
-					  "pendtimer61"));
-		for (i = 0; i < PW_RM_N; i++) {
-			ASSERT_EQ(0, pt_reap(&ring, 10000, &ud, &res));
-			if (res == 0)
-				n0++;
-			else if (res == -ENODEV)
-				nrm++;
-			else
-				nbad++;
-		}
-		io_uring_queue_exit(&ring);
-		close(dfd);
-		ASSERT_EQ(0, pt_param_write("race_delay_us", 0));
-		ASSERT_EQ(0, pt_write_str(PT_SYSBUS "/drivers/pendtimer/bind", "pendtimer61"));
-		ASSERT_TRUE(pt_wait_dev_node(PW_RM_ID, true));
-		dfd = pt_open_id(PW_RM_ID);
-		ASSERT_LE(0, dfd);
-		ASSERT_EQ(0, pt_settle(dfd, 5000, &a));
-		close(dfd);
-		pt_stats_delta(&d, &a, &b);
-		EXPECT_EQ(0, nbad);
-		EXPECT_EQ((__u64)PW_RM_N, d.submitted);
-		EXPECT_EQ((__u64)n0, d.fired);
-		EXPECT_EQ((__u64)nrm, d.removed);
-		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed);
-		EXPECT_TRUE(pt_invariant_ok(&a));
-		rm_fired += (__u64)n0;
-		rm_removed += (__u64)nrm;
-		rm_bad += (__u64)nbad;
-	}
-	ksft_print_msg("PEND removal: %d unbinds racing %d PENDs each: %llu fired, %llu removed, %llu other\n",
-		       PW_RM_ROUNDS, PW_RM_N, (unsigned long long)rm_fired,
-		       (unsigned long long)rm_removed, (unsigned long long)rm_bad);
-	EXPECT_EQ(0, pt_write_str(PT_SYSBUS "/del_device", id));
-}
-#endif /* PT_HAVE_URING */
 
 PT_HARNESS_MAIN(1)

@@ -133,6 +133,23 @@ static inline unsigned int pt_next_offset(unsigned int off, bool early)
 }
 
 /*
+ * Rule 1: a CANCEL (result @cancel) in the window claims the request (WAIT
+ * or PEND, result @ret) from its running timer: cancelled and timer_late
+ * (HIT), cancelled before the timer ran (early), or fired first (late).
+ */
+static inline enum outcome pt_rule1_outcome(int cancel, int ret,
+					    const struct pendtimer_stats *d)
+{
+	if (cancel == 0 && ret == -ECANCELED && d->cancelled == 1 && d->fired == 0)
+		return d->race_timer_late == 1 ? HIT :
+		       d->race_timer_late == 0 ? MISS_EARLY : BROKEN;
+	if (cancel == -ENOENT && ret == 0 && d->fired == 1 && d->cancelled == 0 &&
+	    d->race_timer_late == 0)
+		return MISS_LATE;
+	return BROKEN;
+}
+
+/*
  * Rule 2: a close() in the window leaves the request (WAIT or PEND, result
  * @ret) to its running timer: fired and deferred (HIT), fired without the
  * deferral (late), or flushed before the timer ran (early).
