@@ -4,11 +4,11 @@
  *
  * Objects, from the outside in:
  *
- *  struct pendtimer_bdev   the device on the pendtimer bus, created by
+ *  struct pendtimer_busdev   the device on the pendtimer bus, created by
  *                          new_device and freed after del_device once the
  *                          last reference is gone. Owns the counters, so
  *                          they survive unbind/bind. (WDM: the PDO.)
- *  struct pendtimer_dev    one binding of the driver to a bdev, from probe
+ *  struct pendtimer_dev    one binding of the driver to a busdev, from probe
  *                          to the last close after remove: the char device,
  *                          the remove lock and the list of open files.
  *                          (WDM: the FDO and its device extension.)
@@ -35,7 +35,7 @@
 #include <linux/pendtimer.h>
 
 #include "compat.h"
-#include "rlock.h"
+#include "remove_lock.h"
 
 /* Module parameters (main.c). */
 extern unsigned int pendtimer_max_pending;
@@ -103,12 +103,12 @@ struct pendtimer_counters {
 };
 
 /**
- * struct pendtimer_bdev - a device on the pendtimer bus
+ * struct pendtimer_busdev - a device on the pendtimer bus
  * @dev: the driver-core device, named pendtimer<ID>
  * @counters: STATS, since new_device; kept across unbind/bind
  * @node: in the bus's device list, under its mutex (bus.c)
  */
-struct pendtimer_bdev {
+struct pendtimer_busdev {
 	struct device dev;
 	struct pendtimer_counters counters;
 	struct list_head node;
@@ -117,9 +117,9 @@ struct pendtimer_bdev {
 /**
  * struct pendtimer_dev - the driver bound to one bus device
  * @ref: one for the binding (dropped by remove), one per open file
- * @bdev: the bus device; its struct device is pinned by this object
- * @counters: &bdev->counters
- * @rlock: the remove lock around every entry point
+ * @busdev: the bus device; its struct device is pinned by this object
+ * @counters: &busdev->counters
+ * @remove_lock: the remove lock around every entry point
  * @misc: /dev/pendtimer<ID>
  * @name: "pendtimer<ID>"
  * @files_lock: protects @files; taken in process context only
@@ -128,9 +128,9 @@ struct pendtimer_bdev {
  */
 struct pendtimer_dev {
 	struct kref ref;
-	struct pendtimer_bdev *bdev;
+	struct pendtimer_busdev *busdev;
 	struct pendtimer_counters *counters;
-	struct pendtimer_rlock rlock;
+	struct pendtimer_remove_lock remove_lock;
 	struct miscdevice misc;
 	char name[24];
 	struct mutex files_lock;	/* protects files */

@@ -373,7 +373,7 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 
 	lockdep_assert_held(&pf->lock);
 	atomic64_inc(&pf->pd->counters->completed[outcome]);
-	trace_pendtimer_complete(pf->pd->bdev->dev.id, req->tag, sink->kind, outcome,
+	trace_pendtimer_complete(pf->pd->busdev->dev.id, req->tag, sink->kind, outcome,
 				 hrtimer_get_expires(&req->timer));
 	sink->result = pendtimer_result(outcome, sink->kind);
 
@@ -449,7 +449,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 	unsigned long flags;
 	bool on_heap;
 
-	trace_pendtimer_timer_enter(pf->pd->bdev->dev.id, req->tag);
+	trace_pendtimer_timer_enter(pf->pd->busdev->dev.id, req->tag);
 	if (unlikely(delay_us)) {
 		/* Test knob: widen "running but not yet claimed". */
 		ktime_t end = ktime_add_us(ktime_get(), delay_us);
@@ -465,7 +465,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 		 * for this callback to return before it frees anything.
 		 */
 		atomic64_inc(&pf->pd->counters->race_timer_late);
-		trace_pendtimer_timer_late(pf->pd->bdev->dev.id, req->tag);
+		trace_pendtimer_timer_late(pf->pd->busdev->dev.id, req->tag);
 		spin_unlock_irqrestore(&pf->lock, flags);
 		return HRTIMER_NORESTART;
 	}
@@ -518,7 +518,7 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 	struct pendtimer_counters *c = pf->pd->counters;
 
 	lockdep_assert_held(&pf->lock);
-	if (pendtimer_rlock_dead(&pf->pd->rlock))
+	if (pendtimer_remove_lock_dead(&pf->pd->remove_lock))
 		return -ENODEV;
 	if (pf->nr_pending >= READ_ONCE(pendtimer_max_pending))
 		return -ENOSPC;
@@ -529,7 +529,7 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 	atomic64_inc(&c->submitted);
 	atomic64_inc(&c->pending);
 	hrtimer_start(&req->timer, due, HRTIMER_MODE_ABS);
-	trace_pendtimer_submit(pf->pd->bdev->dev.id, req->tag,
+	trace_pendtimer_submit(pf->pd->busdev->dev.id, req->tag,
 			       pendtimer_req_sink(req)->kind,
 			       hrtimer_get_expires(&req->timer));
 	return 0;
@@ -909,7 +909,7 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 						   req->sink | PENDTIMER_REQ_DEFERRED);
 					pf->nr_deferred++;
 					atomic64_inc(&c->race_cleanup_deferred);
-					trace_pendtimer_cleanup_deferred(pf->pd->bdev->dev.id,
+					trace_pendtimer_cleanup_deferred(pf->pd->busdev->dev.id,
 									 req->tag, outcome);
 					pp = &req->hnext;
 					continue;
