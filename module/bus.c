@@ -25,7 +25,7 @@
 
 /*
  * Protects pendtimer_busdevs and pendtimer_bus_enabled; held across device
- * registration and removal.
+ * registration and removal. Lock 1 of the lock order (pendtimer.h).
  */
 static DEFINE_MUTEX(pendtimer_bus_lock);
 static LIST_HEAD(pendtimer_busdevs);

@@ -56,7 +56,8 @@ struct pendtimer_remove_lock_holder {
  * @drained: completed when @count drops to zero after the kill
  * @lock: protects @initial_dropped, @holders and @max_hold_ns, and orders
  *	the tracked entries' and exits' changes of @count against
- *	pendtimer_remove_lock_show(); process context only
+ *	pendtimer_remove_lock_show(); process context only (lock 9 of the
+ *	lock order in pendtimer.h)
  * @holders: holders that entered with tracking on (their @listed is set)
  * @max_hold_ns: longest time a listed holder stayed
  * @dep_map: lockdep: holders are readers, the drain is the writer
@@ -102,6 +103,20 @@ static inline bool
 pendtimer_remove_lock_dead(const struct pendtimer_remove_lock *rl)
 {
 	return READ_ONCE(rl->removing);
+}
+
+/**
+ * pendtimer_remove_lock_assert_held() - lockdep: the caller has entered
+ * @rl: the remove lock
+ *
+ * Context: any; checks only where lockdep is on.
+ */
+static inline void
+pendtimer_remove_lock_assert_held(const struct pendtimer_remove_lock *rl)
+{
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	lockdep_assert(lock_is_held_type(&rl->dep_map, 1));
+#endif
 }
 
 #endif /* _PENDTIMER_REMOVE_LOCK_H */

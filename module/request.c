@@ -518,6 +518,8 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 	struct pendtimer_counters *c = pf->pd->counters;
 
 	lockdep_assert_held(&pf->lock);
+	lockdep_assert_held_read(&pf->rundown);
+	pendtimer_remove_lock_assert_held(&pf->pd->remove_lock);
 	if (pendtimer_remove_lock_dead(&pf->pd->remove_lock))
 		return -ENODEV;
 	if (pf->nr_pending >= READ_ONCE(pendtimer_max_pending))
