@@ -34,7 +34,13 @@
  * For lockdep, holders are readers and the drain is a writer of one
  * pseudo lock, the way kernfs models its active references: waiting for
  * the drain while holding a lock that a holder needs is reported.
+ *
+ * The KUnit tests (remove_lock_kunit.c, pendtimer_kunit.ko) call this
+ * unit in pendtimer.ko, the kernel's way: on kernels with CONFIG_KUNIT its
+ * functions are exported to the EXPORTED_FOR_KUNIT_TESTING namespace
+ * (EXPORT_SYMBOL_IF_KUNIT), on the others nothing is exported.
  */
+#include <kunit/visibility.h>
 #include <linux/sched/clock.h>
 #include <linux/seq_file.h>
 
@@ -63,6 +69,7 @@ void pendtimer_remove_lock_track(bool on)
 	else
 		static_branch_disable(&pendtimer_remove_lock_track_key);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_track);
 
 /**
  * pendtimer_remove_lock_tracking() - is holder tracking on?
@@ -74,6 +81,7 @@ bool pendtimer_remove_lock_tracking(void)
 {
 	return static_key_enabled(&pendtimer_remove_lock_track_key);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_tracking);
 
 /**
  * pendtimer_remove_lock_init() - initialise a remove lock, with its initial
@@ -97,6 +105,7 @@ void pendtimer_remove_lock_init(struct pendtimer_remove_lock *rl)
 			 &pendtimer_remove_lock_key, 0);
 #endif
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_init);
 
 static void pendtimer_remove_lock_put(struct pendtimer_remove_lock *rl)
 {
@@ -185,6 +194,7 @@ int pendtimer_remove_lock_enter(struct pendtimer_remove_lock *rl,
 #endif
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_enter);
 
 /* A listed holder leaves: unlist, keep the longest hold, drop the count. */
 static noinline void
@@ -225,6 +235,7 @@ void pendtimer_remove_lock_exit(struct pendtimer_remove_lock *rl,
 	else
 		pendtimer_remove_lock_put(rl);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_exit);
 
 /**
  * pendtimer_remove_lock_kill() - refuse new entries
@@ -241,6 +252,7 @@ void pendtimer_remove_lock_kill(struct pendtimer_remove_lock *rl)
 	/* Pairs with the fully ordered increment in pendtimer_remove_lock_enter(). */
 	smp_mb();
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_kill);
 
 /**
  * pendtimer_remove_lock_drain() - drop the initial reference and wait for
@@ -273,6 +285,7 @@ void pendtimer_remove_lock_drain(struct pendtimer_remove_lock *rl)
 	rwsem_release(&rl->dep_map, _RET_IP_);
 #endif
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_drain);
 
 /**
  * pendtimer_remove_lock_kill_and_wait() - IoReleaseRemoveLockAndWait
@@ -285,6 +298,7 @@ void pendtimer_remove_lock_kill_and_wait(struct pendtimer_remove_lock *rl)
 	pendtimer_remove_lock_kill(rl);
 	pendtimer_remove_lock_drain(rl);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_kill_and_wait);
 
 /**
  * pendtimer_remove_lock_show() - print holders and watermarks (debugfs)
@@ -317,3 +331,4 @@ void pendtimer_remove_lock_show(struct pendtimer_remove_lock *rl,
 			   (s64)(now - h->since));
 	spin_unlock(&rl->lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_show);

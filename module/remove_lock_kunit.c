@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of the pendtimer remove lock, built as pendtimer_kunit.ko
- * on kernels with CONFIG_KUNIT=y (the debug lane). The unit is compiled
- * into this module from its own source: it knows nothing of requests.
- * The holder tracking's static key is this module's own copy; every test
- * starts with it off and the suite's exit hook switches it off again.
+ * on kernels with CONFIG_KUNIT=y (the debug lanes) and loaded after
+ * pendtimer.ko. The unit under test is pendtimer.ko's own: it exports
+ * its functions to these tests (EXPORT_SYMBOL_IF_KUNIT in remove_lock.c);
+ * it knows nothing of requests.
+ *
+ * The holder tracking's static key is pendtimer.ko's too (the module
+ * parameter track_holders): the suite switches it off before the first
+ * test and restores it after the last; every test starts with it off and
+ * the exit hook switches it off again.
  */
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/module.h>
 #include <linux/seq_file.h>
 
-#include "remove_lock.c"
+#include "compat.h"
+#include "remove_lock.h"
 
 /* Render pendtimer_remove_lock_show() into a zeroed page owned by the test. */
 static char *pendtimer_remove_lock_test_show_buf(struct kunit *test,
@@ -248,6 +255,21 @@ static void pendtimer_remove_lock_test_exit(struct kunit *test)
 	pendtimer_remove_lock_track(false);
 }
 
+/* track_holders as the suite found it */
+static bool pendtimer_remove_lock_test_was_tracking;
+
+static int pendtimer_remove_lock_test_suite_init(struct kunit_suite *suite)
+{
+	pendtimer_remove_lock_test_was_tracking = pendtimer_remove_lock_tracking();
+	pendtimer_remove_lock_track(false);
+	return 0;
+}
+
+static void pendtimer_remove_lock_test_suite_exit(struct kunit_suite *suite)
+{
+	pendtimer_remove_lock_track(pendtimer_remove_lock_test_was_tracking);
+}
+
 static struct kunit_case pendtimer_remove_lock_test_cases[] = {
 	KUNIT_CASE(pendtimer_remove_lock_test_enter_exit),
 	KUNIT_CASE(pendtimer_remove_lock_test_enter_after_kill),
@@ -260,6 +282,8 @@ static struct kunit_case pendtimer_remove_lock_test_cases[] = {
 
 static struct kunit_suite pendtimer_remove_lock_test_suite = {
 	.name = "pendtimer_remove_lock",
+	.suite_init = pendtimer_remove_lock_test_suite_init,
+	.suite_exit = pendtimer_remove_lock_test_suite_exit,
 	.exit = pendtimer_remove_lock_test_exit,
 	.test_cases = pendtimer_remove_lock_test_cases,
 };
@@ -268,3 +292,4 @@ kunit_test_suite(pendtimer_remove_lock_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the pendtimer remove lock");
 MODULE_LICENSE("GPL");
+PENDTIMER_IMPORT_KUNIT_NS();
