@@ -319,6 +319,43 @@ static noinline struct pendtimer_evbind *pendtimer_evbind_alloc(void)
 
 ALLOW_ERROR_INJECTION(pendtimer_evbind_alloc, NULL);
 
+/*
+ * The binding of (@*efd, @owner) for an ARM: found, or created with a new
+ * binding allocated with pf->lock dropped (so another ARM may have created
+ * it meanwhile: then the allocation is handed back in @*spare, for the
+ * caller to free after the lock). A created binding takes over the
+ * caller's reference to the eventfd: @*efd is set to NULL.
+ * Context: process, pf->lock held (dropped and retaken to allocate).
+ * Return: the binding, or NULL when the allocation failed.
+ */
+static struct pendtimer_evbind *
+pendtimer_evbind_find_or_add(struct pendtimer_file *pf, struct eventfd_ctx **efd,
+			     fl_owner_t owner, struct pendtimer_evbind **spare)
+{
+	struct pendtimer_evbind *b, *nb;
+
+	lockdep_assert_held(&pf->lock);
+	b = pendtimer_evbind_find(pf, *efd, owner);
+	if (b)
+		return b;
+	spin_unlock_irq(&pf->lock);
+	nb = pendtimer_evbind_alloc();
+	spin_lock_irq(&pf->lock);
+	b = pendtimer_evbind_find(pf, *efd, owner);
+	if (b || !nb) {
+		*spare = nb;
+		return b;
+	}
+	nb->sink.pf = pf;
+	nb->sink.owner = owner;
+	nb->sink.kind = PENDTIMER_KIND_ARM;
+	nb->efd = *efd;
+	nb->nr_reqs = 0;
+	pendtimer_evbind_insert(pf, nb);
+	*efd = NULL;	/* the binding holds this reference now */
+	return nb;
+}
+
 /* ---- claim and completion ---- */
 
 static int pendtimer_result(enum pendtimer_outcome outcome, enum pendtimer_kind kind)
@@ -670,7 +707,7 @@ out_destroy_timer:
  */
 int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 {
-	struct pendtimer_evbind *b, *nb = NULL, *dead = NULL;
+	struct pendtimer_evbind *b, *spare = NULL, *dead = NULL;
 	fl_owner_t owner = current->files;
 	struct pendtimer_req *req, **table;
 	struct eventfd_ctx *efd;
@@ -693,27 +730,10 @@ int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 	table = pendtimer_set_grow_prepare(pf, &bits);
 	down_read(&pf->rundown);
 	spin_lock_irq(&pf->lock);
-	b = pendtimer_evbind_find(pf, efd, owner);
+	b = pendtimer_evbind_find_or_add(pf, &efd, owner, &spare);
 	if (!b) {
-		spin_unlock_irq(&pf->lock);
-		nb = pendtimer_evbind_alloc();
-		spin_lock_irq(&pf->lock);
-		b = pendtimer_evbind_find(pf, efd, owner);
-		if (!b && !nb) {
-			ret = -ENOMEM;
-			goto out_unlock;
-		}
-		if (!b) {
-			nb->sink.pf = pf;
-			nb->sink.owner = owner;
-			nb->sink.kind = PENDTIMER_KIND_ARM;
-			nb->efd = efd;
-			nb->nr_reqs = 0;
-			pendtimer_evbind_insert(pf, nb);
-			b = nb;
-			nb = NULL;
-			efd = NULL;	/* the binding holds this reference now */
-		}
+		ret = -ENOMEM;
+		goto out_unlock;
 	}
 	req->sink = (unsigned long)&b->sink;	/* pendtimer_req_init() left NULL */
 	b->nr_reqs++;
@@ -725,7 +745,7 @@ out_unlock:
 	spin_unlock_irq(&pf->lock);
 	up_read(&pf->rundown);
 	kvfree(table);
-	kfree(nb);
+	kfree(spare);
 	if (ret)
 		kmem_cache_free(pendtimer_req_cache, req);
 	if (dead)
@@ -861,6 +881,107 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 	return 0;
 }
 
+/* What a sweep batch claimed, to be freed once pf->lock is dropped. */
+struct pendtimer_sweep_batch {
+	struct pendtimer_req *reqs;	/* ARM and PEND requests, by hnext */
+	struct pendtimer_evbind *binds;	/* dead bindings, by next_free */
+	unsigned int n;			/* requests claimed */
+};
+
+/*
+ * Rule 2: @req's timer callback is already running; leave the request to
+ * it (the callback may be reading req->sink now) and count the deferral.
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_sweep_defer(struct pendtimer_file *pf,
+				  struct pendtimer_req *req,
+				  enum pendtimer_outcome outcome)
+{
+	lockdep_assert_held(&pf->lock);
+	WRITE_ONCE(req->sink, req->sink | PENDTIMER_REQ_DEFERRED);
+	pf->nr_deferred++;
+	atomic64_inc(&pf->pd->counters->race_cleanup_deferred);
+	trace_pendtimer_cleanup_deferred(pf->pd->busdev->dev.id, req->tag,
+					 outcome);
+}
+
+/*
+ * Complete @req, just taken out of the set with its timer stopped. A
+ * waiter's request is handed off here; ARM and PEND requests and dead
+ * bindings join @batch, to be freed after the lock.
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_sweep_complete(struct pendtimer_file *pf,
+				     struct pendtimer_req *req,
+				     enum pendtimer_outcome outcome,
+				     struct pendtimer_sweep_batch *batch)
+{
+	struct pendtimer_evbind *b;
+
+	lockdep_assert_held(&pf->lock);
+	pendtimer_claimed(pf, req);
+	batch->n++;
+	if (!pendtimer_req_on_heap(req)) {
+		/* the waiter frees it: hands off from here */
+		pendtimer_complete(pf, req, outcome);
+		return;
+	}
+	b = pendtimer_complete(pf, req, outcome);
+	req->hnext = batch->reqs;
+	batch->reqs = req;
+	if (b) {
+		b->next_free = batch->binds;
+		batch->binds = b;
+	}
+}
+
+/*
+ * Claim the requests of one bucket chain that @owner (NULL: anyone)
+ * submitted, except those left to their running callback.
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_sweep_bucket(struct pendtimer_file *pf,
+				   struct pendtimer_req **pp, fl_owner_t owner,
+				   enum pendtimer_outcome outcome,
+				   struct pendtimer_sweep_batch *batch)
+{
+	struct pendtimer_req *req;
+
+	lockdep_assert_held(&pf->lock);
+	while ((req = *pp)) {
+		struct pendtimer_sink *sink = pendtimer_req_sink(req);
+
+		if ((owner && sink->owner != owner) ||
+		    (req->sink & PENDTIMER_REQ_DEFERRED)) {
+			pp = &req->hnext;
+			continue;
+		}
+		if (hrtimer_try_to_cancel(&req->timer) < 0) {
+			pendtimer_sweep_defer(pf, req, outcome);
+			pp = &req->hnext;
+			continue;
+		}
+		*pp = req->hnext;
+		pendtimer_sweep_complete(pf, req, outcome, batch);
+	}
+}
+
+/* Free what a batch claimed. Context: process, pf->lock dropped. */
+static void pendtimer_sweep_free(struct pendtimer_sweep_batch *batch)
+{
+	struct pendtimer_evbind *b;
+	struct pendtimer_req *req;
+
+	while ((req = batch->reqs)) {
+		batch->reqs = req->hnext;
+		pendtimer_req_release(req, NULL);
+	}
+	while ((b = batch->binds)) {
+		batch->binds = b->next_free;
+		pendtimer_evbind_free(b);
+	}
+}
+
 /**
  * pendtimer_sweep() - complete the pending requests of a file (cleanup)
  * @pf: the open file
@@ -877,14 +998,11 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 		     enum pendtimer_outcome outcome)
 {
-	struct pendtimer_counters *c = pf->pd->counters;
 	unsigned int i = 0, bits = 0;
 	bool more = true;
 
 	while (more) {
-		struct pendtimer_req *req, **pp, *reqs = NULL;
-		struct pendtimer_evbind *b, *binds = NULL;
-		unsigned int n = 0;
+		struct pendtimer_sweep_batch batch = { };
 
 		spin_lock_irq(&pf->lock);
 		if (bits != pf->hash_bits) {
@@ -892,62 +1010,18 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 			bits = pf->hash_bits;
 			i = 0;
 		}
-		for (; i < (1U << bits) && n < PENDTIMER_SWEEP_BATCH; i++) {
-			pp = &pf->buckets[i];
-			while ((req = *pp)) {
-				struct pendtimer_sink *sink = pendtimer_req_sink(req);
-
-				if ((owner && sink->owner != owner) ||
-				    (req->sink & PENDTIMER_REQ_DEFERRED)) {
-					pp = &req->hnext;
-					continue;
-				}
-				if (hrtimer_try_to_cancel(&req->timer) < 0) {
-					/*
-					 * Rule 2: the running callback claims it
-					 * (and may be reading req->sink now).
-					 */
-					WRITE_ONCE(req->sink,
-						   req->sink | PENDTIMER_REQ_DEFERRED);
-					pf->nr_deferred++;
-					atomic64_inc(&c->race_cleanup_deferred);
-					trace_pendtimer_cleanup_deferred(pf->pd->busdev->dev.id,
-									 req->tag, outcome);
-					pp = &req->hnext;
-					continue;
-				}
-				*pp = req->hnext;
-				pendtimer_claimed(pf, req);
-				n++;
-				if (!pendtimer_req_on_heap(req)) {
-					/* the waiter frees it: hands off from here */
-					pendtimer_complete(pf, req, outcome);
-					continue;
-				}
-				b = pendtimer_complete(pf, req, outcome);
-				req->hnext = reqs;
-				reqs = req;
-				if (b) {
-					b->next_free = binds;
-					binds = b;
-				}
-			}
-		}
+		for (; i < (1U << bits) && batch.n < PENDTIMER_SWEEP_BATCH; i++)
+			pendtimer_sweep_bucket(pf, &pf->buckets[i], owner, outcome,
+					       &batch);
 		more = i < (1U << bits);
 		spin_unlock_irq(&pf->lock);
 
-		while ((req = reqs)) {
-			reqs = req->hnext;
-			pendtimer_req_release(req, NULL);
-		}
-		while ((b = binds)) {
-			binds = b->next_free;
-			pendtimer_evbind_free(b);
-		}
+		pendtimer_sweep_free(&batch);
 		if (more)
 			cond_resched();
 	}
 
+	/* Every deferred request is claimed by its callback: wait for it. */
 	spin_lock_irq(&pf->lock);
 	wait_event_lock_irq(pf->drain_wq, !pf->nr_deferred, pf->lock);
 	spin_unlock_irq(&pf->lock);
