@@ -821,7 +821,7 @@ bool pendtimer_pend_cancel(struct pendtimer_pend *pend)
 {
 	struct pendtimer_file *pf = pend->sink.pf;
 	struct pendtimer_req *req;
-	bool running;
+	bool claimed, running;
 
 	spin_lock_irq(&pf->lock);
 	req = pend->req;
@@ -829,8 +829,9 @@ bool pendtimer_pend_cancel(struct pendtimer_pend *pend)
 		spin_unlock_irq(&pf->lock);
 		return false;
 	}
+	claimed = pendtimer_set_del(pf, req);
 	/* In the set while pend->req is set: both change under pf->lock. */
-	WARN_ON_ONCE(!pendtimer_set_del(pf, req));
+	WARN_ON_ONCE(!claimed);
 	pendtimer_claimed(pf, req);
 	running = hrtimer_try_to_cancel(&req->timer) < 0;
 	pendtimer_complete(pf, req, PENDTIMER_INTERRUPTED);
