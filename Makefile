@@ -87,7 +87,10 @@ checkpatch: deps
 linkcheck:
 	bash vm/linkcheck.sh
 
+# kbuild's clean deletes every *.o, *.a, *.ko and .*.cmd below M= (build/
+# too: the lanes' modules and header trees): clean module/ only.
 clean:
-	-[ -f $(KDIR)/Makefile ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-[ -f $(KDIR)/Makefile ] && $(MAKE) -C $(KDIR) M=$(CURDIR)/module clean
+	rm -f Module.symvers modules.order .Module.symvers.cmd .modules.order.cmd
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tools clean

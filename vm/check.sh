@@ -223,7 +223,10 @@ for LANE in "${LANES_ARG[@]}"; do
 		lane_fail "$LANE" "$RESULT" "no-module-sources"
 		continue
 	fi
-	in_lane_root "$LANE" make -C "$KDIR" M="$TOP" clean >/dev/null 2>&1
+	# module/ only: kbuild's clean deletes every *.o, *.a, *.ko and .*.cmd
+	# below M=, which with M=$TOP would include build/ (the other lanes'
+	# modules, the lanes' header trees).
+	in_lane_root "$LANE" make -C "$KDIR" M="$TOP/module" clean >/dev/null 2>&1
 	{
 		where=host
 		[ -s "$LDIR/buildroot" ] && where="build root $(cat "$LDIR/buildroot")"
