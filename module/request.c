@@ -387,7 +387,6 @@ static void pendtimer_claimed(struct pendtimer_file *pf, struct pendtimer_req *r
 	pf->nr_pending--;
 	if ((req->sink & PENDTIMER_REQ_DEFERRED) && !--pf->nr_deferred)
 		wake_up(&pf->drain_wq);
-	atomic64_dec(&pf->pd->counters->pending);
 }
 
 /*
@@ -410,6 +409,13 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 
 	lockdep_assert_held(&pf->lock);
 	atomic64_inc(&pf->pd->counters->completed[outcome]);
+	/*
+	 * Counted before it stops being pending: a STATS reader that no
+	 * longer sees it pending sees its outcome (pairs with the acquire in
+	 * pendtimer_read_stats()).
+	 */
+	smp_mb__before_atomic();
+	atomic64_dec(&pf->pd->counters->pending);
 	trace_pendtimer_complete(pf->pd->busdev->dev.id, req->tag, sink->kind, outcome,
 				 hrtimer_get_expires(&req->timer));
 	sink->result = pendtimer_result(outcome, sink->kind);
@@ -1078,13 +1084,17 @@ void pendtimer_read_stats(const struct pendtimer_counters *c,
 			  struct pendtimer_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	/*
+	 * pending first: a request it no longer counts is already counted
+	 * in its outcome (pendtimer_complete()).
+	 */
+	st->pending = atomic64_read_acquire(&c->pending);
 	st->submitted = atomic64_read(&c->submitted);
 	st->fired = atomic64_read(&c->completed[PENDTIMER_FIRED]);
 	st->cancelled = atomic64_read(&c->completed[PENDTIMER_CANCELLED]);
 	st->interrupted = atomic64_read(&c->completed[PENDTIMER_INTERRUPTED]);
 	st->flushed = atomic64_read(&c->completed[PENDTIMER_FLUSHED]);
 	st->removed = atomic64_read(&c->completed[PENDTIMER_REMOVED]);
-	st->pending = atomic64_read(&c->pending);
 	st->race_timer_late = atomic64_read(&c->race_timer_late);
 	st->race_cleanup_deferred = atomic64_read(&c->race_cleanup_deferred);
 }
