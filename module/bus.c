@@ -71,6 +71,7 @@ static int pendtimer_bus_probe(struct device *dev)
 	struct pendtimer_dev *pd;
 	int ret;
 
+	device_lock_assert(dev);
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
 	if (!pd)
 		return -ENOMEM;
@@ -107,6 +108,7 @@ static void pendtimer_bus_remove(struct device *dev)
 	struct pendtimer_dev *pd = dev_get_drvdata(dev);
 	struct pendtimer_file *pf;
 
+	device_lock_assert(dev);
 	pendtimer_remove_lock_kill(&pd->remove_lock);
 
 	mutex_lock(&pd->files_lock);
