@@ -72,7 +72,7 @@ shell: deps
 bench: deps
 	bash vm/bench.sh $(LANE)
 
-# The long fuzz + race soak (budget: see selftests/run-soak.sh; pass more
+# The long fuzz + race soak (budget: see vm/guest/run-soak.sh; pass more
 # with VM_EXTRA_APPEND="pt.fuzz_ops=... pt.soak_contested=...").
 SOAK_LANE	?= debug
 SOAK_TIMEOUT	?= 14400

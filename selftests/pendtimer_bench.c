@@ -2,7 +2,7 @@
 /*
  * pendtimer_bench: pendtimer against the kernel's own timers and io_uring,
  * side by side in one run (issue 5; docs/performance.md). Runs in the
- * guest as root with the module loaded (selftests/run-bench.sh). Absolute
+ * guest as root with the module loaded (vm/guest/run-bench.sh). Absolute
  * times under QEMU/TCG mean little, the ratios do: the contenders are
  * interleaved so that they share the noise. Sections (-t):
  *

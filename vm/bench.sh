@@ -61,7 +61,8 @@ done
 
 LOG=$BUILD/logs/$LANE-bench.log
 OUT=$BUILD/bench
-say() { echo "== bench: $*"; }
+PT_TAG="== bench"
+. "$TOP/vm/lib.sh"
 
 if [ $RUN -eq 1 ]; then
 	args=${PT_BENCH_ARGS:-}

@@ -53,21 +53,10 @@ PACKAGES=(gcc-14 gcc libc6-dev make libelf-dev sparse bc flex bison libssl-dev
 # Bump when the steps below change in a way that needs a new root.
 RECIPE=2
 
-say() { echo "buildroot: $*" >&2; }
-die() {
-	echo "buildroot: ERROR: $*" >&2
-	exit 1
-}
-now() { date +%s; }
-
-cache_dir() {
-	local c=${PT_CACHE:-/var/cache/pendtimer}
-	if ! mkdir -p "$c" 2>/dev/null || [ ! -w "$c" ]; then
-		c=$BUILD/cache
-		mkdir -p "$c"
-	fi
-	echo "$c"
-}
+# Its messages go to stderr (warn): stdout carries the root's path (ensure)
+# and the command's output (run).
+PT_TAG=buildroot
+. "$TOP/vm/lib.sh"
 
 host_mirror() { # SUITE DEFAULT: the host's mirror for SUITE (read only)
 	local m
@@ -91,7 +80,7 @@ HASH=$({
 	echo "recipe $RECIPE dist $DIST"
 	printf '%s\n' "${PACKAGES[@]}"
 } | sha256sum | cut -c1-16)
-CACHE=$(cache_dir)
+CACHE=$(pt_cache_dir)
 ROOT=$CACHE/buildroot-$DIST-$HASH
 
 sources_list() {
@@ -145,14 +134,14 @@ ensure() {
 	command -v debootstrap >/dev/null || die "debootstrap missing (make deps installs it)"
 	exec 8>"$ROOT.lock"
 	flock -n 8 || {
-		say "waiting for another creation of $ROOT"
+		warn "waiting for another creation of $ROOT"
 		flock 8
 	}
 	[ -f "$ROOT/.done" ] && { echo "$ROOT"; return 0; }
 	local t0 t log=$ROOT.log
 	t0=$(now)
 	rm -rf "$ROOT"
-	say "debootstrap --variant=minbase $DIST $ROOT ($MIRROR; log $log)"
+	warn "debootstrap --variant=minbase $DIST $ROOT ($MIRROR; log $log)"
 	: >"$log"
 	t=$(now)
 	debootstrap --variant=minbase --keyring="$KEYRING" "$DIST" "$ROOT" "$MIRROR" \
@@ -160,7 +149,7 @@ ensure() {
 		tail -n 30 "$log" >&2
 		die "debootstrap failed (log $log)"
 	}
-	say "debootstrap took $(($(now) - t)) s"
+	warn "debootstrap took $(($(now) - t)) s"
 	# Its own apt sources and keyring; name resolution for apt.
 	mkdir -p "$ROOT/usr/share/keyrings"
 	cp -f "$KEYRING" "$ROOT$KEYRING"
@@ -171,16 +160,16 @@ ensure() {
 	printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 	chmod 0755 "$ROOT/usr/sbin/policy-rc.d"
 	t=$(now)
-	say "apt-get install ${PACKAGES[*]}"
+	warn "apt-get install ${PACKAGES[*]}"
 	in_root_plain apt-get -q update >>"$log" 2>&1 &&
 		in_root_plain apt-get -q install -y --no-install-recommends "${PACKAGES[@]}" \
 			>>"$log" 2>&1 || {
 		tail -n 30 "$log" >&2
 		die "apt-get install in the build root failed (log $log)"
 	}
-	say "packages installed in $(($(now) - t)) s"
+	warn "packages installed in $(($(now) - t)) s"
 	if ! sparse_ok /usr/bin/sparse; then
-		say "$(in_root_plain sparse --version) cannot parse __typeof_unqual__: sparse of unstable into /usr/local/bin"
+		warn "$(in_root_plain sparse --version) cannot parse __typeof_unqual__: sparse of unstable into /usr/local/bin"
 		sparse_from_unstable >>"$log" 2>&1 || {
 			tail -n 30 "$log" >&2
 			die "cannot fetch the sparse of Debian unstable (log $log)"
@@ -188,11 +177,11 @@ ensure() {
 		sparse_ok /usr/local/bin/sparse ||
 			die "$(in_root_plain /usr/local/bin/sparse --version 2>&1) cannot parse __typeof_unqual__ either"
 	fi
-	say "sparse: $(in_root_plain sparse --version 2>&1) ($(in_root_plain sh -c 'command -v sparse'))"
+	warn "sparse: $(in_root_plain sparse --version 2>&1) ($(in_root_plain sh -c 'command -v sparse'))"
 	in_root_plain apt-get -q clean >>"$log" 2>&1 || true
 	in_root_plain gcc-14 --version | head -n 1 >&2
 	touch "$ROOT/.done"
-	say "build root ready in $(($(now) - t0)) s: $ROOT ($(du -sm "$ROOT" | cut -f1) MiB)"
+	warn "build root ready in $(($(now) - t0)) s: $ROOT ($(du -sm "$ROOT" | cut -f1) MiB)"
 	echo "$ROOT"
 }
 

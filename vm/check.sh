@@ -65,8 +65,8 @@ RELIABILITY_LANES=${PT_RELIABILITY_LANES-6.12-rt latest-rt kcsan}
 FUZZ_OPS=${PT_CHECK_FUZZ_OPS:-200000}
 SOAK_CONTESTED=${PT_CHECK_SOAK_CONTESTED:-200000}
 RELIABILITY_TIMEOUT=${PT_RELIABILITY_TIMEOUT:-2400}
-now() { date +%s; }
-say() { echo "== check: $*"; }
+PT_TAG="== check"
+. "$TOP/vm/lib.sh"
 T_ALL=$(now)
 
 EXTRA_FAILED=0

@@ -31,7 +31,8 @@ DKMS=${DKMS:-dkms}
 LANES=("$@")
 [ ${#LANES[@]} -gt 0 ] || LANES=(6.1)
 
-say() { echo "dkms-check: $*"; }
+PT_TAG=dkms-check
+. "$TOP/vm/lib.sh"
 
 command -v "$DKMS" >/dev/null || {
 	say "$DKMS not found (make deps installs Debian's dkms)"

@@ -26,8 +26,10 @@ DESTDIR=${DESTDIR:-}
 PREFIX=${PREFIX:-/usr/local}
 KO=$TOP/module/pendtimer.ko
 
-die() { echo "install: $*" >&2; exit 1; }
-say() { echo "install: $*"; }
+PT_TAG=install
+. "$TOP/vm/lib.sh"
+# install's errors have always read "install: MSG" (no ERROR:).
+die() { warn "$*"; exit 1; }
 
 # The release modules built against KDIR carry (vermagic) and that uname -r
 # reports: UTS_RELEASE. Not `make kernelrelease` first: Debian's header

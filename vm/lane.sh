@@ -28,6 +28,10 @@
 # of vm/buildroot.sh (build/lanes/LANE/buildroot names it), which this
 # script prepares for those lanes.
 #
+# The kernels built here (debug, debug-latest, kcsan) must also have every
+# option of selftests/config, the ones the tests need (checked with the
+# fragments, not part of the build hash).
+#
 # Afterwards build/lanes/LANE/ holds:
 #   kdir      KDIR for `make -C kdir M=$PWD modules`
 #   vmlinuz   bootable bzImage
@@ -54,6 +58,8 @@ set -euo pipefail
 LANE=${1:-}
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
+PT_TAG="lane $LANE"
+. "$TOP/vm/lib.sh"
 case "$LANE" in
 6.1 | 6.12 | 6.12-rt | latest | latest-rt | debug | debug-latest | kcsan) LDIR=$BUILD/lanes/$LANE ;;
 source) LDIR=$BUILD/kernel-source ;;
@@ -66,16 +72,10 @@ mkdir -p "$LDIR"
 # One lane.sh per lane at a time (others wait, then find it prepared).
 exec 9>"$LDIR/.lock"
 flock -n 9 || {
-	echo "lane $LANE: waiting for another vm/lane.sh $LANE to finish" >&2
+	warn "waiting for another vm/lane.sh $LANE to finish"
 	flock 9
 }
 
-log() { echo "lane $LANE: $*"; }
-die() {
-	echo "lane $LANE: ERROR: $*" >&2
-	exit 1
-}
-now() { date +%s; }
 T0=$(now)
 
 # ---------------------------------------------------------------------------
@@ -183,7 +183,7 @@ apt_setup() { # DIST
 	flock 5
 	local age=${APT_LISTS_MAX_AGE:-21600} stamp=$APTDIR/state/updated
 	if [ ! -f "$stamp" ] || [ $(($(now) - $(stat -c %Y "$stamp"))) -gt "$age" ]; then
-		log "apt-get update (private $dist config in $APTDIR, mirror $main, security $sec)" >&2
+		warn "apt-get update (private $dist config in $APTDIR, mirror $main, security $sec)"
 		local t=$(now)
 		apt-get -q "${APT_OPTS[@]}" update </dev/null >"$APTDIR/update.log" 2>&1 ||
 			{
@@ -192,7 +192,7 @@ apt_setup() { # DIST
 			}
 		grep -E '^(W|E):' "$APTDIR/update.log" >&2 || true
 		touch "$stamp"
-		log "apt-get update took $(($(now) - t)) s" >&2
+		warn "apt-get update took $(($(now) - t)) s"
 	fi
 	exec 5>&-
 }
@@ -241,11 +241,87 @@ fetch() { # NAME[=VERSION] -> path of the .deb on stdout
 			die "apt-get download $name=$ver failed"
 		}
 		f=$(ls "$DEBS/${name}_$(echo "$ver" | sed 's/:/%3a/')_"*.deb | head -1)
-		log "downloaded $(basename "$f") ($(($(stat -c %s "$f") / 1048576)) MiB, $(($(now) - t)) s)" >&2
+		warn "downloaded $(basename "$f") ($(($(stat -c %s "$f") / 1048576)) MiB, $(($(now) - t)) s)"
 	else
-		log "cached $(basename "$f")" >&2
+		warn "cached $(basename "$f")"
 	fi
 	echo "$f"
+}
+
+# The packages of the lane (NAME=VERSION lines) from the private apt lists:
+# the image and headers the metapackages depend on, the split image's
+# kernel, the headers' -common and kbuild packages. Uses debian_lane()'s
+# img_meta, hdr_meta, want and APT_T.
+resolve_packages() {
+	local img hdr rel split hdrname extra e more=""
+	img=$(deps_matching "$img_meta" '^linux-image-[0-9]' | head -1)
+	hdr=$(deps_matching "$hdr_meta" '^linux-headers-[0-9]' | head -1)
+	[ -n "$img" ] || die "cannot resolve $img_meta ${APT_T[*]}"
+	[ -n "$hdr" ] || die "cannot resolve $hdr_meta ${APT_T[*]}"
+	rel=${img%%=*}
+	rel=${rel#linux-image-}
+	rel=${rel%-unsigned}
+	[ "${hdr%%=*}" = "linux-headers-$rel" ] ||
+		die "image $img and headers $hdr do not match"
+	echo "$rel" | grep -Eq -- "$want" || die "resolved release $rel is not what lane $LANE wants ($want)"
+	say "resolved $img_meta ${APT_T[*]} -> $img, $hdr_meta -> $hdr" >&2
+
+	# From 7.x the image package is split: linux-image-<abi> depends on
+	# linux-binary-<abi> (the kernel, /usr/lib/modules/<abi>/vmlinuz) and
+	# linux-modules-<abi> (the .ko files, ~100 MB, which the guest does
+	# not need: it only loads pendtimer; LANE_FULL_MODULES=1 fetches them).
+	split=$(deps_matching "${img%%=*}" '^linux-(binary|modules)-' |
+		grep -E "^linux-(binary|modules)-$(printf '%s' "$rel" | sed 's/[.+]/\\&/g')(=|\$)" || true)
+	if [ -n "$split" ]; then
+		[ -n "${LANE_FULL_MODULES:-}" ] || split=$(echo "$split" | grep -v '^linux-modules-' || true)
+		say "split image packaging: + $(echo $split)" >&2
+	fi
+
+	# The headers need their -common package and linux-kbuild-*.
+	hdrname=${hdr%%=*}
+	extra=$(deps_matching "$hdrname" '^linux-(headers|kbuild)-')
+	# Resolve their own linux-headers/kbuild deps too (one more level).
+	for e in $extra; do
+		more+=" $(deps_matching "${e%%=*}" '^linux-(headers|kbuild)-' || true)"
+	done
+	printf '%s\n' "$img" "$hdr" $split $extra $more | awk 'NF' | sort -u
+}
+
+# Unpack DEBS into DIR, through an uncompressed tar of the result kept in
+# the kernel cache (CACHE/unpacked/, keyed by the package files): unpacking
+# the xz'd packages again costs 10-30 s a lane, reading the tar a second.
+unpack_cached() { # DIR DEBS...
+	local dir=$1 key tarball d
+	shift
+	kernel_cache
+	key=$( { printf '%s\n' "${@##*/}"; echo "full=${LANE_FULL_MODULES:-}"; } | sha256sum | cut -c1-16)
+	tarball=$CACHE/unpacked/$key.tar
+	if [ -s "$tarball" ]; then
+		say "unpacking $# packages into $dir (from $tarball)"
+		tar -xf "$tarball" -C "$dir" || die "tar -xf $tarball failed"
+		return 0
+	fi
+	say "unpacking $# packages into $dir"
+	for d in "$@"; do
+		case "$(basename "$d")" in
+		linux-image-*)
+			if [ -n "${LANE_FULL_MODULES:-}" ]; then
+				dpkg-deb -x "$d" "$dir"
+			else
+				# The guest only runs our own modules: leave out the
+				# image's ~400 MB of kernel/*.ko (LANE_FULL_MODULES=1
+				# keeps them); /boot and modules.* metadata stay.
+				dpkg-deb --fsys-tarfile "$d" |
+					tar -x -C "$dir" --exclude='./lib/modules/*/kernel' \
+						--exclude='./usr/lib/modules/*/kernel'
+			fi
+			;;
+		*) dpkg-deb -x "$d" "$dir" ;;
+		esac
+	done
+	mkdir -p "$CACHE/unpacked"
+	tar -cf "$tarball.$$" -C "$dir" . && mv "$tarball.$$" "$tarball" ||
+		rm -f "$tarball.$$"
 }
 
 debian_lane() {
@@ -277,48 +353,27 @@ debian_lane() {
 
 	if [ -z "${LANE_REFRESH:-}" ] && [ -f "$LDIR/.prepared" ] && [ -f "$LDIR/kdir/Makefile" ] &&
 		[ -s "$LDIR/vmlinuz" ] && [ -s "$LDIR/release" ]; then
-		log "already prepared: release $(cat "$LDIR/release") (LANE_REFRESH=1 to re-resolve)"
+		say "already prepared: release $(cat "$LDIR/release") (LANE_REFRESH=1 to re-resolve)"
 		lane_buildroot "$dist"
 		exit 0
 	fi
 
 	apt_setup "$dist"
-	local img hdr t=$(now)
-	img=$(deps_matching "$img_meta" '^linux-image-[0-9]' | head -1)
-	hdr=$(deps_matching "$hdr_meta" '^linux-headers-[0-9]' | head -1)
-	[ -n "$img" ] || die "cannot resolve $img_meta ${APT_T[*]}"
-	[ -n "$hdr" ] || die "cannot resolve $hdr_meta ${APT_T[*]}"
-	local rel=${img%%=*}
-	rel=${rel#linux-image-}
-	rel=${rel%-unsigned}
-	[ "${hdr%%=*}" = "linux-headers-$rel" ] ||
-		die "image $img and headers $hdr do not match"
-	echo "$rel" | grep -Eq -- "$want" || die "resolved release $rel is not what lane $LANE wants ($want)"
-	log "resolved $img_meta ${APT_T[*]} -> $img, $hdr_meta -> $hdr"
-
-	# From 7.x the image package is split: linux-image-<abi> depends on
-	# linux-binary-<abi> (the kernel, /usr/lib/modules/<abi>/vmlinuz) and
-	# linux-modules-<abi> (the .ko files, ~100 MB, which the guest does
-	# not need: it only loads pendtimer; LANE_FULL_MODULES=1 fetches them).
-	local split
-	split=$(deps_matching "${img%%=*}" '^linux-(binary|modules)-' |
-		grep -E "^linux-(binary|modules)-$(printf '%s' "$rel" | sed 's/[.+]/\\&/g')(=|\$)" || true)
-	if [ -n "$split" ]; then
-		[ -n "${LANE_FULL_MODULES:-}" ] || split=$(echo "$split" | grep -v '^linux-modules-' || true)
-		log "split image packaging: + $(echo $split)"
+	local t=$(now) pkgs resolved
+	# The resolution below asks apt-cache a dozen times (20 s on a busy
+	# machine): reuse its answer while the lists it came from are unchanged.
+	resolved=$APTDIR/resolved-$LANE${LANE_FULL_MODULES:+-full}
+	if [ -s "$resolved" ] && [ "$(head -n 1 "$resolved")" = "lists $(stat -c %Y "$APTDIR/state/updated")" ]; then
+		pkgs=$(tail -n +2 "$resolved")
+		say "packages: $(echo $pkgs) (resolved with these lists before)"
+	else
+		pkgs=$(resolve_packages) || exit 1
+		{ echo "lists $(stat -c %Y "$APTDIR/state/updated")"; echo "$pkgs"; } >"$resolved"
+		say "packages: $(echo $pkgs) (resolved in $(($(now) - t)) s)"
 	fi
-
-	# The headers need their -common package and linux-kbuild-*.
-	local hdrname=${hdr%%=*} extra
-	extra=$(deps_matching "$hdrname" '^linux-(headers|kbuild)-')
-	# Resolve their own linux-headers/kbuild deps too (one more level).
-	local e more=""
-	for e in $extra; do
-		more+=" $(deps_matching "${e%%=*}" '^linux-(headers|kbuild)-' || true)"
-	done
-	local pkgs
-	pkgs=$(printf '%s\n' "$img" "$hdr" $split $extra $more | awk 'NF' | sort -u)
-	log "packages: $(echo $pkgs) (resolved in $(($(now) - t)) s)"
+	local rel
+	rel=$(echo "$pkgs" | sed -n 's/^linux-image-\([0-9][^=]*\)=.*/\1/p' | head -n 1)
+	rel=${rel%-unsigned}
 
 	local debs=() p
 	for p in $pkgs; do
@@ -327,30 +382,12 @@ debian_lane() {
 
 	# Unpack next to the current tree and swap at the end, so that a
 	# module build against the old kdir is not pulled from under it.
-	local root=$LDIR/root new=$LDIR/root.new t=$(now)
-	log "unpacking ${#debs[@]} packages into $new"
+	local root=$LDIR/root new=$LDIR/root.new
+	t=$(now)
 	rm -rf "$new"
 	mkdir -p "$new"
-	local d
-	for d in "${debs[@]}"; do
-		case "$(basename "$d")" in
-		linux-image-*)
-			if [ -n "${LANE_FULL_MODULES:-}" ]; then
-				dpkg-deb -x "$d" "$new"
-			else
-				# The guest only runs our own modules: leave out the
-				# image's ~400 MB of kernel/*.ko (LANE_FULL_MODULES=1
-				# keeps them); /boot and modules.* metadata stay.
-				dpkg-deb --fsys-tarfile "$d" |
-					tar -x -C "$new" --exclude='./lib/modules/*/kernel' \
-						--exclude='./usr/lib/modules/*/kernel'
-			fi
-			;;
-		*) dpkg-deb -x "$d" "$new" ;;
-		esac
-	done
-
-	log "unpacked in $(($(now) - t)) s"
+	unpack_cached "$new" "${debs[@]}"
+	say "unpacked in $(($(now) - t)) s"
 	fix_tree "$new" "$root"
 	add_checker_valid "$new" "$rel"
 
@@ -375,7 +412,7 @@ debian_lane() {
 	grep -q "^CONFIG_MODULES=y" "$kd/.config" || die "$kd/.config: no CONFIG_MODULES"
 	touch "$LDIR/.prepared"
 	lane_buildroot "$dist"
-	log "ready in $(($(now) - T0)) s: release $rel, kdir -> $(readlink "$LDIR/kdir")"
+	say "ready in $(($(now) - T0)) s: release $rel, kdir -> $(readlink "$LDIR/kdir")"
 }
 
 # From 6.15 the kernel's Makefile runs scripts/checker-valid.sh to decide
@@ -405,7 +442,7 @@ add_checker_valid() { # TREE RELEASE
 	fi
 	cp "$kept" "$common/scripts/checker-valid.sh"
 	chmod 0755 "$common/scripts/checker-valid.sh"
-	log "added scripts/checker-valid.sh from $(basename "$tb")"
+	say "added scripts/checker-valid.sh from $(basename "$tb")"
 }
 
 # The 7.x lanes build their module inside the Debian 13 build root of
@@ -416,7 +453,7 @@ lane_buildroot() { # DIST
 		local r
 		r=$(bash "$TOP/vm/buildroot.sh" ensure) || die "cannot create the trixie build root"
 		echo "$r" >"$LDIR/buildroot"
-		log "modules are built in the build root $r"
+		say "modules are built in the build root $r"
 	else
 		rm -f "$LDIR/buildroot"
 	fi
@@ -437,7 +474,7 @@ fix_tree() { # DIR FINAL
 			;;
 		esac
 	done < <(find "$dir" -type l -print0)
-	log "relinked $n absolute symlinks"
+	say "relinked $n absolute symlinks"
 	local f m=0
 	while IFS= read -r -d '' f; do
 		if grep -Eq '/usr/(src/linux-|lib/linux-kbuild)' "$f"; then
@@ -445,22 +482,12 @@ fix_tree() { # DIR FINAL
 			m=$((m + 1))
 		fi
 	done < <(find "$dir/usr/src" -maxdepth 2 -type f \( -name 'Makefile*' -o -name '*.mk' \) -print0)
-	log "rewrote absolute /usr/src paths in $m makefile(s) to $final"
+	say "rewrote absolute /usr/src paths in $m makefile(s) to $final"
 }
 
 # ---------------------------------------------------------------------------
 # The newest kernel source
 # ---------------------------------------------------------------------------
-# The kernel cache: PT_CACHE, default /var/cache/pendtimer, else build/cache.
-pt_cache_dir() {
-	local c=${PT_CACHE:-/var/cache/pendtimer}
-	if ! mkdir -p "$c" 2>/dev/null || [ ! -w "$c" ]; then
-		c=$BUILD/cache
-		mkdir -p "$c"
-	fi
-	echo "$c"
-}
-
 # latest_source_tarball: resolve linux-source (trixie-backports, else
 # trixie) to linux-source-X.Y, fetch it once into the kernel cache
 # (CACHE/linux-source/NAME_VERSION/NAME.tar.xz, the .deb is not kept) and
@@ -483,7 +510,7 @@ latest_source_tarball() {
 	flock 6
 	if [ ! -f "$dir/.done" ]; then
 		local t=$(now) deb
-		log "fetching $name=$ver into $dir" >&2
+		warn "fetching $name=$ver into $dir"
 		rm -f "$dir"/*.deb "$tarball"
 		(cd "$dir" && apt-get -q "${APT_OPTS[@]}" download "$name=$ver" </dev/null \
 			>"$dir/download.log" 2>&1) || {
@@ -491,13 +518,13 @@ latest_source_tarball() {
 			die "apt-get download $name=$ver failed"
 		}
 		deb=$(ls "$dir"/*.deb | head -n 1)
-		log "downloaded $(basename "$deb") ($(($(stat -c %s "$deb") / 1048576)) MiB) in $(($(now) - t)) s" >&2
+		warn "downloaded $(basename "$deb") ($(($(stat -c %s "$deb") / 1048576)) MiB) in $(($(now) - t)) s"
 		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$name.tar.xz" >"$tarball.tmp" ||
 			die "no usr/src/$name.tar.xz in $deb"
 		mv "$tarball.tmp" "$tarball"
 		rm -f "$deb"
 		touch "$dir/.done"
-		log "$tarball ready ($(($(stat -c %s "$tarball") / 1048576)) MiB, $(($(now) - t)) s)" >&2
+		warn "$tarball ready ($(($(stat -c %s "$tarball") / 1048576)) MiB, $(($(now) - t)) s)"
 	fi
 	exec 6>&-
 	echo "$tarball"
@@ -526,11 +553,7 @@ source_main() {
 # build hash, so that a fresh clone on the same machine (CI) does not
 # rebuild the same kernel. Sets CACHE.
 kernel_cache() {
-	CACHE=${PT_CACHE:-/var/cache/pendtimer}
-	if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
-		CACHE=$BUILD/cache
-		mkdir -p "$CACHE"
-	fi
+	CACHE=$(pt_cache_dir)
 }
 
 # Unpack the xz'd source tarball that CMD... writes to stdout into
@@ -542,19 +565,19 @@ src_extract() { # NAME ID CMD...
 	mkdir -p "$srcbase"
 	exec 7>"$srcbase/.$name.lock"
 	flock -n 7 || {
-		log "waiting for another extraction of $srcbase/$name"
+		say "waiting for another extraction of $srcbase/$name"
 		flock 7
 	}
 	if [ ! -f "$srcbase/$name/Makefile" ] ||
 		[ "$(cat "$srcbase/.$name.stamp" 2>/dev/null)" != "$id" ]; then
-		log "extracting $name ($id) into $srcbase"
+		say "extracting $name ($id) into $srcbase"
 		local t=$(now)
 		rm -rf "${srcbase:?}/$name" "$srcbase/.$name.stamp"
 		{ "$@" | xz -dc | tar -x -C "$srcbase"; } ||
 			die "extracting $name failed"
 		[ -f "$srcbase/$name/Makefile" ] || die "the tarball did not contain $name/Makefile"
 		echo "$id" >"$srcbase/.$name.stamp"
-		log "extracted in $(($(now) - t)) s"
+		say "extracted in $(($(now) - t)) s"
 	fi
 	exec 7>&-
 }
@@ -593,7 +616,7 @@ latest_src_lane() {
 	[ -n "$pkg" ] || die "no linux-source-7.x or newer in trixie/trixie-backports"
 	ver=$(apt_show "$pkg" | field Version)
 	[ -n "$ver" ] || die "no candidate version of $pkg"
-	log "newest kernel source: $pkg $ver"
+	say "newest kernel source: $pkg $ver"
 	kernel_cache
 	LATEST_PKG=$pkg LATEST_VER=$ver
 	SRC_PREPARE=latest_src_prepare
@@ -619,6 +642,10 @@ kernel_build() { # SRC ID FRAGMENT...
 	local src=$1 id=$2
 	shift 2
 	local frags=("$@") jobs=${PT_JOBS:-3} hash
+	# Checked in the final .config with the fragments, but not part of the
+	# build hash: the options the selftests need (selftests/config), which
+	# the fragments must set.
+	local wanted=("${frags[@]}" "$TOP/selftests/config")
 	# Bump RECIPE when the build steps below change in a way that needs a rebuild.
 	local RECIPE=1
 	hash=$({
@@ -632,29 +659,29 @@ kernel_build() { # SRC ID FRAGMENT...
 	# The cache is shared by every clone on this machine: one build at a time.
 	exec 8>"$kbuild.lock"
 	flock -n 8 || {
-		log "waiting for another build of $kbuild"
+		say "waiting for another build of $kbuild"
 		flock 8
 	}
 	if [ -f "$kbuild/.done" ] && [ -f "$obj/Module.symvers" ] && [ -s "$kbuild/vmlinuz" ]; then
 		# Checked again on every use: a cache filled by an older
 		# vm/lane.sh must meet today's rules too.
 		kconfig_symbols "$src" "$kbuild"
-		verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${frags[@]}"
+		verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${wanted[@]}"
 		if [ "$(cat "$LDIR/.buildhash" 2>/dev/null)" != "$hash" ] ||
 			[ ! -f "$LDIR/kdir/Makefile" ] || [ ! -s "$LDIR/vmlinuz" ]; then
 			ln -sfn "$obj" "$LDIR/kdir"
 			cp -f "$kbuild/vmlinuz" "$LDIR/vmlinuz"
 			cp -f "$kbuild/release" "$LDIR/release"
 			echo "$hash" >"$LDIR/.buildhash"
-			log "taken from the cache $kbuild"
+			say "taken from the cache $kbuild"
 		fi
-		log "up to date: release $(cat "$LDIR/release"), build hash $hash"
+		say "up to date: release $(cat "$LDIR/release"), build hash $hash"
 		exit 0
 	fi
 
 	$SRC_PREPARE
 	[ -f "$src/Makefile" ] || die "no kernel source in $src"
-	log "building $LANE kernel ($id) with $(basename -a "${frags[@]}" | xargs), hash $hash, -j$jobs"
+	say "building $LANE kernel ($id) with $(basename -a "${frags[@]}" | xargs), hash $hash, -j$jobs"
 	rm -f "$LDIR/.buildhash" "$kbuild/kconfig-symbols"
 	mkdir -p "$obj"
 	local blog=$kbuild/build.log
@@ -672,8 +699,8 @@ kernel_build() { # SRC ID FRAGMENT...
 	run env ARCH=x86_64 "$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "${frags[@]}"
 	run "${MK[@]}" olddefconfig
 	kconfig_symbols "$src" "$kbuild"
-	verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${frags[@]}"
-	log "configured in $(($(now) - t)) s; compiling (log: $blog)"
+	verify_config "$kbuild/kconfig-symbols" "$obj/.config" "${wanted[@]}"
+	say "configured in $(($(now) - t)) s; compiling (log: $blog)"
 	run "${MK[@]}" bzImage modules
 	run "${MK[@]}" modules_prepare
 	[ -f "$obj/Module.symvers" ] || die "no Module.symvers after the build"
@@ -686,7 +713,7 @@ kernel_build() { # SRC ID FRAGMENT...
 	cp -f "$kbuild/vmlinuz" "$LDIR/vmlinuz"
 	echo "$rel" >"$LDIR/release"
 	echo "$hash" >"$LDIR/.buildhash"
-	log "built in $(($(now) - t)) s: release $rel, vmlinuz $(stat -c %s "$LDIR/vmlinuz") bytes"
+	say "built in $(($(now) - t)) s: release $rel, vmlinuz $(stat -c %s "$LDIR/vmlinuz") bytes"
 }
 
 # Every symbol the kernel source SRC defines in its Kconfig files, as
@@ -705,7 +732,18 @@ kconfig_symbols() { # SRC KBUILD
 # Every option the fragments set must exist in the source's Kconfig and
 # have exactly that value in the final .config ("# CONFIG_X is not set":
 # not set). A symbol the source does not know fails too: it would pass an
-# "is not set" check by its absence, and hides a rename.
+# "is not set" check by its absence, and hides a rename. Fragments are
+# named by their file name in messages (vm/'s) or by their path in the
+# repository (selftests/config).
+fragname() { # FILE...
+	local f
+	for f in "$@"; do
+		case "$f" in
+		"$TOP"/vm/*) echo "${f##*/}" ;;
+		*) echo "${f#"$TOP"/}" ;;
+		esac
+	done
+}
 verify_config() { # SYMBOLS CONFIG FRAGMENT...
 	local syms=$1 cfg=$2 bad=0 n=0 frag line sym val got
 	shift 2
@@ -716,7 +754,7 @@ verify_config() { # SYMBOLS CONFIG FRAGMENT...
 				sym=${line%%=*} val=${line#*=}
 				got=$(grep -E "^$sym=" "$cfg" | tail -1 | cut -d= -f2- || true)
 				if [ "$got" != "$val" ]; then
-					echo "lane $LANE: config: $sym wanted $val, got ${got:-<not set>} ($(basename "$frag"))" >&2
+					echo "lane $LANE: config: $sym wanted $val, got ${got:-<not set>} ($(fragname "$frag"))" >&2
 					bad=1
 				fi
 				;;
@@ -724,7 +762,7 @@ verify_config() { # SYMBOLS CONFIG FRAGMENT...
 				sym=${line#\# }
 				sym=${sym%% *}
 				if grep -Eq "^$sym=" "$cfg"; then
-					echo "lane $LANE: config: $sym wanted unset, got $(grep -E "^$sym=" "$cfg") ($(basename "$frag"))" >&2
+					echo "lane $LANE: config: $sym wanted unset, got $(grep -E "^$sym=" "$cfg") ($(fragname "$frag"))" >&2
 					bad=1
 				fi
 				;;
@@ -732,13 +770,13 @@ verify_config() { # SYMBOLS CONFIG FRAGMENT...
 			esac
 			n=$((n + 1))
 			if ! grep -qx "$sym" "$syms"; then
-				echo "lane $LANE: config: $sym does not exist in this kernel's Kconfig ($(basename "$frag"))" >&2
+				echo "lane $LANE: config: $sym does not exist in this kernel's Kconfig ($(fragname "$frag"))" >&2
 				bad=1
 			fi
 		done <"$frag"
 	done
-	[ $bad -eq 0 ] || die "$(basename -a "$@" | xargs) not fully applied (see above)"
-	log "config check: all $n options of $(basename -a "$@" | xargs) exist and are applied"
+	[ $bad -eq 0 ] || die "$(fragname "$@" | xargs) not fully applied (see above)"
+	say "config check: all $n options of $(fragname "$@" | xargs) exist and are applied"
 }
 
 case "$LANE" in

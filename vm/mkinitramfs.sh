@@ -3,11 +3,14 @@
 #
 # vm/mkinitramfs.sh LANE OUT: gzip'd newc cpio for the pendtimer guest.
 #
-#   /init                     vm/init
+#   /init                     vm/guest/init
 #   /bin/busybox + applets    from busybox-static
 #   /pendtimer/*.ko           build/lanes/LANE/modules/*.ko
 #   /pendtimer/tests/         the whole of build/selftests/
-#   /pendtimer/run-tests.sh   selftests/run-tests.sh, or $PT_RUN_TESTS if set
+#   /pendtimer/tests/settings selftests/settings (run-tests.sh's timeout=)
+#   /pendtimer/run-tests.sh   vm/guest/run-tests.sh, or $PT_RUN_TESTS if set
+#   /pendtimer/run-*.sh       the other guest scripts of vm/guest/ (run-soak.sh,
+#                             run-bench.sh: run-tests.sh hands modes to them)
 #   /pendtimer/lane, release  lane name and kernel release
 #   /etc/passwd, /etc/group   root and nobody (65534)
 #
@@ -28,7 +31,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 LDIR=$BUILD/lanes/$LANE
 BUSYBOX=${BUSYBOX:-/bin/busybox}
-RUN_TESTS=${PT_RUN_TESTS:-$TOP/selftests/run-tests.sh}
+RUN_TESTS=${PT_RUN_TESTS:-$TOP/vm/guest/run-tests.sh}
 
 [ -x "$BUSYBOX" ] || {
 	echo "mkinitramfs: $BUSYBOX missing (make deps installs busybox-static)" >&2
@@ -49,7 +52,7 @@ cp "$BUSYBOX" "$STAGE/bin/busybox"
 	[ "$app" = bin/busybox ] && continue
 	[ -e "$STAGE/$app" ] || ln -s /bin/busybox "$STAGE/$app"
 done
-install -m 0755 "$TOP/vm/init" "$STAGE/init"
+install -m 0755 "$TOP/vm/guest/init" "$STAGE/init"
 if [ "$(id -u)" -eq 0 ]; then
 	mknod -m 0600 "$STAGE/dev/console" c 5 1
 	mknod -m 0666 "$STAGE/dev/null" c 1 3
@@ -80,9 +83,18 @@ fi
 ntests=0
 if [ -d "$BUILD/selftests" ]; then
 	cp -a "$BUILD/selftests/." "$STAGE/pendtimer/tests/"
+	# Copies of the guest scripts that selftests/Makefile made before they
+	# moved to vm/guest/: the current ones go to /pendtimer/ (below).
+	rm -f "$STAGE"/pendtimer/tests/run-*.sh
 	ntests=$(find "$STAGE/pendtimer/tests" -type f -perm -u+x | wc -l)
 fi
+if [ -f "$TOP/selftests/settings" ]; then
+	install -m 0644 "$TOP/selftests/settings" "$STAGE/pendtimer/tests/settings"
+fi
 
+for s in "$TOP"/vm/guest/run-*.sh; do
+	[ "${s##*/}" = run-tests.sh ] || install -m 0755 "$s" "$STAGE/pendtimer/${s##*/}"
+done
 rt="missing"
 if [ -f "$RUN_TESTS" ]; then
 	install -m 0755 "$RUN_TESTS" "$STAGE/pendtimer/run-tests.sh"

@@ -258,7 +258,8 @@ SMP=${VM_SMP:-2}
 MEM=${VM_MEM:-2048}
 ACCEL=${VM_ACCEL:-tcg}
 QEMU=${QEMU:-qemu-system-x86_64}
-say() { echo "run $SUFFIX: $*"; }
+PT_TAG="run $SUFFIX"
+. "$TOP/vm/lib.sh"
 
 fail_early() { # REASON
 	say "FAIL: $1"
@@ -335,7 +336,7 @@ BEGIN {
 	nbenign = split("loading out-of-tree module taints kernel|" \
 		"module verification failed|" \
 		"tainting kernel", bn, "|")
-	# Lanes whose guest enables kmemleak (vm/init clears the boot objects).
+	# Lanes whose guest enables kmemleak (vm/guest/init clears the boot objects).
 	kml = (lane == "debug" || lane == "debug-latest")
 	sect = "console"; nblk = 0; inblk = 0; kmlclear = !kml
 	cpus = ""; rel = ""; done = 0; donerc = ""; smp = ""

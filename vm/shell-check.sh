@@ -45,7 +45,8 @@ OUT=$LOGDIR/$SUFFIX.run
 TIMEOUT=${PT_SHELL_TIMEOUT:-600}
 PROMPT_TIMEOUT=${PT_SHELL_PROMPT_TIMEOUT:-240}
 PROMPT='pendtimer-guest:'
-say() { echo "shell-check $LANE: $*"; }
+PT_TAG="shell-check $LANE"
+. "$TOP/vm/lib.sh"
 mkdir -p "$LOGDIR"
 rm -f "$SESSION" "$OUT"
 
@@ -65,7 +66,7 @@ mkfifo "$FIFO"
 exec 7<>"$FIFO"		# kept open: QEMU never sees EOF from us
 rm -f "$FIFO"
 
-T0=$(date +%s)
+T0=$(now)
 # A wide terminal: no line editing redraws of the typed lines.
 VM_EXTRA_APPEND="${VM_EXTRA_APPEND:-} pt.cols=200 pt.rows=50" \
 	bash "$TOP/vm/run.sh" "$LANE" --mode shell --timeout "$TIMEOUT" <&7 >"$OUT" 2>&1 &
@@ -78,10 +79,10 @@ prompts() { # how many prompts the guest has printed so far
 
 # Wait for prompt number N (the shell is ready for the next command).
 wait_prompt() { # N
-	local deadline=$(($(date +%s) + PROMPT_TIMEOUT))
+	local deadline=$(($(now) + PROMPT_TIMEOUT))
 	while [ "$(prompts)" -lt "$1" ]; do
 		kill -0 $RUNPID 2>/dev/null || return 1
-		[ "$(date +%s)" -lt $deadline ] || return 1
+		[ "$(now)" -lt $deadline ] || return 1
 		sleep 1
 	done
 	return 0
@@ -94,7 +95,7 @@ type_line() { # TEXT: one line, then Enter
 REASONS=()
 n=1
 if wait_prompt $n; then
-	say "prompt after $(($(date +%s) - T0)) s; typing ${#CMDS[@]} commands"
+	say "prompt after $(($(now) - T0)) s; typing ${#CMDS[@]} commands"
 	for c in "${CMDS[@]}"; do
 		type_line "$c; echo \"status=\$?\""
 		n=$((n + 1))
@@ -106,8 +107,8 @@ else
 fi
 
 # exit powers the guest off; run.sh then judges the kernel log.
-deadline=$(($(date +%s) + 120))
-while kill -0 $RUNPID 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do
+deadline=$(($(now) + 120))
+while kill -0 $RUNPID 2>/dev/null && [ "$(now)" -lt $deadline ]; do
 	sleep 1
 done
 if kill -0 $RUNPID 2>/dev/null; then
@@ -117,7 +118,7 @@ fi
 wait $RUNPID
 RRC=$?
 exec 7>&-
-SECS=$(($(date +%s) - T0))
+SECS=$(($(now) - T0))
 
 # --- what the person saw -------------------------------------------------------
 S=$(tr -d '\r' <"$SESSION" 2>/dev/null | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g')

@@ -4,7 +4,8 @@
 # run-tests.sh [MODE]: the guest side of the pendtimer tests (busybox sh).
 #
 # Installed as /pendtimer/run-tests.sh in the initramfs by vm/mkinitramfs.sh;
-# test binaries in /pendtimer/tests/, modules in /pendtimer/.
+# test binaries in /pendtimer/tests/, modules and the other guest scripts
+# (run-soak.sh, run-bench.sh) in /pendtimer/.
 #
 #   MODE (argument, else $PT_MODE, else "test"):
 #   test   pendtimer_load_test (it does insmod/rmmod itself), then
@@ -27,7 +28,8 @@
 #
 # Environment: LANE (for the log), PT_MODE, PT_DIR (default /pendtimer),
 # PT_INSMOD_ARGS (parameters for pendtimer.ko), PT_BIN_TIMEOUT (seconds per
-# binary, default 1800), PT_SOAK_ROUNDS.
+# binary; default: timeout= of $PT_DIR/tests/settings, the kselftest
+# settings file selftests/settings), PT_SOAK_ROUNDS.
 
 MODE=${1:-${PT_MODE:-test}}
 LANE=${LANE:-unknown}
@@ -35,7 +37,8 @@ PT_DIR=${PT_DIR:-/pendtimer}
 TESTS=$PT_DIR/tests
 KO=$PT_DIR/pendtimer.ko
 KUNIT_KO=$PT_DIR/pendtimer_kunit.ko
-BIN_TIMEOUT=${PT_BIN_TIMEOUT:-1800}
+BIN_TIMEOUT=${PT_BIN_TIMEOUT:-$(sed -n 's/^timeout=\([0-9][0-9]*\).*/\1/p' \
+	"$TESTS/settings" 2>/dev/null | tail -n 1)}
 PT_INSMOD_ARGS=${PT_INSMOD_ARGS:-}
 TMP=${TMPDIR:-/tmp}
 rc=0
@@ -53,7 +56,7 @@ run_bin() { # PATH
 	name=${1##*/}
 	msg "$name"
 	t0=$(uptime_s)
-	if have timeout; then
+	if have timeout && [ -n "$BIN_TIMEOUT" ]; then
 		timeout -s KILL "$BIN_TIMEOUT" "$1"
 	else
 		"$1"
@@ -70,7 +73,7 @@ run_bin() { # PATH
 run_bin_args() { # PATH ARGS...
 	name=${1##*/}
 	msg "$*"
-	if have timeout; then
+	if have timeout && [ -n "$BIN_TIMEOUT" ]; then
 		timeout -s KILL "$BIN_TIMEOUT" "$@"
 	else
 		"$@"
@@ -256,7 +259,7 @@ run_reliability() {
 	msg "reliability:$only (fuzz_ops=${ops:-0} soak_contested=${contested:-0})"
 	PT_SOAK_ONLY=$only PT_SOAK_DONE=0 PT_BUDGET_STRICT=1 PT_FUZZ_OPS=${ops:-0} \
 		PT_SOAK_CONTESTED=${contested:-0} PT_FUZZ_SECONDS=${PT_FUZZ_SECONDS:-1200} \
-		PT_SOAK_SECONDS=${PT_SOAK_SECONDS:-1200} "$TESTS/run-soak.sh" ||
+		PT_SOAK_SECONDS=${PT_SOAK_SECONDS:-1200} "$PT_DIR/run-soak.sh" ||
 		fail "reliability (run-soak.sh)"
 }
 
@@ -267,6 +270,8 @@ if scale=$(cmdline scale); then
 	msg "bulk tests scaled down by $scale (pt.scale)"
 fi
 [ -d "$TESTS" ] || fail "$TESTS is missing"
+# Without it the binaries run without a time limit.
+[ -n "$BIN_TIMEOUT" ] || fail "no timeout= in $TESTS/settings (selftests/settings) and no PT_BIN_TIMEOUT"
 export PENDTIMER_KO="$KO"
 
 case "$MODE" in
@@ -322,9 +327,9 @@ demo)
 	check_gone
 	;;
 bench)
-	if [ -x "$TESTS/run-bench.sh" ]; then
+	if [ -x "$PT_DIR/run-bench.sh" ]; then
 		# the benchmark script loads and unloads the module itself
-		"$TESTS/run-bench.sh" || fail "run-bench.sh"
+		"$PT_DIR/run-bench.sh" || fail "run-bench.sh"
 		unload_module
 		check_gone
 		echo "PENDTIMER-DONE rc=$rc"
@@ -342,8 +347,8 @@ bench)
 	check_gone
 	;;
 soak)
-	if [ -x "$TESTS/run-soak.sh" ]; then
-		"$TESTS/run-soak.sh" || fail "run-soak.sh"
+	if [ -x "$PT_DIR/run-soak.sh" ]; then
+		"$PT_DIR/run-soak.sh" || fail "run-soak.sh"
 		unload_module
 		check_gone
 		echo "PENDTIMER-DONE rc=$rc"

@@ -3,7 +3,7 @@
 #
 # run-bench.sh: the guest side of `make bench` (busybox sh).
 #
-# Installed as /pendtimer/tests/run-bench.sh (run-tests.sh delegates bench
+# Installed as /pendtimer/run-bench.sh (run-tests.sh delegates bench
 # mode to it) or as /pendtimer/run-tests.sh itself (PT_RUN_TESTS); finds
 # the module in $PT_DIR (default /pendtimer) and the benchmark in
 # $PT_DIR/tests/pendtimer_bench.

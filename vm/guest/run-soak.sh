@@ -4,8 +4,8 @@
 # run-soak.sh [MODE]: guest side of `make soak` (busybox sh): the
 # reliability binaries with a long, configurable budget.
 #
-# Run by run-tests.sh in soak mode (as /pendtimer/tests/run-soak.sh), or
-# installed as the guest's script itself (PT_RUN_TESTS=selftests/run-soak.sh,
+# Run by run-tests.sh in soak mode (as /pendtimer/run-soak.sh), or
+# installed as the guest's script itself (PT_RUN_TESTS=vm/guest/run-soak.sh,
 # /pendtimer/run-tests.sh). Binaries in /pendtimer/tests/, the module in
 # /pendtimer/; it loads the module if it is not loaded, and then unloads it.
 #
