@@ -24,11 +24,11 @@
 #include "pendtimer.h"
 
 /*
- * Protects pendtimer_bdevs and pendtimer_bus_enabled; held across device
- * registration and removal.
+ * Protects pendtimer_busdevs and pendtimer_bus_enabled; held across device
+ * registration and removal. Lock 1 of the lock order (pendtimer.h).
  */
 static DEFINE_MUTEX(pendtimer_bus_lock);
-static LIST_HEAD(pendtimer_bdevs);
+static LIST_HEAD(pendtimer_busdevs);
 /*
  * new_device works only while set: from the end of module init to the
  * start of module exit, which deletes every device in the same critical
@@ -37,9 +37,9 @@ static LIST_HEAD(pendtimer_bdevs);
  */
 static bool pendtimer_bus_enabled;
 
-static struct pendtimer_bdev *to_pendtimer_bdev(struct device *dev)
+static struct pendtimer_busdev *to_pendtimer_busdev(struct device *dev)
 {
-	return container_of(dev, struct pendtimer_bdev, dev);
+	return container_of(dev, struct pendtimer_busdev, dev);
 }
 
 /* ---- the bound driver: struct pendtimer_dev ---- */
@@ -48,7 +48,7 @@ static void pendtimer_dev_release(struct kref *ref)
 {
 	struct pendtimer_dev *pd = container_of(ref, struct pendtimer_dev, ref);
 
-	put_device(&pd->bdev->dev);
+	put_device(&pd->busdev->dev);
 	mutex_destroy(&pd->files_lock);
 	kfree(pd);
 }
@@ -67,18 +67,19 @@ void pendtimer_dev_put(struct pendtimer_dev *pd)
 /* Context: process, device_lock(dev) held by the driver core. */
 static int pendtimer_bus_probe(struct device *dev)
 {
-	struct pendtimer_bdev *bdev = to_pendtimer_bdev(dev);
+	struct pendtimer_busdev *busdev = to_pendtimer_busdev(dev);
 	struct pendtimer_dev *pd;
 	int ret;
 
+	device_lock_assert(dev);
 	pd = kzalloc(sizeof(*pd), GFP_KERNEL);
 	if (!pd)
 		return -ENOMEM;
 	kref_init(&pd->ref);
-	pd->bdev = bdev;
+	pd->busdev = busdev;
 	get_device(dev);
-	pd->counters = &bdev->counters;
-	pendtimer_rlock_init(&pd->rlock);
+	pd->counters = &busdev->counters;
+	pendtimer_remove_lock_init(&pd->remove_lock);
 	mutex_init(&pd->files_lock);
 	INIT_LIST_HEAD(&pd->files);
 	strscpy(pd->name, dev_name(dev), sizeof(pd->name));
@@ -107,14 +108,15 @@ static void pendtimer_bus_remove(struct device *dev)
 	struct pendtimer_dev *pd = dev_get_drvdata(dev);
 	struct pendtimer_file *pf;
 
-	pendtimer_rlock_kill(&pd->rlock);
+	device_lock_assert(dev);
+	pendtimer_remove_lock_kill(&pd->remove_lock);
 
 	mutex_lock(&pd->files_lock);
 	list_for_each_entry(pf, &pd->files, node)
 		pendtimer_sweep(pf, NULL, PENDTIMER_REMOVED);
 	mutex_unlock(&pd->files_lock);
 
-	pendtimer_rlock_drain(&pd->rlock);
+	pendtimer_remove_lock_drain(&pd->remove_lock);
 
 	pendtimer_debugfs_remove(pd);
 	misc_deregister(&pd->misc);
@@ -122,65 +124,65 @@ static void pendtimer_bus_remove(struct device *dev)
 	pendtimer_dev_put(pd);
 }
 
-/* ---- bus devices: struct pendtimer_bdev ---- */
+/* ---- bus devices: struct pendtimer_busdev ---- */
 
-static void pendtimer_bdev_release(struct device *dev)
+static void pendtimer_busdev_release(struct device *dev)
 {
-	kfree(to_pendtimer_bdev(dev));
+	kfree(to_pendtimer_busdev(dev));
 }
 
-static struct pendtimer_bdev *pendtimer_bdev_find(unsigned int id)
+static struct pendtimer_busdev *pendtimer_busdev_find(unsigned int id)
 {
-	struct pendtimer_bdev *bdev;
+	struct pendtimer_busdev *busdev;
 
 	lockdep_assert_held(&pendtimer_bus_lock);
-	list_for_each_entry(bdev, &pendtimer_bdevs, node)
-		if (bdev->dev.id == id)
-			return bdev;
+	list_for_each_entry(busdev, &pendtimer_busdevs, node)
+		if (busdev->dev.id == id)
+			return busdev;
 	return NULL;
 }
 
 static pendtimer_bus_type_t pendtimer_bus;
 
 /* Context: process, pendtimer_bus_lock held. */
-static int pendtimer_bdev_new(unsigned int id)
+static int pendtimer_busdev_new(unsigned int id)
 {
-	struct pendtimer_bdev *bdev;
+	struct pendtimer_busdev *busdev;
 	int ret;
 
 	lockdep_assert_held(&pendtimer_bus_lock);
 	if (id > INT_MAX)
 		return -EINVAL;
-	if (pendtimer_bdev_find(id))
+	if (pendtimer_busdev_find(id))
 		return -EEXIST;
 
-	bdev = kzalloc(sizeof(*bdev), GFP_KERNEL);
-	if (!bdev)
+	busdev = kzalloc(sizeof(*busdev), GFP_KERNEL);
+	if (!busdev)
 		return -ENOMEM;
-	device_initialize(&bdev->dev);
-	bdev->dev.bus = &pendtimer_bus;
-	bdev->dev.release = pendtimer_bdev_release;
-	bdev->dev.id = id;
-	ret = dev_set_name(&bdev->dev, "pendtimer%u", id);
+	device_initialize(&busdev->dev);
+	busdev->dev.bus = &pendtimer_bus;
+	busdev->dev.release = pendtimer_busdev_release;
+	busdev->dev.id = id;
+	ret = dev_set_name(&busdev->dev, "pendtimer%u", id);
 	if (ret)
 		goto err_put;
-	ret = device_add(&bdev->dev);
+	ret = device_add(&busdev->dev);
 	if (ret)
 		goto err_put;
-	list_add_tail(&bdev->node, &pendtimer_bdevs);
+	list_add_tail(&busdev->node, &pendtimer_busdevs);
 	return 0;
 
 err_put:
-	put_device(&bdev->dev);
+	put_device(&busdev->dev);
 	return ret;
 }
 
 /* Context: process, pendtimer_bus_lock held; sleeps until removal is done. */
-static void pendtimer_bdev_del(struct pendtimer_bdev *bdev)
+static void pendtimer_busdev_del(struct pendtimer_busdev *busdev)
 {
 	lockdep_assert_held(&pendtimer_bus_lock);
-	list_del(&bdev->node);
-	device_unregister(&bdev->dev);
+	list_del(&busdev->node);
+	device_unregister(&busdev->dev);
 }
 
 static int pendtimer_parse_id(const char *buf, unsigned int *id)
@@ -199,7 +201,7 @@ static ssize_t new_device_store(pendtimer_bus_type_t *bus, const char *buf,
 		return ret;
 	mutex_lock(&pendtimer_bus_lock);
 	/* The module is loading or unloading: no new devices. */
-	ret = pendtimer_bus_enabled ? pendtimer_bdev_new(id) : -ENODEV;
+	ret = pendtimer_bus_enabled ? pendtimer_busdev_new(id) : -ENODEV;
 	mutex_unlock(&pendtimer_bus_lock);
 	return ret ? ret : count;
 }
@@ -208,7 +210,7 @@ static BUS_ATTR_WO(new_device);
 static ssize_t del_device_store(pendtimer_bus_type_t *bus, const char *buf,
 				size_t count)
 {
-	struct pendtimer_bdev *bdev;
+	struct pendtimer_busdev *busdev;
 	unsigned int id;
 	int ret;
 
@@ -216,11 +218,11 @@ static ssize_t del_device_store(pendtimer_bus_type_t *bus, const char *buf,
 	if (ret)
 		return ret;
 	mutex_lock(&pendtimer_bus_lock);
-	bdev = pendtimer_bdev_find(id);
-	if (bdev)
-		pendtimer_bdev_del(bdev);
+	busdev = pendtimer_busdev_find(id);
+	if (busdev)
+		pendtimer_busdev_del(busdev);
 	mutex_unlock(&pendtimer_bus_lock);
-	return bdev ? count : -ENODEV;
+	return busdev ? count : -ENODEV;
 }
 static BUS_ATTR_WO(del_device);
 
@@ -245,14 +247,14 @@ static struct device_driver pendtimer_driver = {
 };
 
 /* Disable new_device and delete every device, in one critical section. */
-static void pendtimer_bdev_del_all(void)
+static void pendtimer_busdev_del_all(void)
 {
-	struct pendtimer_bdev *bdev, *tmp;
+	struct pendtimer_busdev *busdev, *tmp;
 
 	mutex_lock(&pendtimer_bus_lock);
 	pendtimer_bus_enabled = false;
-	list_for_each_entry_safe_reverse(bdev, tmp, &pendtimer_bdevs, node)
-		pendtimer_bdev_del(bdev);
+	list_for_each_entry_safe_reverse(busdev, tmp, &pendtimer_busdevs, node)
+		pendtimer_busdev_del(busdev);
 	mutex_unlock(&pendtimer_bus_lock);
 }
 
@@ -277,7 +279,7 @@ int pendtimer_bus_init(unsigned int nr_devices)
 
 	mutex_lock(&pendtimer_bus_lock);
 	for (id = 0; id < nr_devices && !ret; id++)
-		ret = pendtimer_bdev_new(id);
+		ret = pendtimer_busdev_new(id);
 	pendtimer_bus_enabled = !ret;
 	mutex_unlock(&pendtimer_bus_lock);
 	if (ret)
@@ -285,7 +287,7 @@ int pendtimer_bus_init(unsigned int nr_devices)
 	return 0;
 
 err_del_devices:
-	pendtimer_bdev_del_all();
+	pendtimer_busdev_del_all();
 	driver_unregister(&pendtimer_driver);
 err_bus_unregister:
 	bus_unregister(&pendtimer_bus);
@@ -303,7 +305,7 @@ err_bus_unregister:
  */
 void pendtimer_bus_exit(void)
 {
-	pendtimer_bdev_del_all();
+	pendtimer_busdev_del_all();
 	driver_unregister(&pendtimer_driver);
 	bus_unregister(&pendtimer_bus);
 }

@@ -60,6 +60,19 @@ static inline void pendtimer_eventfd_signal(struct eventfd_ctx *efd)
 #endif
 }
 
+/*
+ * ---- MODULE_IMPORT_NS() takes a string literal from 6.13 ----
+ *
+ * ("module: Convert symbol namespace to string literal"). The KUnit module
+ * imports the namespace that EXPORT_SYMBOL_IF_KUNIT() exports to
+ * (kunit/visibility.h, which 6.1.192, 6.12.95 and 7.3 all have).
+ */
+#if KERNEL_VERSION(6, 13, 0) <= LINUX_VERSION_CODE
+#define PENDTIMER_IMPORT_KUNIT_NS() MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING")
+#else
+#define PENDTIMER_IMPORT_KUNIT_NS() MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING)
+#endif
+
 /* ---- bus_type callbacks take a const bus from 6.4 ---- */
 
 #if KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE

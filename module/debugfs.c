@@ -18,7 +18,7 @@ static int holders_show(struct seq_file *m, void *unused)
 {
 	struct pendtimer_dev *pd = m->private;
 
-	pendtimer_rlock_show(&pd->rlock, m);
+	pendtimer_remove_lock_show(&pd->remove_lock, m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(holders);

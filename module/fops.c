@@ -24,18 +24,18 @@ static int pendtimer_open(struct inode *inode, struct file *file)
 {
 	struct pendtimer_dev *pd = container_of(file->private_data,
 						struct pendtimer_dev, misc);
-	struct pendtimer_rlock_holder h;
+	struct pendtimer_remove_lock_holder h;
 	struct pendtimer_file *pf;
 	int ret;
 
-	ret = pendtimer_rlock_enter(&pd->rlock, &h, "open");
+	ret = pendtimer_remove_lock_enter(&pd->remove_lock, &h, "open");
 	if (ret)
 		return ret;
 
 	pf = kzalloc(sizeof(*pf), GFP_KERNEL_ACCOUNT);
 	if (!pf) {
 		ret = -ENOMEM;
-		goto err_exit_rlock;
+		goto err_exit_remove_lock;
 	}
 	ret = pendtimer_file_init(pf, pd);
 	if (ret)
@@ -48,13 +48,13 @@ static int pendtimer_open(struct inode *inode, struct file *file)
 
 	file->private_data = pf;
 	stream_open(inode, file);
-	pendtimer_rlock_exit(&pd->rlock, &h);
+	pendtimer_remove_lock_exit(&pd->remove_lock, &h);
 	return 0;
 
 err_free_pf:
 	kfree(pf);
-err_exit_rlock:
-	pendtimer_rlock_exit(&pd->rlock, &h);
+err_exit_remove_lock:
+	pendtimer_remove_lock_exit(&pd->remove_lock, &h);
 	return ret;
 }
 
@@ -133,14 +133,14 @@ static long pendtimer_do_ioctl(struct pendtimer_file *pf, unsigned int cmd,
 static long pendtimer_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct pendtimer_file *pf = file->private_data;
-	struct pendtimer_rlock_holder h;
+	struct pendtimer_remove_lock_holder h;
 	long ret;
 
-	ret = pendtimer_rlock_enter(&pf->pd->rlock, &h, "ioctl");
+	ret = pendtimer_remove_lock_enter(&pf->pd->remove_lock, &h, "ioctl");
 	if (ret)
 		return ret;
 	ret = pendtimer_do_ioctl(pf, cmd, (void __user *)arg);
-	pendtimer_rlock_exit(&pf->pd->rlock, &h);
+	pendtimer_remove_lock_exit(&pf->pd->remove_lock, &h);
 	return ret;
 }
 

@@ -52,13 +52,13 @@ static int pendtimer_track_holders_set(const char *val, const struct kernel_para
 	ret = kstrtobool(val, &on);
 	if (ret)
 		return ret;
-	pendtimer_rlock_track(on);
+	pendtimer_remove_lock_track(on);
 	return 0;
 }
 
 static int pendtimer_track_holders_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%c\n", pendtimer_rlock_tracking() ? 'Y' : 'N');
+	return sysfs_emit(buf, "%c\n", pendtimer_remove_lock_tracking() ? 'Y' : 'N');
 }
 
 static const struct kernel_param_ops pendtimer_max_pending_ops = {

@@ -4,11 +4,11 @@
  *
  * Objects, from the outside in:
  *
- *  struct pendtimer_bdev   the device on the pendtimer bus, created by
+ *  struct pendtimer_busdev   the device on the pendtimer bus, created by
  *                          new_device and freed after del_device once the
  *                          last reference is gone. Owns the counters, so
  *                          they survive unbind/bind. (WDM: the PDO.)
- *  struct pendtimer_dev    one binding of the driver to a bdev, from probe
+ *  struct pendtimer_dev    one binding of the driver to a busdev, from probe
  *                          to the last close after remove: the char device,
  *                          the remove lock and the list of open files.
  *                          (WDM: the FDO and its device extension.)
@@ -35,7 +35,7 @@
 #include <linux/pendtimer.h>
 
 #include "compat.h"
-#include "rlock.h"
+#include "remove_lock.h"
 
 /* Module parameters (main.c). */
 extern unsigned int pendtimer_max_pending;
@@ -103,34 +103,85 @@ struct pendtimer_counters {
 };
 
 /**
- * struct pendtimer_bdev - a device on the pendtimer bus
+ * struct pendtimer_busdev - a device on the pendtimer bus
  * @dev: the driver-core device, named pendtimer<ID>
  * @counters: STATS, since new_device; kept across unbind/bind
  * @node: in the bus's device list, under its mutex (bus.c)
  */
-struct pendtimer_bdev {
+struct pendtimer_busdev {
 	struct device dev;
 	struct pendtimer_counters counters;
 	struct list_head node;
 };
 
+/*
+ * Lock order. Every lock the module takes or runs under, outermost first;
+ * a lock is taken only while holding locks above it, never one below. No
+ * two locks of one class are ever held at once (one device's remove lock,
+ * files_lock, one file's rundown and lock at a time), so lockdep needs no
+ * subclasses. The debug lanes check this order with lockdep (PROVE_LOCKING),
+ * the remove lock included (remove_lock.c).
+ *
+ *  1. pendtimer_bus_lock (bus.c; mutex): the bus device list and the
+ *     new_device gate. Process: new_device, del_device, module init and
+ *     exit. Held across device_add() and device_unregister(), so around
+ *     probe and remove.
+ *  2. device_lock() of the bus device (driver core; mutex): probe vs.
+ *     remove, also for bind and unbind through sysfs. Process.
+ *  3. Held by the callers of our entry points, not by us: misc_mtx
+ *     (misc_open() around pendtimer_open()); io_uring's ring lock around
+ *     the inline issue of a URING_CMD and around its IO_URING_F_CANCEL call
+ *     (process: the submitter, io_uring's cancel at ring or task exit).
+ *  4. pendtimer_dev.remove_lock (remove_lock.h; a count and a completion,
+ *     an rwsem to lockdep). Entered (read; never waits, a trylock to
+ *     lockdep) by open, ioctl and URING_CMD issue: process (system call,
+ *     io_uring submitter, io-wq worker); a WAIT holds it while it sleeps.
+ *     Drained (write; waits for every holder) by remove, under 1 and 2
+ *     with nothing of ours held.
+ *  5. pendtimer_dev.files_lock (mutex): pd->files. Process: open (inside
+ *     4), release, remove (before the drain, never across it).
+ *  6. pendtimer_file.rundown (rwsem): held for read by a submission from
+ *     its entry to joining the pending set (process: system call, io_uring
+ *     submitter, io-wq worker; inside 4); taken for write and dropped at
+ *     once by flush, with nothing held.
+ *  7. pendtimer_file.lock (spinlock_t, irq-safe): the pending set and what
+ *     struct pendtimer_file says. Process (spin_lock_irq: submission,
+ *     cancel, a signalled waiter, io_uring's cancel of a PEND, flush,
+ *     release, remove; inside 5 for remove) and the hrtimer callback
+ *     (spin_lock_irqsave: hard irq; the softirq thread on PREEMPT_RT).
+ *  8. Kernel leaf locks, only under 7: the hrtimer base lock
+ *     (hrtimer_start(), hrtimer_try_to_cancel()), pf->drain_wq's lock
+ *     (wake_up(), wait_event_lock_irq()), an eventfd's wait queue lock
+ *     (eventfd_signal()), the scheduler's (wake_up_process()).
+ *  9. pendtimer_remove_lock.lock (spinlock_t, process only, never in irq):
+ *     the holder list. Taken alone by a tracked entry and exit and by
+ *     debugfs holders, and inside 4 (write) by the drain; under it only
+ *     the completion's lock (complete()).
+ *
+ * Waits are part of the order: the drain (4, write) waits for holders, so
+ * nothing a holder may need is held across it; hrtimer_cancel() waits for
+ * the callback, which takes 7, so it is never called under 7; the sweep
+ * sleeps on pf->drain_wq with 7 dropped. Task work (a PEND's CQE) and
+ * io_uring_cmd_done() run with none of our locks held.
+ */
+
 /**
  * struct pendtimer_dev - the driver bound to one bus device
  * @ref: one for the binding (dropped by remove), one per open file
- * @bdev: the bus device; its struct device is pinned by this object
- * @counters: &bdev->counters
- * @rlock: the remove lock around every entry point
+ * @busdev: the bus device; its struct device is pinned by this object
+ * @counters: &busdev->counters
+ * @remove_lock: the remove lock around every entry point (lock 4)
  * @misc: /dev/pendtimer<ID>
  * @name: "pendtimer<ID>"
- * @files_lock: protects @files; taken in process context only
+ * @files_lock: protects @files; process context (lock 5 of the lock order)
  * @files: open files (struct pendtimer_file.node)
  * @debugfs: pendtimer/pendtimer<ID>/ in debugfs
  */
 struct pendtimer_dev {
 	struct kref ref;
-	struct pendtimer_bdev *bdev;
+	struct pendtimer_busdev *busdev;
 	struct pendtimer_counters *counters;
-	struct pendtimer_rlock rlock;
+	struct pendtimer_remove_lock remove_lock;
 	struct miscdevice misc;
 	char name[24];
 	struct mutex files_lock;	/* protects files */
@@ -144,6 +195,7 @@ struct pendtimer_dev {
  * @lock: protects every field below it, and the requests' membership in the
  *	pending set. Taken irqsave: the hrtimer callback takes it in hard irq
  *	context (softirq thread on PREEMPT_RT, where it is a sleeping lock).
+ *	Lock 7 of the lock order above.
  * @buckets: the pending set, a hash of singly linked chains by tag
  * @hash_bits: log2 of the number of @buckets
  * @nr_pending: requests in the pending set
@@ -152,7 +204,8 @@ struct pendtimer_dev {
  * @drain_wq: cleanup waits here for @nr_deferred to reach zero
  * @bindings: eventfd bindings of ARM requests (struct pendtimer_evbind)
  * @rundown: held for read by submissions between entry and joining the
- *	pending set; flush takes it for write to wait for them (FileRundownLock)
+ *	pending set; flush takes it for write to wait for them (FileRundownLock);
+ *	lock 6
  * @node: in pd->files, under pd->files_lock
  */
 struct pendtimer_file {

@@ -319,6 +319,43 @@ static noinline struct pendtimer_evbind *pendtimer_evbind_alloc(void)
 
 ALLOW_ERROR_INJECTION(pendtimer_evbind_alloc, NULL);
 
+/*
+ * The binding of (@*efd, @owner) for an ARM: found, or created with a new
+ * binding allocated with pf->lock dropped (so another ARM may have created
+ * it meanwhile: then the allocation is handed back in @*spare, for the
+ * caller to free after the lock). A created binding takes over the
+ * caller's reference to the eventfd: @*efd is set to NULL.
+ * Context: process, pf->lock held (dropped and retaken to allocate).
+ * Return: the binding, or NULL when the allocation failed.
+ */
+static struct pendtimer_evbind *
+pendtimer_evbind_find_or_add(struct pendtimer_file *pf, struct eventfd_ctx **efd,
+			     fl_owner_t owner, struct pendtimer_evbind **spare)
+{
+	struct pendtimer_evbind *b, *nb;
+
+	lockdep_assert_held(&pf->lock);
+	b = pendtimer_evbind_find(pf, *efd, owner);
+	if (b)
+		return b;
+	spin_unlock_irq(&pf->lock);
+	nb = pendtimer_evbind_alloc();
+	spin_lock_irq(&pf->lock);
+	b = pendtimer_evbind_find(pf, *efd, owner);
+	if (b || !nb) {
+		*spare = nb;
+		return b;
+	}
+	nb->sink.pf = pf;
+	nb->sink.owner = owner;
+	nb->sink.kind = PENDTIMER_KIND_ARM;
+	nb->efd = *efd;
+	nb->nr_reqs = 0;
+	pendtimer_evbind_insert(pf, nb);
+	*efd = NULL;	/* the binding holds this reference now */
+	return nb;
+}
+
 /* ---- claim and completion ---- */
 
 static int pendtimer_result(enum pendtimer_outcome outcome, enum pendtimer_kind kind)
@@ -350,7 +387,6 @@ static void pendtimer_claimed(struct pendtimer_file *pf, struct pendtimer_req *r
 	pf->nr_pending--;
 	if ((req->sink & PENDTIMER_REQ_DEFERRED) && !--pf->nr_deferred)
 		wake_up(&pf->drain_wq);
-	atomic64_dec(&pf->pd->counters->pending);
 }
 
 /*
@@ -373,7 +409,14 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 
 	lockdep_assert_held(&pf->lock);
 	atomic64_inc(&pf->pd->counters->completed[outcome]);
-	trace_pendtimer_complete(pf->pd->bdev->dev.id, req->tag, sink->kind, outcome,
+	/*
+	 * Counted before it stops being pending: a STATS reader that no
+	 * longer sees it pending sees its outcome (pairs with the acquire in
+	 * pendtimer_read_stats()).
+	 */
+	smp_mb__before_atomic();
+	atomic64_dec(&pf->pd->counters->pending);
+	trace_pendtimer_complete(pf->pd->busdev->dev.id, req->tag, sink->kind, outcome,
 				 hrtimer_get_expires(&req->timer));
 	sink->result = pendtimer_result(outcome, sink->kind);
 
@@ -449,7 +492,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 	unsigned long flags;
 	bool on_heap;
 
-	trace_pendtimer_timer_enter(pf->pd->bdev->dev.id, req->tag);
+	trace_pendtimer_timer_enter(pf->pd->busdev->dev.id, req->tag);
 	if (unlikely(delay_us)) {
 		/* Test knob: widen "running but not yet claimed". */
 		ktime_t end = ktime_add_us(ktime_get(), delay_us);
@@ -465,7 +508,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 		 * for this callback to return before it frees anything.
 		 */
 		atomic64_inc(&pf->pd->counters->race_timer_late);
-		trace_pendtimer_timer_late(pf->pd->bdev->dev.id, req->tag);
+		trace_pendtimer_timer_late(pf->pd->busdev->dev.id, req->tag);
 		spin_unlock_irqrestore(&pf->lock, flags);
 		return HRTIMER_NORESTART;
 	}
@@ -518,7 +561,9 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 	struct pendtimer_counters *c = pf->pd->counters;
 
 	lockdep_assert_held(&pf->lock);
-	if (pendtimer_rlock_dead(&pf->pd->rlock))
+	lockdep_assert_held_read(&pf->rundown);
+	pendtimer_remove_lock_assert_held(&pf->pd->remove_lock);
+	if (pendtimer_remove_lock_dead(&pf->pd->remove_lock))
 		return -ENODEV;
 	if (pf->nr_pending >= READ_ONCE(pendtimer_max_pending))
 		return -ENOSPC;
@@ -529,7 +574,7 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 	atomic64_inc(&c->submitted);
 	atomic64_inc(&c->pending);
 	hrtimer_start(&req->timer, due, HRTIMER_MODE_ABS);
-	trace_pendtimer_submit(pf->pd->bdev->dev.id, req->tag,
+	trace_pendtimer_submit(pf->pd->busdev->dev.id, req->tag,
 			       pendtimer_req_sink(req)->kind,
 			       hrtimer_get_expires(&req->timer));
 	return 0;
@@ -668,7 +713,7 @@ out_destroy_timer:
  */
 int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 {
-	struct pendtimer_evbind *b, *nb = NULL, *dead = NULL;
+	struct pendtimer_evbind *b, *spare = NULL, *dead = NULL;
 	fl_owner_t owner = current->files;
 	struct pendtimer_req *req, **table;
 	struct eventfd_ctx *efd;
@@ -691,27 +736,10 @@ int pendtimer_arm(struct pendtimer_file *pf, const struct pendtimer_arm *args)
 	table = pendtimer_set_grow_prepare(pf, &bits);
 	down_read(&pf->rundown);
 	spin_lock_irq(&pf->lock);
-	b = pendtimer_evbind_find(pf, efd, owner);
+	b = pendtimer_evbind_find_or_add(pf, &efd, owner, &spare);
 	if (!b) {
-		spin_unlock_irq(&pf->lock);
-		nb = pendtimer_evbind_alloc();
-		spin_lock_irq(&pf->lock);
-		b = pendtimer_evbind_find(pf, efd, owner);
-		if (!b && !nb) {
-			ret = -ENOMEM;
-			goto out_unlock;
-		}
-		if (!b) {
-			nb->sink.pf = pf;
-			nb->sink.owner = owner;
-			nb->sink.kind = PENDTIMER_KIND_ARM;
-			nb->efd = efd;
-			nb->nr_reqs = 0;
-			pendtimer_evbind_insert(pf, nb);
-			b = nb;
-			nb = NULL;
-			efd = NULL;	/* the binding holds this reference now */
-		}
+		ret = -ENOMEM;
+		goto out_unlock;
 	}
 	req->sink = (unsigned long)&b->sink;	/* pendtimer_req_init() left NULL */
 	b->nr_reqs++;
@@ -723,7 +751,7 @@ out_unlock:
 	spin_unlock_irq(&pf->lock);
 	up_read(&pf->rundown);
 	kvfree(table);
-	kfree(nb);
+	kfree(spare);
 	if (ret)
 		kmem_cache_free(pendtimer_req_cache, req);
 	if (dead)
@@ -799,7 +827,7 @@ bool pendtimer_pend_cancel(struct pendtimer_pend *pend)
 {
 	struct pendtimer_file *pf = pend->sink.pf;
 	struct pendtimer_req *req;
-	bool running;
+	bool claimed, running;
 
 	spin_lock_irq(&pf->lock);
 	req = pend->req;
@@ -807,8 +835,9 @@ bool pendtimer_pend_cancel(struct pendtimer_pend *pend)
 		spin_unlock_irq(&pf->lock);
 		return false;
 	}
+	claimed = pendtimer_set_del(pf, req);
 	/* In the set while pend->req is set: both change under pf->lock. */
-	WARN_ON_ONCE(!pendtimer_set_del(pf, req));
+	WARN_ON_ONCE(!claimed);
 	pendtimer_claimed(pf, req);
 	running = hrtimer_try_to_cancel(&req->timer) < 0;
 	pendtimer_complete(pf, req, PENDTIMER_INTERRUPTED);
@@ -859,6 +888,107 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 	return 0;
 }
 
+/* What a sweep batch claimed, to be freed once pf->lock is dropped. */
+struct pendtimer_sweep_batch {
+	struct pendtimer_req *reqs;	/* ARM and PEND requests, by hnext */
+	struct pendtimer_evbind *binds;	/* dead bindings, by next_free */
+	unsigned int n;			/* requests claimed */
+};
+
+/*
+ * Rule 2: @req's timer callback is already running; leave the request to
+ * it (the callback may be reading req->sink now) and count the deferral.
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_sweep_defer(struct pendtimer_file *pf,
+				  struct pendtimer_req *req,
+				  enum pendtimer_outcome outcome)
+{
+	lockdep_assert_held(&pf->lock);
+	WRITE_ONCE(req->sink, req->sink | PENDTIMER_REQ_DEFERRED);
+	pf->nr_deferred++;
+	atomic64_inc(&pf->pd->counters->race_cleanup_deferred);
+	trace_pendtimer_cleanup_deferred(pf->pd->busdev->dev.id, req->tag,
+					 outcome);
+}
+
+/*
+ * Complete @req, just taken out of the set with its timer stopped. A
+ * waiter's request is handed off here; ARM and PEND requests and dead
+ * bindings join @batch, to be freed after the lock.
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_sweep_complete(struct pendtimer_file *pf,
+				     struct pendtimer_req *req,
+				     enum pendtimer_outcome outcome,
+				     struct pendtimer_sweep_batch *batch)
+{
+	struct pendtimer_evbind *b;
+
+	lockdep_assert_held(&pf->lock);
+	pendtimer_claimed(pf, req);
+	batch->n++;
+	if (!pendtimer_req_on_heap(req)) {
+		/* the waiter frees it: hands off from here */
+		pendtimer_complete(pf, req, outcome);
+		return;
+	}
+	b = pendtimer_complete(pf, req, outcome);
+	req->hnext = batch->reqs;
+	batch->reqs = req;
+	if (b) {
+		b->next_free = batch->binds;
+		batch->binds = b;
+	}
+}
+
+/*
+ * Claim the requests of one bucket chain that @owner (NULL: anyone)
+ * submitted, except those left to their running callback.
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_sweep_bucket(struct pendtimer_file *pf,
+				   struct pendtimer_req **pp, fl_owner_t owner,
+				   enum pendtimer_outcome outcome,
+				   struct pendtimer_sweep_batch *batch)
+{
+	struct pendtimer_req *req;
+
+	lockdep_assert_held(&pf->lock);
+	while ((req = *pp)) {
+		struct pendtimer_sink *sink = pendtimer_req_sink(req);
+
+		if ((owner && sink->owner != owner) ||
+		    (req->sink & PENDTIMER_REQ_DEFERRED)) {
+			pp = &req->hnext;
+			continue;
+		}
+		if (hrtimer_try_to_cancel(&req->timer) < 0) {
+			pendtimer_sweep_defer(pf, req, outcome);
+			pp = &req->hnext;
+			continue;
+		}
+		*pp = req->hnext;
+		pendtimer_sweep_complete(pf, req, outcome, batch);
+	}
+}
+
+/* Free what a batch claimed. Context: process, pf->lock dropped. */
+static void pendtimer_sweep_free(struct pendtimer_sweep_batch *batch)
+{
+	struct pendtimer_evbind *b;
+	struct pendtimer_req *req;
+
+	while ((req = batch->reqs)) {
+		batch->reqs = req->hnext;
+		pendtimer_req_release(req, NULL);
+	}
+	while ((b = batch->binds)) {
+		batch->binds = b->next_free;
+		pendtimer_evbind_free(b);
+	}
+}
+
 /**
  * pendtimer_sweep() - complete the pending requests of a file (cleanup)
  * @pf: the open file
@@ -875,14 +1005,11 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 		     enum pendtimer_outcome outcome)
 {
-	struct pendtimer_counters *c = pf->pd->counters;
 	unsigned int i = 0, bits = 0;
 	bool more = true;
 
 	while (more) {
-		struct pendtimer_req *req, **pp, *reqs = NULL;
-		struct pendtimer_evbind *b, *binds = NULL;
-		unsigned int n = 0;
+		struct pendtimer_sweep_batch batch = { };
 
 		spin_lock_irq(&pf->lock);
 		if (bits != pf->hash_bits) {
@@ -890,62 +1017,18 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 			bits = pf->hash_bits;
 			i = 0;
 		}
-		for (; i < (1U << bits) && n < PENDTIMER_SWEEP_BATCH; i++) {
-			pp = &pf->buckets[i];
-			while ((req = *pp)) {
-				struct pendtimer_sink *sink = pendtimer_req_sink(req);
-
-				if ((owner && sink->owner != owner) ||
-				    (req->sink & PENDTIMER_REQ_DEFERRED)) {
-					pp = &req->hnext;
-					continue;
-				}
-				if (hrtimer_try_to_cancel(&req->timer) < 0) {
-					/*
-					 * Rule 2: the running callback claims it
-					 * (and may be reading req->sink now).
-					 */
-					WRITE_ONCE(req->sink,
-						   req->sink | PENDTIMER_REQ_DEFERRED);
-					pf->nr_deferred++;
-					atomic64_inc(&c->race_cleanup_deferred);
-					trace_pendtimer_cleanup_deferred(pf->pd->bdev->dev.id,
-									 req->tag, outcome);
-					pp = &req->hnext;
-					continue;
-				}
-				*pp = req->hnext;
-				pendtimer_claimed(pf, req);
-				n++;
-				if (!pendtimer_req_on_heap(req)) {
-					/* the waiter frees it: hands off from here */
-					pendtimer_complete(pf, req, outcome);
-					continue;
-				}
-				b = pendtimer_complete(pf, req, outcome);
-				req->hnext = reqs;
-				reqs = req;
-				if (b) {
-					b->next_free = binds;
-					binds = b;
-				}
-			}
-		}
+		for (; i < (1U << bits) && batch.n < PENDTIMER_SWEEP_BATCH; i++)
+			pendtimer_sweep_bucket(pf, &pf->buckets[i], owner, outcome,
+					       &batch);
 		more = i < (1U << bits);
 		spin_unlock_irq(&pf->lock);
 
-		while ((req = reqs)) {
-			reqs = req->hnext;
-			pendtimer_req_release(req, NULL);
-		}
-		while ((b = binds)) {
-			binds = b->next_free;
-			pendtimer_evbind_free(b);
-		}
+		pendtimer_sweep_free(&batch);
 		if (more)
 			cond_resched();
 	}
 
+	/* Every deferred request is claimed by its callback: wait for it. */
 	spin_lock_irq(&pf->lock);
 	wait_event_lock_irq(pf->drain_wq, !pf->nr_deferred, pf->lock);
 	spin_unlock_irq(&pf->lock);
@@ -1001,13 +1084,17 @@ void pendtimer_read_stats(const struct pendtimer_counters *c,
 			  struct pendtimer_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	/*
+	 * pending first: a request it no longer counts is already counted
+	 * in its outcome (pendtimer_complete()).
+	 */
+	st->pending = atomic64_read_acquire(&c->pending);
 	st->submitted = atomic64_read(&c->submitted);
 	st->fired = atomic64_read(&c->completed[PENDTIMER_FIRED]);
 	st->cancelled = atomic64_read(&c->completed[PENDTIMER_CANCELLED]);
 	st->interrupted = atomic64_read(&c->completed[PENDTIMER_INTERRUPTED]);
 	st->flushed = atomic64_read(&c->completed[PENDTIMER_FLUSHED]);
 	st->removed = atomic64_read(&c->completed[PENDTIMER_REMOVED]);
-	st->pending = atomic64_read(&c->pending);
 	st->race_timer_late = atomic64_read(&c->race_timer_late);
 	st->race_cleanup_deferred = atomic64_read(&c->race_cleanup_deferred);
 }

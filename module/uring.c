@@ -73,7 +73,7 @@ static int pendtimer_uring_wait(struct io_uring_cmd *ioucmd, unsigned int issue_
 	struct pendtimer_uring_wait_pdu *pdu = pendtimer_uring_wait_pdu(ioucmd);
 	const void *area = pendtimer_uring_payload(ioucmd, struct pendtimer_wait);
 	struct pendtimer_file *pf = ioucmd->file->private_data;
-	struct pendtimer_rlock_holder h;
+	struct pendtimer_remove_lock_holder h;
 	struct pendtimer_wait w;
 	int ret;
 
@@ -89,11 +89,12 @@ static int pendtimer_uring_wait(struct io_uring_cmd *ioucmd, unsigned int issue_
 	else
 		pendtimer_uring_read_wait(ioucmd, &w);
 
-	ret = pendtimer_rlock_enter(&pf->pd->rlock, &h, "uring_cmd wait");
+	ret = pendtimer_remove_lock_enter(&pf->pd->remove_lock, &h,
+					  "uring_cmd wait");
 	if (ret)
 		return ret;
 	ret = pendtimer_wait(pf, &w);
-	pendtimer_rlock_exit(&pf->pd->rlock, &h);
+	pendtimer_remove_lock_exit(&pf->pd->remove_lock, &h);
 	return ret;
 }
 
@@ -102,14 +103,15 @@ static int pendtimer_uring_cancel_tag(struct io_uring_cmd *ioucmd)
 {
 	struct pendtimer_file *pf = ioucmd->file->private_data;
 	u64 tag = READ_ONCE(*pendtimer_uring_payload(ioucmd, u64));
-	struct pendtimer_rlock_holder h;
+	struct pendtimer_remove_lock_holder h;
 	int ret;
 
-	ret = pendtimer_rlock_enter(&pf->pd->rlock, &h, "uring_cmd cancel");
+	ret = pendtimer_remove_lock_enter(&pf->pd->remove_lock, &h,
+					  "uring_cmd cancel");
 	if (ret)
 		return ret;
 	ret = pendtimer_cancel(pf, tag);
-	pendtimer_rlock_exit(&pf->pd->rlock, &h);
+	pendtimer_remove_lock_exit(&pf->pd->remove_lock, &h);
 	return ret;
 }
 
@@ -122,14 +124,15 @@ static int pendtimer_uring_pend(struct io_uring_cmd *ioucmd, unsigned int issue_
 {
 	struct pendtimer_pend *pend = pendtimer_uring_pend_pdu(ioucmd);
 	struct pendtimer_file *pf = ioucmd->file->private_data;
-	struct pendtimer_rlock_holder h;
+	struct pendtimer_remove_lock_holder h;
 	struct pendtimer_wait w;
 	int ret;
 
 	if (!PENDTIMER_HAVE_PEND)
 		return -EOPNOTSUPP;
 	pendtimer_uring_read_wait(ioucmd, &w);
-	ret = pendtimer_rlock_enter(&pf->pd->rlock, &h, "uring_cmd pend");
+	ret = pendtimer_remove_lock_enter(&pf->pd->remove_lock, &h,
+					  "uring_cmd pend");
 	if (ret)
 		return ret;
 
@@ -142,7 +145,7 @@ static int pendtimer_uring_pend(struct io_uring_cmd *ioucmd, unsigned int issue_
 	pendtimer_uring_mark_cancelable(ioucmd, issue_flags);
 	ret = pendtimer_pend(pf, pend, &w);
 	/* A parked PEND does not hold the remove lock: removal completes it. */
-	pendtimer_rlock_exit(&pf->pd->rlock, &h);
+	pendtimer_remove_lock_exit(&pf->pd->remove_lock, &h);
 	if (ret)
 		pendtimer_uring_done(ioucmd, ret, issue_flags);
 	return -EIOCBQUEUED;

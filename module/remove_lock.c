@@ -19,35 +19,42 @@
  * count less the initial reference, so both are always known.
  *
  * The debug block of IO_REMOVE_LOCK_DBG_BLOCK, which WDM keeps to checked
- * builds, is switched at run time (pendtimer_rlock_track(), the module
+ * builds, is switched at run time (pendtimer_remove_lock_track(), the module
  * parameter track_holders): a static key, so that the off state costs a
  * no-op in the code. With it on, each holder is listed with its task,
  * entry point and entry time, under a lock-wide spinlock, and its exit
  * keeps the longest hold. Times come from local_clock(); a hold that
  * migrates between CPUs is measured within the clock's cross-CPU drift.
  * The key may change while holders are inside: a holder remembers whether
- * it was listed (pendtimer_rlock_holder.listed) and leaves accordingly, so
- * holders that entered before tracking was switched on are counted but
- * never listed, and listed ones are unlisted after it is switched off.
+ * it was listed (pendtimer_remove_lock_holder.listed) and leaves
+ * accordingly, so holders that entered before tracking was switched on
+ * are counted but never listed, and listed ones are unlisted after it is
+ * switched off.
  *
  * For lockdep, holders are readers and the drain is a writer of one
  * pseudo lock, the way kernfs models its active references: waiting for
  * the drain while holding a lock that a holder needs is reported.
+ *
+ * The KUnit tests (remove_lock_kunit.c, pendtimer_kunit.ko) call this
+ * unit in pendtimer.ko, the kernel's way: on kernels with CONFIG_KUNIT its
+ * functions are exported to the EXPORTED_FOR_KUNIT_TESTING namespace
+ * (EXPORT_SYMBOL_IF_KUNIT), on the others nothing is exported.
  */
+#include <kunit/visibility.h>
 #include <linux/sched/clock.h>
 #include <linux/seq_file.h>
 
-#include "rlock.h"
+#include "remove_lock.h"
 
-/* Holder tracking on or off; switched by pendtimer_rlock_track() only. */
-static DEFINE_STATIC_KEY_FALSE(pendtimer_rlock_track_key);
+/* Holder tracking on or off; switched by pendtimer_remove_lock_track() only. */
+static DEFINE_STATIC_KEY_FALSE(pendtimer_remove_lock_track_key);
 
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
-static struct lock_class_key pendtimer_rlock_key;
+static struct lock_class_key pendtimer_remove_lock_key;
 #endif
 
 /**
- * pendtimer_rlock_track() - switch holder tracking on or off
+ * pendtimer_remove_lock_track() - switch holder tracking on or off
  * @on: list holders and time their holds from now on
  *
  * Holders already inside keep the state they entered with.
@@ -55,32 +62,35 @@ static struct lock_class_key pendtimer_rlock_key;
  * Context: process; sleeps (patches the code of the static key). Callers
  * serialise (the module parameter's set callback runs under its lock).
  */
-void pendtimer_rlock_track(bool on)
+void pendtimer_remove_lock_track(bool on)
 {
 	if (on)
-		static_branch_enable(&pendtimer_rlock_track_key);
+		static_branch_enable(&pendtimer_remove_lock_track_key);
 	else
-		static_branch_disable(&pendtimer_rlock_track_key);
+		static_branch_disable(&pendtimer_remove_lock_track_key);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_track);
 
 /**
- * pendtimer_rlock_tracking() - is holder tracking on?
+ * pendtimer_remove_lock_tracking() - is holder tracking on?
  *
  * Context: any.
  * Return: true while entries are listed.
  */
-bool pendtimer_rlock_tracking(void)
+bool pendtimer_remove_lock_tracking(void)
 {
-	return static_key_enabled(&pendtimer_rlock_track_key);
+	return static_key_enabled(&pendtimer_remove_lock_track_key);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_tracking);
 
 /**
- * pendtimer_rlock_init() - initialise a remove lock with its initial reference
+ * pendtimer_remove_lock_init() - initialise a remove lock, with its initial
+ *	reference
  * @rl: the lock
  *
  * Context: process.
  */
-void pendtimer_rlock_init(struct pendtimer_rlock *rl)
+void pendtimer_remove_lock_init(struct pendtimer_remove_lock *rl)
 {
 	atomic_set(&rl->count, 1);
 	atomic_set(&rl->high_watermark, 0);
@@ -91,11 +101,13 @@ void pendtimer_rlock_init(struct pendtimer_rlock *rl)
 	INIT_LIST_HEAD(&rl->holders);
 	rl->max_hold_ns = 0;
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
-	lockdep_init_map(&rl->dep_map, "pendtimer_rlock", &pendtimer_rlock_key, 0);
+	lockdep_init_map(&rl->dep_map, "pendtimer_remove_lock",
+			 &pendtimer_remove_lock_key, 0);
 #endif
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_init);
 
-static void pendtimer_rlock_put(struct pendtimer_rlock *rl)
+static void pendtimer_remove_lock_put(struct pendtimer_remove_lock *rl)
 {
 	if (atomic_dec_and_test(&rl->count))
 		complete(&rl->drained);
@@ -105,7 +117,8 @@ static void pendtimer_rlock_put(struct pendtimer_rlock *rl)
  * Raise the high watermark to @n holders. A plain read in the common case
  * (no new maximum); a cmpxchg loop only while the maximum grows.
  */
-static void pendtimer_rlock_note_holders(struct pendtimer_rlock *rl, int n)
+static void pendtimer_remove_lock_note_holders(struct pendtimer_remove_lock *rl,
+					       int n)
 {
 	int hw = atomic_read(&rl->high_watermark);
 
@@ -116,12 +129,13 @@ static void pendtimer_rlock_note_holders(struct pendtimer_rlock *rl, int n)
 
 /*
  * Tracking on: count, check and list under rl->lock, so that
- * pendtimer_rlock_show() sees the count and the list agree.
+ * pendtimer_remove_lock_show() sees the count and the list agree.
  * Context: process.
  */
-static noinline int pendtimer_rlock_enter_tracked(struct pendtimer_rlock *rl,
-						  struct pendtimer_rlock_holder *h,
-						  const char *where)
+static noinline int
+pendtimer_remove_lock_enter_tracked(struct pendtimer_remove_lock *rl,
+				    struct pendtimer_remove_lock_holder *h,
+				    const char *where)
 {
 	int n;
 
@@ -129,59 +143,63 @@ static noinline int pendtimer_rlock_enter_tracked(struct pendtimer_rlock *rl,
 	h->where = where;
 	h->since = local_clock();
 	spin_lock(&rl->lock);
-	/* Fully ordered: pairs with the barrier in pendtimer_rlock_kill(). */
+	/* Fully ordered: pairs with the barrier in pendtimer_remove_lock_kill(). */
 	n = atomic_inc_return(&rl->count);
 	if (READ_ONCE(rl->removing)) {
-		pendtimer_rlock_put(rl);
+		pendtimer_remove_lock_put(rl);
 		spin_unlock(&rl->lock);
 		return -ENODEV;
 	}
 	list_add_tail(&h->node, &rl->holders);
 	h->listed = true;
-	pendtimer_rlock_note_holders(rl, n - 1);
+	pendtimer_remove_lock_note_holders(rl, n - 1);
 	spin_unlock(&rl->lock);
 	return 0;
 }
 
 /**
- * pendtimer_rlock_enter() - enter the device (IoAcquireRemoveLock)
+ * pendtimer_remove_lock_enter() - enter the device (IoAcquireRemoveLock)
  * @rl: the lock
- * @h: the holder record, on the caller's stack until pendtimer_rlock_exit()
+ * @h: the holder record, on the caller's stack until
+ *	pendtimer_remove_lock_exit()
  * @where: the entry point, shown in debugfs while tracking is on
  *
  * Context: process (system call or io-wq worker).
  * Return: 0, or -ENODEV once removal has begun.
  */
-int pendtimer_rlock_enter(struct pendtimer_rlock *rl,
-			  struct pendtimer_rlock_holder *h, const char *where)
+int pendtimer_remove_lock_enter(struct pendtimer_remove_lock *rl,
+				struct pendtimer_remove_lock_holder *h,
+				const char *where)
 {
 	int n;
 
-	if (static_branch_unlikely(&pendtimer_rlock_track_key)) {
-		int ret = pendtimer_rlock_enter_tracked(rl, h, where);
+	if (static_branch_unlikely(&pendtimer_remove_lock_track_key)) {
+		int ret = pendtimer_remove_lock_enter_tracked(rl, h, where);
 
 		if (ret)
 			return ret;
 	} else {
-		/* Fully ordered: pairs with the barrier in pendtimer_rlock_kill(). */
+		/* Fully ordered: pairs with the barrier in pendtimer_remove_lock_kill(). */
 		n = atomic_inc_return(&rl->count);
 		if (unlikely(READ_ONCE(rl->removing))) {
-			pendtimer_rlock_put(rl);
+			pendtimer_remove_lock_put(rl);
 			return -ENODEV;
 		}
 		h->listed = false;
 		/* Not killed when we entered: the initial reference is in n. */
-		pendtimer_rlock_note_holders(rl, n - 1);
+		pendtimer_remove_lock_note_holders(rl, n - 1);
 	}
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	rwsem_acquire_read(&rl->dep_map, 0, 1, _RET_IP_);
 #endif
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_enter);
 
 /* A listed holder leaves: unlist, keep the longest hold, drop the count. */
-static noinline void pendtimer_rlock_exit_tracked(struct pendtimer_rlock *rl,
-						  struct pendtimer_rlock_holder *h)
+static noinline void
+pendtimer_remove_lock_exit_tracked(struct pendtimer_remove_lock *rl,
+				   struct pendtimer_remove_lock_holder *h)
 {
 	u64 held = local_clock() - h->since;
 	bool last;
@@ -197,60 +215,64 @@ static noinline void pendtimer_rlock_exit_tracked(struct pendtimer_rlock *rl,
 }
 
 /**
- * pendtimer_rlock_exit() - leave the device (IoReleaseRemoveLock)
+ * pendtimer_remove_lock_exit() - leave the device (IoReleaseRemoveLock)
  * @rl: the lock
- * @h: the record passed to pendtimer_rlock_enter()
+ * @h: the record passed to pendtimer_remove_lock_enter()
  *
  * Whether @h is listed was decided when it entered, whatever the tracking
  * state is now.
  *
  * Context: process, the task that entered.
  */
-void pendtimer_rlock_exit(struct pendtimer_rlock *rl,
-			  struct pendtimer_rlock_holder *h)
+void pendtimer_remove_lock_exit(struct pendtimer_remove_lock *rl,
+				struct pendtimer_remove_lock_holder *h)
 {
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	rwsem_release(&rl->dep_map, _RET_IP_);
 #endif
 	if (unlikely(h->listed))
-		pendtimer_rlock_exit_tracked(rl, h);
+		pendtimer_remove_lock_exit_tracked(rl, h);
 	else
-		pendtimer_rlock_put(rl);
+		pendtimer_remove_lock_put(rl);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_exit);
 
 /**
- * pendtimer_rlock_kill() - refuse new entries
+ * pendtimer_remove_lock_kill() - refuse new entries
  * @rl: the lock
  *
- * Holders already inside stay until they exit; see pendtimer_rlock_drain().
+ * Holders already inside stay until they exit; see
+ * pendtimer_remove_lock_drain().
  *
  * Context: process.
  */
-void pendtimer_rlock_kill(struct pendtimer_rlock *rl)
+void pendtimer_remove_lock_kill(struct pendtimer_remove_lock *rl)
 {
 	WRITE_ONCE(rl->removing, true);
-	/* Pairs with the fully ordered increment in pendtimer_rlock_enter(). */
+	/* Pairs with the fully ordered increment in pendtimer_remove_lock_enter(). */
 	smp_mb();
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_kill);
 
 /**
- * pendtimer_rlock_drain() - drop the initial reference and wait for holders
+ * pendtimer_remove_lock_drain() - drop the initial reference and wait for
+ *	the holders
  * @rl: a killed lock
  *
  * Context: process; sleeps until every holder has exited. Must not be
  * called by a holder (lockdep reports it).
  */
-void pendtimer_rlock_drain(struct pendtimer_rlock *rl)
+void pendtimer_remove_lock_drain(struct pendtimer_remove_lock *rl)
 {
 	bool last;
 
-	WARN_ON_ONCE(!pendtimer_rlock_dead(rl));
+	WARN_ON_ONCE(!pendtimer_remove_lock_dead(rl));
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	rwsem_acquire(&rl->dep_map, 0, 0, _RET_IP_);
 	if (atomic_read(&rl->count) != 1)
 		lock_contended(&rl->dep_map, _RET_IP_);
 #endif
-	/* Under the lock: pendtimer_rlock_show() must know what count means. */
+	/* Under the lock: pendtimer_remove_lock_show() must know what count means. */
 	spin_lock(&rl->lock);
 	rl->initial_dropped = true;
 	last = atomic_dec_and_test(&rl->count);
@@ -263,21 +285,23 @@ void pendtimer_rlock_drain(struct pendtimer_rlock *rl)
 	rwsem_release(&rl->dep_map, _RET_IP_);
 #endif
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_drain);
 
 /**
- * pendtimer_rlock_kill_and_wait() - IoReleaseRemoveLockAndWait
+ * pendtimer_remove_lock_kill_and_wait() - IoReleaseRemoveLockAndWait
  * @rl: the lock
  *
  * Context: process; sleeps.
  */
-void pendtimer_rlock_kill_and_wait(struct pendtimer_rlock *rl)
+void pendtimer_remove_lock_kill_and_wait(struct pendtimer_remove_lock *rl)
 {
-	pendtimer_rlock_kill(rl);
-	pendtimer_rlock_drain(rl);
+	pendtimer_remove_lock_kill(rl);
+	pendtimer_remove_lock_drain(rl);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_kill_and_wait);
 
 /**
- * pendtimer_rlock_show() - print holders and watermarks (debugfs)
+ * pendtimer_remove_lock_show() - print holders and watermarks (debugfs)
  * @rl: the lock
  * @m: where to print
  *
@@ -288,15 +312,16 @@ void pendtimer_rlock_kill_and_wait(struct pendtimer_rlock *rl)
  *
  * Context: process.
  */
-void pendtimer_rlock_show(struct pendtimer_rlock *rl, struct seq_file *m)
+void pendtimer_remove_lock_show(struct pendtimer_remove_lock *rl,
+				struct seq_file *m)
 {
-	struct pendtimer_rlock_holder *h;
+	struct pendtimer_remove_lock_holder *h;
 	u64 now = local_clock();
 	int holders;
 
 	spin_lock(&rl->lock);
 	holders = atomic_read(&rl->count) - (rl->initial_dropped ? 0 : 1);
-	seq_printf(m, "removing: %d\n", pendtimer_rlock_dead(rl));
+	seq_printf(m, "removing: %d\n", pendtimer_remove_lock_dead(rl));
 	seq_printf(m, "holders: %d\n", max(holders, 0));
 	seq_printf(m, "high_watermark: %d\n", atomic_read(&rl->high_watermark));
 	seq_printf(m, "max_hold_ns: %llu\n", rl->max_hold_ns);
@@ -306,3 +331,4 @@ void pendtimer_rlock_show(struct pendtimer_rlock *rl, struct seq_file *m)
 			   (s64)(now - h->since));
 	spin_unlock(&rl->lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_show);
