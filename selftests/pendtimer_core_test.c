@@ -374,7 +374,8 @@ TEST_F(core, flush_close_leaves_nothing_pending_no_signal)
 	const int n = 1000;
 	const __u64 due = 3 * NSEC_PER_SEC;
 	struct pendtimer_stats before, after;
-	uint64_t t0;
+	uint64_t t0, t_close;
+	__u64 fired;
 	int i, fd2;
 
 	self->efd = pt_eventfd();
@@ -395,6 +396,7 @@ TEST_F(core, flush_close_leaves_nothing_pending_no_signal)
 		       (unsigned long long)(due / NSEC_PER_MSEC));
 	}
 
+	t_close = pt_now_ns();
 	ASSERT_EQ(0, close(fd2));
 	/* no polling: the guarantee holds when close() returns */
 	ASSERT_EQ(0, pt_stats(self->fd, &after));
@@ -402,12 +404,22 @@ TEST_F(core, flush_close_leaves_nothing_pending_no_signal)
 		TH_LOG("%llu requests still pending after close()",
 		       (unsigned long long)(after.pending - before.pending));
 	}
-	ASSERT_EQ(before.flushed + n, after.flushed);
-	ASSERT_EQ(before.fired, after.fired);
+	/*
+	 * Each ARM ended once: flushed, or fired if its timer came before
+	 * close() (a guest under a sanitizer may take longer than @due to
+	 * arm them all).
+	 */
+	fired = after.fired - before.fired;
+	ASSERT_EQ((__u64)n, after.flushed - before.flushed + fired);
+	ASSERT_LT(fired, (__u64)n);
+	if (fired)
+		TH_LOG("%llu ARMs fired before close() (arming took %llu ms)",
+		       (unsigned long long)fired,
+		       (unsigned long long)((t_close - t0) / NSEC_PER_MSEC));
 
-	/* past every due time */
+	/* past every due time: only the ARMs that fired signalled */
 	pt_sleep_until(t0 + due + n * NSEC_PER_USEC + 300 * NSEC_PER_MSEC);
-	ASSERT_EQ(0, pt_eventfd_take(self->efd)) {
+	ASSERT_EQ((int64_t)fired, pt_eventfd_take(self->efd)) {
 		TH_LOG("a flushed ARM signalled its eventfd");
 	}
 }

@@ -25,8 +25,9 @@
 # and prints no summary.
 #
 # In test mode the lanes in PT_RELIABILITY_LANES (default "6.12-rt
-# latest-rt kcsan"; debug-latest is not a default lane yet, see README;
-# empty: none) also run the race soak and the fuzzer after the tests, with
+# latest-rt": the sanitizer lanes' budgets take 15-20 min each and run in
+# `make soak` or with PT_RELIABILITY_LANES="kcsan debug"; empty: none)
+# also run the race soak and the fuzzer after the tests, with
 # PT_CHECK_SOAK_CONTESTED (default 200000) contested requests and
 # PT_CHECK_FUZZ_OPS (default 200000) operations; a budget not met fails
 # the lane. Their boot timeout is PT_RELIABILITY_TIMEOUT (default 2400 s)
@@ -61,7 +62,7 @@ case "$MODE" in test | demo | bench | soak | shell) ;; *) echo "check.sh: bad mo
 LOGDIR=$BUILD/logs
 mkdir -p "$LOGDIR"
 JOBS=${PT_JOBS:-2}
-RELIABILITY_LANES=${PT_RELIABILITY_LANES-6.12-rt latest-rt kcsan}
+RELIABILITY_LANES=${PT_RELIABILITY_LANES-6.12-rt latest-rt}
 FUZZ_OPS=${PT_CHECK_FUZZ_OPS:-200000}
 SOAK_CONTESTED=${PT_CHECK_SOAK_CONTESTED:-200000}
 RELIABILITY_TIMEOUT=${PT_RELIABILITY_TIMEOUT:-2400}
@@ -283,6 +284,8 @@ for LANE in "${LANES_ARG[@]}"; do
 	# their requests (pt_scaled()): KASAN, lockdep and KCSAN find the same
 	# bugs in 10k requests as in 100k, at a tenth of the time.
 	case "$LANE" in debug | debug-latest | kcsan) APPEND+=" pt.scale=${PT_SANITIZER_SCALE:-10}" ;; esac
+	# KASAN + lockdep + kmemleak under TCG: the tests alone take 15-20 min.
+	case "$LANE" in debug | debug-latest) [ -n "$TIMEOUT" ] || RUNARGS+=(--timeout "${PT_DEBUG_TIMEOUT:-1800}") ;; esac
 	if [ "$MODE" = test ] && [[ " $RELIABILITY_LANES " == *" $LANE "* ]]; then
 		APPEND+=" pt.fuzz_ops=$FUZZ_OPS pt.soak_contested=$SOAK_CONTESTED"
 		[ -n "$TIMEOUT" ] || RUNARGS+=(--timeout "$RELIABILITY_TIMEOUT")
