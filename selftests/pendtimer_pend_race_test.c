@@ -96,12 +96,13 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 		struct pendtimer_stats b, a, d;
 		__u64 tag = 1000 + (__u64)attempt;
 		struct pender p;
-		int c;
+		int c, sub;
 
 		ASSERT_EQ(0, pt_stats(self->fd, &b));
 		ASSERT_EQ(0, pender_start(&p, self->fd, self->cpu_timer, 0, tag));
 		pt_spin_until(p.t_start + off * NSEC_PER_USEC);
 		c = pt_cancel(self->fd, tag);
+		sub = __atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE);
 		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
 			TH_LOG("the PEND's CQE did not come");
 		}
@@ -110,6 +111,13 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 		pt_stats_delta(&d, &a, &b);
 
 		o = pt_rule1_outcome(c, p.res, &d);
+		/*
+		 * -ENOENT before io_uring_enter() returned, at an offset inside
+		 * the window (the callback cannot claim before it ends): the
+		 * PEND was not in the file yet, the CANCEL came too early.
+		 */
+		if (o == MISS_LATE && c == -ENOENT && !sub && off < WINDOW_US)
+			o = MISS_EARLY;
 		TH_LOG("attempt %d at +%u us: CANCEL %d, PEND CQE %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
 		       attempt, off, c, p.res,
 		       (unsigned long long)d.cancelled,
