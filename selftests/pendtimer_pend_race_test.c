@@ -9,6 +9,7 @@
  */
 #include "pendtimer_pend_fixture.h"
 
+#include <limits.h>
 #include <liburing.h>	/* io_uring: not in the -m32 build (m32.mk) */
 
 /* ------------------------------------------------------------------ */
@@ -196,7 +197,15 @@ struct execpend {
 };
 
 /*
- * The child: on the timer's CPU, a PEND due after RULE2_DUE_US; then on the
+ * The PEND of the execve() test is due this long after its submission:
+ * execve() reaches io_uring's cancel milliseconds after it starts (over
+ * 10 ms on a KASAN kernel under TCG), so it must be able to start that
+ * long before the due time.
+ */
+#define EXEC_DUE_US	50000
+
+/*
+ * The child: on the timer's CPU, a PEND due after EXEC_DUE_US; then on the
  * other CPU, into the window, execve(): io_uring cancels the task's
  * requests there (io_uring_task_cancel(), the same cancel call as at exit,
  * but run synchronously in the task, so it can be placed in the window).
@@ -216,7 +225,7 @@ static void execpend_child(struct execpend *e, int cpu_timer, int cpu_main,
 	if (fd < 0 || io_uring_queue_init(4, &ring, 0))
 		_exit(2);
 	e->t_start = pt_now_ns();
-	e->ret = pt_submit_pend(&ring, fd, RULE2_DUE_US * NSEC_PER_USEC, 1, 1);
+	e->ret = pt_submit_pend(&ring, fd, EXEC_DUE_US * NSEC_PER_USEC, 1, 1);
 	__atomic_store_n(&e->submitted, 1, __ATOMIC_RELEASE);
 	if (e->ret)
 		_exit(3);
@@ -224,9 +233,33 @@ static void execpend_child(struct execpend *e, int cpu_timer, int cpu_main,
 	CPU_SET(cpu_main, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		_exit(4);
-	pt_spin_until(e->t_start + (uint64_t)(RULE2_DUE_US + off_us) * NSEC_PER_USEC);
+	pt_spin_until(e->t_start + (uint64_t)(EXEC_DUE_US + off_us) * NSEC_PER_USEC);
 	execl("/bin/busybox", "true", (char *)NULL);
 	_exit(5);
+}
+
+/*
+ * The next execve() offset from the due time (us): halfway between the
+ * latest offsets that came early and late; before one of each is known,
+ * steps that double. Bounded by the submission and the window's end.
+ */
+static int exec_next_offset(int off, bool was_early, int *early, int *late)
+{
+	if (was_early)
+		*early = off;
+	else
+		*late = off;
+	if (*early != INT_MIN && *late != INT_MAX && *late - *early > 200)
+		off = *early + (*late - *early) / 2;
+	else if (was_early)
+		off += 2 * (off > 0 ? off : 500);
+	else
+		off -= 2 * (off < 0 ? -off : 500);
+	if (off < -(EXEC_DUE_US - 100))
+		off = -(EXEC_DUE_US - 100);
+	if (off > WINDOW_US - 500)
+		off = WINDOW_US - 500;
+	return off;
 }
 
 /*
@@ -241,7 +274,7 @@ TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
 	 * execve() reaches io_uring's cancel a while after it starts (under
 	 * TCG milliseconds): the offset from the due time may go negative.
 	 */
-	int off = 0;
+	int off = 0, early = INT_MIN, late = INT_MAX;
 	enum outcome o = BROKEN;
 	struct execpend *e;
 	int attempt;
@@ -286,11 +319,7 @@ TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
 		EXPECT_EQ(0ULL, d.cancelled + d.flushed + d.removed);
 		if (o == HIT)
 			break;
-		off += o == MISS_EARLY ? 700 : -400;
-		if (off < -(RULE2_DUE_US - 100))
-			off = -(RULE2_DUE_US - 100);
-		if (off > 8000)
-			off = 8000;
+		off = exec_next_offset(off, o == MISS_EARLY, &early, &late);
 	}
 	munmap(e, sizeof(*e));
 	ASSERT_EQ((int)HIT, (int)o) {
