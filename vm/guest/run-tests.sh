@@ -54,6 +54,10 @@ uptime_s() { cut -d. -f1 /proc/uptime; }
 # Run one binary under a timeout; a non-zero exit counts one failure.
 run_bin() { # PATH
 	name=${1##*/}
+	case ",${ONLY:-$name}," in
+	*",$name,"*) ;;
+	*) msg "$name: skipped (not in pt.only=$ONLY)"; return 0 ;;
+	esac
 	msg "$name"
 	t0=$(uptime_s)
 	if have timeout && [ -n "$BIN_TIMEOUT" ]; then
@@ -265,6 +269,10 @@ run_reliability() {
 
 msg "pendtimer run-tests.sh: mode=$MODE lane=$LANE kernel=$(uname -r) cpus=$(nproc 2>/dev/null || echo ?)"
 # pt.scale=N: the bulk tests run 1/N of their requests (pt_scaled())
+# pt.only=NAME[,NAME...]: run only these test binaries (a developer's
+# shortcut: VM_EXTRA_APPEND=pt.only=pendtimer_core_test make check LANES=...)
+ONLY=$(cmdline only) || ONLY=
+[ -z "$ONLY" ] || msg "only the test binaries $ONLY (pt.only)"
 if scale=$(cmdline scale); then
 	export PT_SCALE=$scale
 	msg "bulk tests scaled down by $scale (pt.scale)"
