@@ -35,7 +35,8 @@
 # plan, plus 1 if the lane failed for any other reason while that sum was 0.
 # Exits 0 only when the verdict is PASS.
 #
-# Environment: BUILD, VM_ACCEL (tcg|kvm), VM_MEM (MiB, default 2048),
+# Environment: BUILD, VM_ACCEL (tcg|kvm), VM_MEM (MiB, default 2048; 1024
+# on the debug lanes),
 # VM_SMP (default 2), VM_EXTRA_APPEND (more kernel cmdline), QEMU
 # (default qemu-system-x86_64), PT_RUN_TESTS (passed to mkinitramfs.sh).
 # The whole script is one brace group: bash parses it completely before
@@ -255,7 +256,12 @@ mkdir -p "$LOGDIR"
 rm -f "$RESULT" "$REPORTS" "$KCSAN"
 
 SMP=${VM_SMP:-2}
-MEM=${VM_MEM:-2048}
+# The KASAN lanes get 1 GiB: every kmemleak scan reads all of memory (about
+# 40 s for 2 GiB under TCG), and their tests run a tenth of the requests.
+case "$LANE" in
+debug | debug-latest) MEM=${VM_MEM:-1024} ;;
+*) MEM=${VM_MEM:-2048} ;;
+esac
 ACCEL=${VM_ACCEL:-tcg}
 QEMU=${QEMU:-qemu-system-x86_64}
 PT_TAG="run $SUFFIX"
