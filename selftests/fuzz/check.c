@@ -80,6 +80,9 @@ static unsigned int submit_allowed(const struct subctx *c, const struct req *r,
 	/* io_uring cancels a request that has not started yet itself */
 	if (uring && (r->ev & (EV_ASYNC | EV_EXIT)))
 		allowed |= RB(ECANCELED);
+	/* io-wq failed it before a worker ran it: see signal_agent() */
+	if (uring && (r->ev & EV_SIGNAL) && !r->t_acc)
+		allowed |= RB(ECANCELED);
 	allowed |= phbits;
 	/* double claims: a request CANCEL claimed cannot end otherwise */
 	if (r->sure_cancel)
@@ -168,6 +171,9 @@ static uint32_t submit_outcomes(const struct req *r, const struct subeval *e, in
 		*acc = ACC_YES;
 		if (uring && (r->ev & (EV_ASYNC | EV_EXIT)) && !r->sure_cancel)
 			*acc = ACC_MAYBE;
+		/* no driver cause: io-wq failed it before the driver saw it */
+		if (uring && (r->ev & EV_SIGNAL) && !r->t_acc && !r->sure_cancel)
+			*acc = outs ? ACC_MAYBE : ACC_NO;
 		if (r->sure_async)
 			*acc = ACC_NO;	/* cancelled by io_uring before it ran */
 		break;

@@ -497,7 +497,8 @@ int req_new(int ofi, int fe, int kind, uint64_t tag, uint64_t timeout)
 		ev_add(r, EV_REMOVE, r->t_reg);
 	if (o->nflushing)
 		ev_add(r, EV_FLUSH, r->t_reg);
-	if (kind == RK_WAIT && ag->sig_inflight)
+	/* a URING_WAIT too: see signal_agent() */
+	if ((kind == RK_WAIT || kind == RK_URING) && ag->sig_inflight)
 		ev_add(r, EV_SIGNAL, r->t_reg);
 	BD(o->bd)->a.ub_sub++;
 	W->n_req++;

@@ -17,9 +17,24 @@ void on_sigusr1(int sig)
 
 pthread_t threads[MAX_THREADS];
 
-/* Under M: SIGUSR1 to agent @a (one in flight at a time, so none coalesce). */
+/*
+ * Under M: SIGUSR1 to agent @a (one in flight at a time, so none coalesce).
+ *
+ * It may also end the agent's io_uring WAITs that no io-wq worker has
+ * started yet, with -ECANCELED and without the driver ever seeing them. The
+ * agent's thread owns its io-wq and creates its workers (in io_uring_enter()
+ * or in task work); copy_process() refuses with -ERESTARTNOINTR while that
+ * thread has a signal pending. Kernels without upstream's "io-wq: backoff
+ * when retrying worker creation" (the 6.1 lanes; 7.3 has it) retry at once,
+ * up to WORKER_INIT_LIMIT, from task work that get_signal() runs before it
+ * dequeues the signal; with no worker left, io-wq fails the pending work
+ * (io_acct_cancel_pending_work(), io_wq_submit_work(): -ECANCELED).
+ */
 void signal_agent(struct agent *a)
 {
+	uint64_t t;
+	int i;
+
 	if (!a->used || a->exited || a->killed)
 		return;
 	if (__atomic_load_n(&a->sig_inflight, __ATOMIC_SEQ_CST))
@@ -28,8 +43,17 @@ void signal_agent(struct agent *a)
 		return;
 	__atomic_store_n(&a->sig_inflight, 1, __ATOMIC_SEQ_CST);
 	a->sig_sent++;
+	t = evclock();
 	if (a->cur_req >= 0 && R(a->cur_req)->state == RS_INFLIGHT)
-		ev_add(R(a->cur_req), EV_SIGNAL, evclock());
+		ev_add(R(a->cur_req), EV_SIGNAL, t);
+	/* not known to have reached the driver: may still be queued in io-wq */
+	for (i = 0; i < W->nreqs; i++) {
+		struct req *r = R(i);
+
+		if (r->kind == RK_URING && r->state == RS_INFLIGHT && !r->t_acc &&
+		    r->agent == a->idx && r->owner == a->owner)
+			ev_add(r, EV_SIGNAL, t);
+	}
 	W->n_signals++;
 	if (a->is_child)
 		kill(a->pid, SIGUSR1);
