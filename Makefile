@@ -17,7 +17,7 @@
 #   make bench           benchmarks in one lane (LANE=6.1 by default)
 
 LANE	?= 6.1
-LANES	?= 6.1 6.12 6.12-rt latest latest-rt debug kcsan
+LANES	?= 6.1 6.12 6.12-rt latest latest-rt debug debug-latest kcsan
 BUILD	:= $(CURDIR)/build
 KDIR	?= $(BUILD)/lanes/$(LANE)/kdir
 # Extra kbuild flags (W=1 and C=1 are applied by the lane builds).

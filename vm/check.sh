@@ -56,7 +56,7 @@ while [ $# -gt 0 ]; do
 	*) LANES_ARG+=("$1"); shift ;;
 	esac
 done
-[ ${#LANES_ARG[@]} -gt 0 ] || LANES_ARG=(6.1 6.12 6.12-rt latest latest-rt debug kcsan)
+[ ${#LANES_ARG[@]} -gt 0 ] || LANES_ARG=(6.1 6.12 6.12-rt latest latest-rt debug debug-latest kcsan)
 case "$MODE" in test | demo | bench | soak | shell) ;; *) echo "check.sh: bad mode $MODE" >&2; exit 2 ;; esac
 
 LOGDIR=$BUILD/logs
