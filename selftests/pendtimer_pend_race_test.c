@@ -20,58 +20,10 @@
 #define RULE2_DUE_US	1000
 
 /*
- * A thread pinned to the timer's CPU submits one PEND on its own ring (so
- * its hrtimer runs there) and waits for the CQE: the test thread checks.
+ * Each PEND comes from a thread pinned to the timer's CPU, on a ring of its
+ * own (pt_pender_start()), so that its hrtimer runs there; the test thread
+ * acts into the window and checks.
  */
-struct pender {
-	pthread_t th;
-	int fd, cpu;
-	__u64 timeout_ns, tag;
-	uint64_t t_start;
-	volatile int started;		/* t_start set, about to submit */
-	volatile int submitted;		/* io_uring_submit() returned */
-	int ret;		/* setup error, or 0 */
-	int res;		/* the PEND's CQE res; 1: none */
-};
-
-static void *pender_fn(void *arg)
-{
-	struct pender *p = arg;
-	struct io_uring ring;
-	__u64 ud;
-
-	pt_pin_self(p->cpu);
-	p->ret = io_uring_queue_init(4, &ring, 0);
-	if (p->ret) {
-		__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
-		return NULL;
-	}
-	p->t_start = pt_now_ns();
-	__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
-	p->ret = pt_submit_pend(&ring, p->fd, p->timeout_ns, p->tag, p->tag);
-	__atomic_store_n(&p->submitted, 1, __ATOMIC_RELEASE);
-	if (!p->ret)
-		p->ret = pt_reap(&ring, JOIN_MS, &ud, &p->res);
-	io_uring_queue_exit(&ring);
-	return NULL;
-}
-
-static int pender_start(struct pender *p, int fd, int cpu, __u64 timeout_ns,
-			__u64 tag)
-{
-	memset(p, 0, sizeof(*p));
-	p->fd = fd;
-	p->cpu = cpu;
-	p->timeout_ns = timeout_ns;
-	p->tag = tag;
-	p->res = 1;
-	if (pthread_create(&p->th, NULL, pender_fn, p))
-		return -EAGAIN;
-	while (!__atomic_load_n(&p->started, __ATOMIC_ACQUIRE))
-		sched_yield();
-	return p->ret;
-}
-
 #define RACE_SETUP() do {						\
 	REQUIRE_PEND();							\
 	if (self->cpu_main < 0)						\
@@ -96,22 +48,22 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
 		struct pendtimer_stats b, a, d;
 		__u64 tag = 1000 + (__u64)attempt;
-		struct pender p;
+		struct pt_waiter p;
 		int c, sub;
 
 		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pender_start(&p, self->fd, self->cpu_timer, 0, tag));
+		ASSERT_EQ(0, pt_pender_start(&p, self->fd, 0, tag, self->cpu_timer));
 		pt_spin_until(p.t_start + off * NSEC_PER_USEC);
 		c = pt_cancel(self->fd, tag);
 		sub = __atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE);
 		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
 			TH_LOG("the PEND's CQE did not come");
 		}
-		ASSERT_EQ(0, p.ret);
+		ASSERT_EQ(0, p.err);
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		o = pt_rule1_outcome(c, p.res, &d);
+		o = pt_rule1_outcome(c, p.ret, &d);
 		/*
 		 * -ENOENT before io_uring_enter() returned, at an offset inside
 		 * the window (the callback cannot claim before it ends): the
@@ -120,7 +72,7 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 		if (o == MISS_LATE && c == -ENOENT && !sub && off < WINDOW_US)
 			o = MISS_EARLY;
 		TH_LOG("attempt %d at +%u us: CANCEL %d, PEND CQE %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
-		       attempt, off, c, p.res,
+		       attempt, off, c, p.ret,
 		       (unsigned long long)d.cancelled,
 		       (unsigned long long)d.fired,
 		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
@@ -151,13 +103,13 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 	RACE_SETUP();
 	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
 		struct pendtimer_stats b, a, d;
-		struct pender p;
+		struct pt_waiter p;
 		int fd2 = pt_open();
 
 		ASSERT_LE(0, fd2);
 		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pender_start(&p, fd2, self->cpu_timer,
-					  RULE2_DUE_US * NSEC_PER_USEC, 1));
+		ASSERT_EQ(0, pt_pender_start(&p, fd2, RULE2_DUE_US * NSEC_PER_USEC, 1,
+					     self->cpu_timer));
 		/* close() after the submission, or the PEND would get -EBADF */
 		while (!__atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE))
 			;
@@ -166,13 +118,13 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
 			TH_LOG("the PEND's CQE did not come");
 		}
-		ASSERT_EQ(0, p.ret);
+		ASSERT_EQ(0, p.err);
 		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
 		pt_stats_delta(&d, &a, &b);
 
-		o = pt_rule2_outcome(p.res, &d);
+		o = pt_rule2_outcome(p.ret, &d);
 		TH_LOG("attempt %d at due+%u us: PEND CQE %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
-		       attempt, off, p.res,
+		       attempt, off, p.ret,
 		       (unsigned long long)d.fired,
 		       (unsigned long long)d.flushed,
 		       (unsigned long long)d.race_cleanup_deferred,
@@ -344,14 +296,14 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 	close(fd);
 	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
 		struct pendtimer_stats b, a, d;
-		struct pender p;
+		struct pt_waiter p;
 
 		ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
 		fd = pt_open_id(PEND_DEV_ID);
 		ASSERT_LE(0, fd);
 		ASSERT_EQ(0, pt_stats(fd, &b));
-		ASSERT_EQ(0, pender_start(&p, fd, self->cpu_timer,
-					  RULE2_DUE_US * NSEC_PER_USEC, 1));
+		ASSERT_EQ(0, pt_pender_start(&p, fd, RULE2_DUE_US * NSEC_PER_USEC, 1,
+					     self->cpu_timer));
 		while (!__atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE))
 			;
 		pt_spin_until(p.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
@@ -359,7 +311,7 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
 			TH_LOG("the PEND's CQE did not come");
 		}
-		ASSERT_EQ(0, p.ret);
+		ASSERT_EQ(0, p.err);
 		close(fd);
 		ASSERT_EQ(0, pt_drv_write("bind", PEND_DEV_ID));
 		ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
@@ -369,16 +321,16 @@ TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 		close(fd);
 		pt_stats_delta(&d, &a, &b);
 
-		if (p.res == 0 && d.fired == 1 && d.removed == 0)
+		if (p.ret == 0 && d.fired == 1 && d.removed == 0)
 			o = d.race_cleanup_deferred == 1 ? HIT :
 			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
-		else if (p.res == -ENODEV && d.removed == 1 && d.fired == 0 &&
+		else if (p.ret == -ENODEV && d.removed == 1 && d.fired == 0 &&
 			 d.race_cleanup_deferred == 0)
 			o = MISS_EARLY;
 		else
 			o = BROKEN;
 		TH_LOG("attempt %d at due+%u us: unbind; PEND CQE %d, fired +%llu removed +%llu cleanup_deferred +%llu: %s",
-		       attempt, off, p.res, (unsigned long long)d.fired,
+		       attempt, off, p.ret, (unsigned long long)d.fired,
 		       (unsigned long long)d.removed,
 		       (unsigned long long)d.race_cleanup_deferred, pt_outcome_name(o));
 		ASSERT_NE((int)BROKEN, (int)o);
