@@ -54,7 +54,16 @@ static const char *const tracefs_roots[] = {
 	"/sys/kernel/debug/tracing",
 };
 
-enum ev_type { EV_SUBMIT, EV_COMPLETE, EV_ENTER, EV_LATE, EV_DEFERRED };
+enum ev_type { EV_SUBMIT, EV_ENTER, EV_LATE, EV_DEFERRED, EV_COMPLETE };
+
+/* Each event's name (in the trace: "<name>: dev=... "). */
+static const char *const ev_names[] = {
+	[EV_SUBMIT] = "pendtimer_submit",
+	[EV_ENTER] = "pendtimer_timer_enter",
+	[EV_LATE] = "pendtimer_timer_late",
+	[EV_DEFERRED] = "pendtimer_cleanup_deferred",
+	[EV_COMPLETE] = "pendtimer_complete",
+};
 
 /* The events of issue 13; the first two are issue 6's. */
 static const char *const rule_events[] = {
@@ -99,6 +108,48 @@ static int inst_write(struct __test_metadata *_metadata,
 	return ret;
 }
 
+/*
+ * The event a trace line records, into @e->type, and the rest of the line
+ * after its "<name>:"; NULL if it records none of ours.
+ */
+static const char *line_event(const char *line, struct ev *e)
+{
+	char key[64];
+	size_t t;
+
+	for (t = 0; t < ARRAY_SIZE(ev_names); t++) {
+		const char *p;
+
+		snprintf(key, sizeof(key), "%s: ", ev_names[t]);
+		p = strstr(line, key);
+		if (p) {
+			e->type = t;
+			return p + strlen(key) - 1;
+		}
+	}
+	return NULL;
+}
+
+/* @e's fields from @p, the rest of its line (line_event()): false if unparsed. */
+static bool parse_event(struct ev *e, const char *p)
+{
+	switch (e->type) {
+	case EV_SUBMIT:
+		return sscanf(p, " dev=%d tag=%llu kind=%15s due_ns=%lld",
+			      &e->dev, &e->tag, e->kind, &e->due_ns) == 4;
+	case EV_DEFERRED:
+		return sscanf(p, " dev=%d tag=%llu outcome=%15s",
+			      &e->dev, &e->tag, e->outcome) == 3;
+	case EV_COMPLETE:
+		return sscanf(p, " dev=%d tag=%llu kind=%15s outcome=%15s "
+			      "due_ns=%lld latency_ns=%lld",
+			      &e->dev, &e->tag, e->kind, e->outcome, &e->due_ns,
+			      &e->latency_ns) == 6;
+	default:	/* timer_enter, timer_late */
+		return sscanf(p, " dev=%d tag=%llu", &e->dev, &e->tag) == 2;
+	}
+}
+
 /* Parse the instance's trace into self->ev[]; returns the number of events. */
 static int collect(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
 {
@@ -114,62 +165,16 @@ static int collect(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
 	for (line = strtok_r(buf, "\n", &save); line && self->nev < MAX_EVENTS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct ev *e = &self->ev[self->nev];
-		char *p;
+		const char *p;
 
 		memset(e, 0, sizeof(*e));
-		p = strstr(line, "pendtimer_submit: ");
-		if (p) {
-			e->type = EV_SUBMIT;
-			if (sscanf(p, "pendtimer_submit: dev=%d tag=%llu kind=%15s due_ns=%lld",
-				   &e->dev, &e->tag, e->kind, &e->due_ns) != 4) {
-				TH_LOG("unparsed: %s", line);
-				continue;
-			}
+		p = line_event(line, e);
+		if (!p)
+			continue;
+		if (parse_event(e, p))
 			self->nev++;
-			continue;
-		}
-		p = strstr(line, "pendtimer_timer_enter: ");
-		if (p) {
-			e->type = EV_ENTER;
-			if (sscanf(p, "pendtimer_timer_enter: dev=%d tag=%llu",
-				   &e->dev, &e->tag) == 2)
-				self->nev++;
-			else
-				TH_LOG("unparsed: %s", line);
-			continue;
-		}
-		p = strstr(line, "pendtimer_timer_late: ");
-		if (p) {
-			e->type = EV_LATE;
-			if (sscanf(p, "pendtimer_timer_late: dev=%d tag=%llu",
-				   &e->dev, &e->tag) == 2)
-				self->nev++;
-			else
-				TH_LOG("unparsed: %s", line);
-			continue;
-		}
-		p = strstr(line, "pendtimer_cleanup_deferred: ");
-		if (p) {
-			e->type = EV_DEFERRED;
-			if (sscanf(p, "pendtimer_cleanup_deferred: dev=%d tag=%llu outcome=%15s",
-				   &e->dev, &e->tag, e->outcome) == 3)
-				self->nev++;
-			else
-				TH_LOG("unparsed: %s", line);
-			continue;
-		}
-		p = strstr(line, "pendtimer_complete: ");
-		if (p) {
-			e->type = EV_COMPLETE;
-			if (sscanf(p, "pendtimer_complete: dev=%d tag=%llu kind=%15s "
-				   "outcome=%15s due_ns=%lld latency_ns=%lld",
-				   &e->dev, &e->tag, e->kind, e->outcome, &e->due_ns,
-				   &e->latency_ns) != 6) {
-				TH_LOG("unparsed: %s", line);
-				continue;
-			}
-			self->nev++;
-		}
+		else
+			TH_LOG("unparsed: %s", line);
 	}
 	free(buf);
 	return self->nev;
