@@ -19,6 +19,7 @@
 #include "pendtimer_util.h"
 
 #include <poll.h>
+#include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -64,6 +65,61 @@ FIXTURE_TEARDOWN(core)
 	pt_stats_delta((d), &__now, &self->s0);				\
 } while (0)
 
+/* The index of counter @name in pt_stat_fields[], asserted. */
+static size_t stat_index(struct __test_metadata *_metadata, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pt_stat_fields_nr; i++)
+		if (!strcmp(pt_stat_fields[i].name, name))
+			break;
+	ASSERT_LT(i, pt_stat_fields_nr) {
+		TH_LOG("no counter '%s'", name);
+	}
+	return i;
+}
+
+/*
+ * Each "counter=value" of @want (printf-style), e.g. "submitted=1
+ * fired+cancelled=0" (a '+' sums counters), checked against @d.
+ */
+static __attribute__((format(printf, 3, 4)))
+void expect_stats(struct __test_metadata *_metadata,
+		  const struct pendtimer_stats *d, const char *want, ...)
+{
+	char buf[256], *item, *save = NULL;
+	va_list ap;
+
+	va_start(ap, want);
+	vsnprintf(buf, sizeof(buf), want, ap);
+	va_end(ap);
+	for (item = strtok_r(buf, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
+		char names[128], *eq = strchr(item, '='), *name, *save2 = NULL;
+		unsigned long long val;
+		__u64 sum = 0;
+
+		ASSERT_NE(NULL, eq) {
+			TH_LOG("'%s' is no counter=value", item);
+		}
+		*eq = '\0';
+		snprintf(names, sizeof(names), "%s", item);
+		val = strtoull(eq + 1, NULL, 0);
+		for (name = strtok_r(item, "+", &save2); name;
+		     name = strtok_r(NULL, "+", &save2))
+			sum += pt_stat_get(d, stat_index(_metadata, name));
+		EXPECT_EQ(val, sum) {
+			TH_LOG("%s: %llu, want %llu", names, (unsigned long long)sum, val);
+		}
+	}
+}
+
+/* The stats delta since setup, checked by expect_stats() (its arguments). */
+#define EXPECT_DELTA(...) do {						\
+	struct pendtimer_stats __d;					\
+	DELTA(self->fd, &__d);						\
+	expect_stats(_metadata, &__d, __VA_ARGS__);			\
+} while (0)
+
 /* ------------------------------------------------------------------ */
 /* fire: SPEC.md section 2, "Requests and their results" (WAIT, ARM) */
 
@@ -73,7 +129,6 @@ TEST_F(core, wait_fires_0_not_before_timeout)
 	static const __u64 timeouts[] = {
 		0, 100 * NSEC_PER_USEC, 2 * NSEC_PER_MSEC, 20 * NSEC_PER_MSEC,
 	};
-	struct pendtimer_stats d;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(timeouts); i++) {
@@ -94,10 +149,8 @@ TEST_F(core, wait_fires_0_not_before_timeout)
 		/* and not absurdly late either (TCG is slow, be generous) */
 		ASSERT_GT(timeouts[i] + 5 * NSEC_PER_SEC, t1 - t0);
 	}
-	DELTA(self->fd, &d);
-	EXPECT_EQ(ARRAY_SIZE(timeouts), d.submitted);
-	EXPECT_EQ(ARRAY_SIZE(timeouts), d.fired);
-	EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=%zu fired=%zu cancelled+interrupted+flushed+removed=0",
+		     ARRAY_SIZE(timeouts), ARRAY_SIZE(timeouts));
 }
 
 /* ARM returns at once; its eventfd is signalled exactly once, not early. */
@@ -105,7 +158,6 @@ TEST_F(core, arm_signals_eventfd_exactly_once)
 {
 	const __u64 timeout = 300 * NSEC_PER_MSEC;
 	struct pollfd pfd;
-	struct pendtimer_stats d;
 	uint64_t t0, t1, t2;
 	int ret;
 
@@ -139,10 +191,7 @@ TEST_F(core, arm_signals_eventfd_exactly_once)
 	ASSERT_EQ(0, pt_eventfd_take(self->efd)) {
 		TH_LOG("eventfd signalled more than once");
 	}
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(0ULL, d.pending);
+	EXPECT_DELTA("submitted=1 fired=1 pending=0");
 }
 
 /* ------------------------------------------------------------------ */
@@ -154,7 +203,6 @@ TEST_F(core, arm_signals_eventfd_exactly_once)
  */
 TEST_F(core, cancel_blocked_wait_gives_ecanceled)
 {
-	struct pendtimer_stats d;
 	struct pt_waiter w;
 
 	ASSERT_EQ(0, pt_waiter_start(&w, self->fd, LONG_NS, 42, -1));
@@ -169,17 +217,13 @@ TEST_F(core, cancel_blocked_wait_gives_ecanceled)
 	ASSERT_GT(LONG_NS, w.t_end - w.t_start);
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 42));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(0ULL, d.fired + d.interrupted + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=1 cancelled=1 fired+interrupted+flushed+removed=0");
 }
 
 /* CANCEL of a tag that already fired, or never existed: -ENOENT. */
 TEST_F(core, cancel_after_fire_gives_enoent)
 {
 	struct pollfd pfd;
-	struct pendtimer_stats d;
 
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 12345));	/* never submitted */
 
@@ -195,17 +239,12 @@ TEST_F(core, cancel_after_fire_gives_enoent)
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 0, JOIN_MS, NULL));
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 8));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(2ULL, d.submitted);
-	EXPECT_EQ(2ULL, d.fired);
-	EXPECT_EQ(0ULL, d.cancelled);
+	EXPECT_DELTA("submitted=2 fired=2 cancelled=0");
 }
 
 /* A cancelled ARM never signals its eventfd. */
 TEST_F(core, cancelled_arm_never_signals)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 	ASSERT_EQ(0, pt_arm(self->fd, 100 * NSEC_PER_MSEC, 1, self->efd));
@@ -213,17 +252,13 @@ TEST_F(core, cancelled_arm_never_signals)
 	pt_sleep_ms(400);		/* well past its due time */
 	ASSERT_EQ(0, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(0ULL, d.fired);
+	EXPECT_DELTA("submitted=1 cancelled=1 fired=0");
 }
 
 /* Tags are per open file: another file's tag is -ENOENT and left alone. */
 TEST_F(core, cancel_other_files_tag_gives_enoent)
 {
 	struct pollfd pfd;
-	struct pendtimer_stats d;
 
 	self->fd2 = pt_open();
 	ASSERT_LE(0, self->fd2);
@@ -240,10 +275,7 @@ TEST_F(core, cancel_other_files_tag_gives_enoent)
 	}
 	ASSERT_EQ(1, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(0ULL, d.cancelled);
+	EXPECT_DELTA("submitted=1 fired=1 cancelled=0");
 }
 
 /* ------------------------------------------------------------------ */
@@ -262,7 +294,6 @@ TEST_F(core, signal_sa_restart_wait_gives_eintr)
 {
 	struct sigaction sa = { .sa_handler = usr1_handler,
 				.sa_flags = SA_RESTART };
-	struct pendtimer_stats d;
 	struct pt_waiter w;
 
 	sigemptyset(&sa.sa_mask);
@@ -280,10 +311,7 @@ TEST_F(core, signal_sa_restart_wait_gives_eintr)
 	/* the request is gone: its tag is free again */
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 9));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.interrupted);
-	EXPECT_EQ(0ULL, d.fired + d.cancelled + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=1 interrupted=1 fired+cancelled+flushed+removed=0");
 }
 
 /* ------------------------------------------------------------------ */
@@ -292,7 +320,6 @@ TEST_F(core, signal_sa_restart_wait_gives_eintr)
 /* close() from another thread ends a blocked WAIT with -ECANCELED (flushed). */
 TEST_F(core, flush_close_ends_blocked_wait_ecanceled)
 {
-	struct pendtimer_stats d;
 	struct pt_waiter w;
 	int fd2 = pt_open();
 
@@ -305,10 +332,7 @@ TEST_F(core, flush_close_ends_blocked_wait_ecanceled)
 	}
 	ASSERT_EQ(-ECANCELED, w.ret);
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.flushed);
-	EXPECT_EQ(0ULL, d.fired + d.cancelled + d.interrupted + d.removed);
+	EXPECT_DELTA("submitted=1 flushed=1 fired+cancelled+interrupted+removed=0");
 }
 
 /* A forked child closing its inherited copy leaves the parent's requests. */
@@ -359,10 +383,7 @@ TEST_F(core, flush_forked_child_close_keeps_parent_requests)
 	}
 	ASSERT_LE(wait_ns, w.t_end - w.t_start);
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(2ULL, d.submitted);
-	EXPECT_EQ(2ULL, d.fired);
-	EXPECT_EQ(0ULL, d.flushed);
+	EXPECT_DELTA("submitted=2 fired=2 flushed=0");
 }
 
 /*
@@ -431,7 +452,6 @@ TEST_F(core, flush_close_leaves_nothing_pending_no_signal)
 TEST_F(core, bad_ioctl_unknown_number_enotty)
 {
 	__u64 buf[16] = { 0 };
-	struct pendtimer_stats d;
 
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IO(PENDTIMER_IOC_MAGIC, 0), buf));
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IO(PENDTIMER_IOC_MAGIC, 5), buf));
@@ -444,15 +464,13 @@ TEST_F(core, bad_ioctl_unknown_number_enotty)
 						   struct pendtimer_wait), buf));
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IOW(PENDTIMER_IOC_MAGIC, 4,
 						   struct pendtimer_stats), buf));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* A known number with the wrong size: -ENOTTY, nothing submitted. */
 TEST_F(core, bad_ioctl_wrong_size_enotty)
 {
 	__u64 buf[32] = { 0 };
-	struct pendtimer_stats d;
 
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd,
 				    _IOW(PENDTIMER_IOC_MAGIC, 1, __u64), buf));
@@ -468,14 +486,12 @@ TEST_F(core, bad_ioctl_wrong_size_enotty)
 				    _IOR(PENDTIMER_IOC_MAGIC, 4, __u64), buf));
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IOR(PENDTIMER_IOC_MAGIC, 4,
 				    __u64[sizeof(struct pendtimer_stats) / 8 + 1]), buf));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* A bad user pointer: -EFAULT for WAIT, ARM, CANCEL and STATS. */
 TEST_F(core, bad_pointer_efault)
 {
-	struct pendtimer_stats d;
 	long pagesz = sysconf(_SC_PAGESIZE);
 	void *hole;
 
@@ -504,15 +520,12 @@ TEST_F(core, bad_pointer_efault)
 	EXPECT_EQ(-EFAULT, pt_ioctl(self->fd, PENDTIMER_IOC_WAIT,
 				    (void *)0xfffff000UL));
 #endif
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* timeout_ns > MAX: -EINVAL; exactly MAX is accepted. */
 TEST_F(core, timeout_above_max_einval_max_accepted)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 
@@ -527,29 +540,23 @@ TEST_F(core, timeout_above_max_einval_max_accepted)
 	ASSERT_EQ(0, pt_cancel(self->fd, 1));
 	EXPECT_EQ(0, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_DELTA("submitted=1 cancelled=1");
 }
 
 /* ARM with flags != 0: -EINVAL. */
 TEST_F(core, arm_flags_nonzero_einval)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 	EXPECT_EQ(-EINVAL, pt_arm_flags(self->fd, 0, 1, self->efd, 1));
 	EXPECT_EQ(-EINVAL, pt_arm_flags(self->fd, 0, 1, self->efd, 0x80000000u));
 	EXPECT_EQ(-EINVAL, pt_arm_flags(self->fd, 0, 1, self->efd, ~0u));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* ARM with an eventfd that is not open: -EBADF. */
 TEST_F(core, arm_eventfd_not_open_ebadf)
 {
-	struct pendtimer_stats d;
 	int closed = dup(self->fd);
 
 	ASSERT_LE(0, closed);
@@ -557,14 +564,12 @@ TEST_F(core, arm_eventfd_not_open_ebadf)
 	EXPECT_EQ(-EBADF, pt_arm(self->fd, 0, 1, closed));
 	EXPECT_EQ(-EBADF, pt_arm(self->fd, 0, 1, -1));
 	EXPECT_EQ(-EBADF, pt_arm(self->fd, 0, 1, 0x7ffffff0));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* ARM with an open descriptor that is not an eventfd: -EINVAL. */
 TEST_F(core, arm_eventfd_not_eventfd_einval)
 {
-	struct pendtimer_stats d;
 	int p[2];
 
 	ASSERT_EQ(0, pipe(p));
@@ -573,15 +578,12 @@ TEST_F(core, arm_eventfd_not_eventfd_einval)
 	EXPECT_EQ(-EINVAL, pt_arm(self->fd, 0, 1, self->fd));	/* the device */
 	close(p[0]);
 	close(p[1]);
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* A tag already pending in this open file: -EEXIST; in another file: fine. */
 TEST_F(core, tag_pending_in_same_file_eexist)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 	self->fd2 = pt_open();
@@ -598,10 +600,7 @@ TEST_F(core, tag_pending_in_same_file_eexist)
 	ASSERT_EQ(0, pt_wait(self->fd, 0, 9));
 	EXPECT_EQ(0, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(3ULL, d.submitted);
-	EXPECT_EQ(2ULL, d.cancelled);
-	EXPECT_EQ(1ULL, d.fired);
+	EXPECT_DELTA("submitted=3 cancelled=2 fired=1");
 }
 
 /*
@@ -610,7 +609,6 @@ TEST_F(core, tag_pending_in_same_file_eexist)
  */
 TEST_F(core, max_pending_limit_enospc)
 {
-	struct pendtimer_stats d;
 	int i;
 
 	ASSERT_EQ(0, pt_param_read("max_pending", &self->saved_max_pending));
@@ -632,10 +630,7 @@ TEST_F(core, max_pending_limit_enospc)
 	ASSERT_EQ(0, pt_arm(self->fd, LONG_NS, 8, self->efd));
 	EXPECT_EQ(-ENOSPC, pt_arm(self->fd, LONG_NS, 9, self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(10ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(9ULL, d.pending);
+	EXPECT_DELTA("submitted=10 cancelled=1 pending=9");
 	/* teardown closes the files (flush) and restores max_pending */
 }
 
