@@ -386,6 +386,48 @@ TEST_F(core, flush_forked_child_close_keeps_parent_requests)
 	EXPECT_DELTA("submitted=2 fired=2 flushed=0");
 }
 
+/* What arm_then_close() saw. */
+struct armed {
+	struct pendtimer_stats before;	/* the counters before the ARMs */
+	struct pendtimer_stats after;	/* and as soon as close() returned */
+	uint64_t t0, t_armed, t_closed;	/* arming began, ended; close() returned */
+};
+
+/*
+ * @n ARMs on a second open file, tags 0..@n - 1, the i-th due after @due_ns
+ * + i * @step_ns, signalling self->efd: each accepted, then all of them
+ * pending; then close() of that file.
+ */
+static void arm_then_close(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(core) *self, int n, __u64 due_ns,
+			   __u64 step_ns, struct armed *a)
+{
+	int i, ret = 0, fd2 = pt_open();
+
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, pt_stats(self->fd, &a->before));
+	a->t0 = pt_now_ns();
+	for (i = 0; i < n; i++) {
+		ret = pt_arm(fd2, due_ns + (__u64)i * step_ns, (__u64)i, self->efd);
+		if (ret)
+			break;
+	}
+	a->t_armed = pt_now_ns();
+	ASSERT_EQ(0, ret) {
+		TH_LOG("ARM #%d failed", i);
+	}
+	ASSERT_EQ(0, pt_stats(self->fd, &a->after));
+	ASSERT_EQ(a->before.pending + n, a->after.pending) {
+		TH_LOG("arming took %llu ms (due after %llu ms)",
+		       (unsigned long long)((pt_now_ns() - a->t0) / NSEC_PER_MSEC),
+		       (unsigned long long)(due_ns / NSEC_PER_MSEC));
+	}
+
+	ASSERT_EQ(0, close(fd2));
+	a->t_closed = pt_now_ns();
+	ASSERT_EQ(0, pt_stats(self->fd, &a->after));
+}
+
 /*
  * Once close() returns, nothing submitted before it is pending, and the
  * ARMs it cancelled never signal their eventfd.
@@ -394,52 +436,32 @@ TEST_F(core, flush_close_leaves_nothing_pending_no_signal)
 {
 	const int n = 1000;
 	const __u64 due = 3 * NSEC_PER_SEC;
-	struct pendtimer_stats before, after;
-	uint64_t t0, t_close;
+	struct armed a;
 	__u64 fired;
-	int i, fd2;
 
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
-	fd2 = pt_open();
-	ASSERT_LE(0, fd2);
-
-	ASSERT_EQ(0, pt_stats(self->fd, &before));
-	t0 = pt_now_ns();
-	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, pt_arm(fd2, due + (__u64)i * 1000, (__u64)i,
-				    self->efd));
-	}
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
-	ASSERT_EQ(before.pending + n, after.pending) {
-		TH_LOG("arming took %llu ms (due after %llu ms)",
-		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
-		       (unsigned long long)(due / NSEC_PER_MSEC));
-	}
-
-	t_close = pt_now_ns();
-	ASSERT_EQ(0, close(fd2));
+	arm_then_close(_metadata, self, n, due, NSEC_PER_USEC, &a);
 	/* no polling: the guarantee holds when close() returns */
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
-	ASSERT_EQ(before.pending, after.pending) {
+	ASSERT_EQ(a.before.pending, a.after.pending) {
 		TH_LOG("%llu requests still pending after close()",
-		       (unsigned long long)(after.pending - before.pending));
+		       (unsigned long long)(a.after.pending - a.before.pending));
 	}
 	/*
 	 * Each ARM ended once: flushed, or fired if its timer came before
 	 * close() (a guest under a sanitizer may take longer than @due to
 	 * arm them all).
 	 */
-	fired = after.fired - before.fired;
-	ASSERT_EQ((__u64)n, after.flushed - before.flushed + fired);
+	fired = a.after.fired - a.before.fired;
+	ASSERT_EQ((__u64)n, a.after.flushed - a.before.flushed + fired);
 	ASSERT_LT(fired, (__u64)n);
 	if (fired)
 		TH_LOG("%llu ARMs fired before close() (arming took %llu ms)",
 		       (unsigned long long)fired,
-		       (unsigned long long)((t_close - t0) / NSEC_PER_MSEC));
+		       (unsigned long long)((a.t_armed - a.t0) / NSEC_PER_MSEC));
 
 	/* past every due time: only the ARMs that fired signalled */
-	pt_sleep_until(t0 + due + n * NSEC_PER_USEC + 300 * NSEC_PER_MSEC);
+	pt_sleep_until(a.t0 + due + n * NSEC_PER_USEC + 300 * NSEC_PER_MSEC);
 	ASSERT_EQ((int64_t)fired, pt_eventfd_take(self->efd)) {
 		TH_LOG("a flushed ARM signalled its eventfd");
 	}
@@ -661,41 +683,19 @@ TEST_F(core, max_pending_param_out_of_range_einval)
 TEST_F_TIMEOUT(core, close_with_100k_pending_arms, 300)
 {
 	const int n = pt_scaled(100000);
-	struct pendtimer_stats before, after;
-	uint64_t t0, t1, t2;
-	int i, fd2, ret = 0;
+	struct armed a;
 
 	ASSERT_EQ(0, pt_param_read("max_pending", &self->saved_max_pending));
 	ASSERT_EQ(0, pt_param_write("max_pending", 1048576));
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
-	fd2 = pt_open();
-	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, pt_stats(self->fd, &before));
-
-	t0 = pt_now_ns();
-	for (i = 0; i < n; i++) {
-		ret = pt_arm(fd2, 600 * NSEC_PER_SEC + (__u64)i, (__u64)i,
-			     self->efd);
-		if (ret)
-			break;
-	}
-	t1 = pt_now_ns();
-	ASSERT_EQ(0, ret) {
-		TH_LOG("ARM #%d failed", i);
-	}
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
-	ASSERT_EQ(before.pending + n, after.pending);
-
-	ASSERT_EQ(0, close(fd2));
-	t2 = pt_now_ns();
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
+	arm_then_close(_metadata, self, n, 600 * NSEC_PER_SEC, 1, &a);
 	TH_LOG("%d ARMs in %llu ms, close() in %llu ms", n,
-	       (unsigned long long)((t1 - t0) / NSEC_PER_MSEC),
-	       (unsigned long long)((t2 - t1) / NSEC_PER_MSEC));
-	ASSERT_EQ(before.pending, after.pending);
-	ASSERT_EQ(before.flushed + n, after.flushed);
-	ASSERT_EQ(before.submitted + n, after.submitted);
+	       (unsigned long long)((a.t_armed - a.t0) / NSEC_PER_MSEC),
+	       (unsigned long long)((a.t_closed - a.t_armed) / NSEC_PER_MSEC));
+	ASSERT_EQ(a.before.pending, a.after.pending);
+	ASSERT_EQ(a.before.flushed + n, a.after.flushed);
+	ASSERT_EQ(a.before.submitted + n, a.after.submitted);
 	EXPECT_EQ(0, pt_eventfd_take(self->efd));
 }
 
