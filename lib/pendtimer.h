@@ -769,6 +769,19 @@ int pt_submit_pend(struct io_uring *ring, int fd, __u64 timeout_ns, __u64 tag,
 int pt_submit_cancel(struct io_uring *ring, int fd, __u64 tag, __u64 user_data);
 
 /**
+ * pt_submit_async_cancel() - submit one IORING_OP_ASYNC_CANCEL now.
+ * @ring: the ring.
+ * @target: the user_data of the request to cancel (any with
+ *	IORING_ASYNC_CANCEL_ANY).
+ * @flags: IORING_ASYNC_CANCEL_* flags, or 0.
+ * @user_data: the cancel's own CQE's user_data.
+ *
+ * Return: 0, -EBUSY (no free SQE) or -errno of io_uring_submit().
+ */
+int pt_submit_async_cancel(struct io_uring *ring, __u64 target,
+			   unsigned int flags, __u64 user_data);
+
+/**
  * pt_reap() - wait for one CQE (a signal does not end the wait).
  * @ring: the ring.
  * @timeout_ms: how long at most.

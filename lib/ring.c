@@ -70,6 +70,18 @@ int pt_submit_cancel(struct io_uring *ring, int fd, __u64 tag, __u64 user_data)
 	return submit_one(ring);
 }
 
+int pt_submit_async_cancel(struct io_uring *ring, __u64 target,
+			   unsigned int flags, __u64 user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_cancel64(sqe, target, (int)flags);
+	io_uring_sqe_set_data64(sqe, user_data);
+	return submit_one(ring);
+}
+
 int pt_reap(struct io_uring *ring, unsigned int timeout_ms, __u64 *ud,
 	    int *res)
 {

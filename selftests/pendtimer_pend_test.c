@@ -151,15 +151,11 @@ TEST_F(pend, cancel_by_uring_cmd_ecanceled)
  */
 TEST_F(pend, async_cancel_enoent_and_it_stays_pending)
 {
-	struct io_uring_sqe *sqe;
 	struct pendtimer_stats s, d;
 
 	REQUIRE_PEND();
 	SUBMIT_PEND(&self->ring, self->fd, LONG_NS, 9, 0x90);
-	sqe = io_uring_get_sqe(&self->ring);
-	io_uring_prep_cancel64(sqe, 0x90, 0);
-	io_uring_sqe_set_data64(sqe, 0x91);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_submit_async_cancel(&self->ring, 0x90, 0, 0x91));
 	EXPECT_CQE(&self->ring, JOIN_MS, 0x91, -ENOENT);
 	/* the PEND did not move */
 	EXPECT_NO_CQE(&self->ring, 300);
@@ -171,10 +167,8 @@ TEST_F(pend, async_cancel_enoent_and_it_stays_pending)
 	 * The same with IORING_ASYNC_CANCEL_ANY, whose CQE is the number of
 	 * requests it cancelled: 0, and the PEND still pending.
 	 */
-	sqe = io_uring_get_sqe(&self->ring);
-	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-	io_uring_sqe_set_data64(sqe, 0x92);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_submit_async_cancel(&self->ring, 0, IORING_ASYNC_CANCEL_ANY,
+					    0x92));
 	EXPECT_CQE(&self->ring, JOIN_MS, 0x92, 0);
 	EXPECT_NO_CQE(&self->ring, 100);
 	ASSERT_EQ(0, pt_stats(self->fd, &s));
