@@ -634,6 +634,19 @@ struct rule_try {
 	__u64 tag_base;
 };
 
+/*
+ * A rule test's start, once tracefs is there: the rule events in it, the
+ * window widened (widen_window()) for @t's requests; false with one CPU.
+ */
+static bool rule_setup(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(trace) *self, struct rule_try *t)
+{
+	NEED_RULE_EVENTS();
+	t->r.fd = self->fd;
+	t->r.cpu_timer = widen_window(_metadata, self);
+	return t->r.cpu_timer >= 0;
+}
+
 /* Rule 1, one attempt: a hit when the CANCEL claimed and the callback was late. */
 static enum outcome rule1_attempt(struct __test_metadata *_metadata,
 				  void *ctx, int attempt, unsigned int off)
@@ -704,15 +717,12 @@ static void rule_events_in_order(struct __test_metadata *_metadata,
  */
 TEST_F_TIMEOUT(trace, rule1_timer_late_after_the_cancel_claimed, 120)
 {
-	struct rule_try t = { .r.fd = self->fd, .tag_base = self->tag_base + 100 };
+	struct rule_try t = { .tag_base = self->tag_base + 100 };
 	struct rule_events ix;	/* other: complete, last: timer_late */
 
 	NEED_TRACEFS();
-	NEED_RULE_EVENTS();
-	t.r.cpu_timer = widen_window(_metadata, self);
-	if (t.r.cpu_timer < 0)
+	if (!rule_setup(_metadata, self, &t))
 		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
-
 	pt_hit_window(_metadata, rule1_attempt, &t, "the cancel");
 	rule_events_in_order(_metadata, self, t.r.tag, EV_COMPLETE, EV_LATE, &ix);
 	EXPECT_STREQ("cancelled", self->ev[ix.other].outcome);
@@ -729,15 +739,12 @@ TEST_F_TIMEOUT(trace, rule1_timer_late_after_the_cancel_claimed, 120)
  */
 TEST_F_TIMEOUT(trace, rule2_cleanup_deferred_before_the_callback_claims, 120)
 {
-	struct rule_try t = { .r.fd = self->fd, .tag_base = self->tag_base + 200 };
+	struct rule_try t = { .tag_base = self->tag_base + 200 };
 	struct rule_events ix;	/* other: cleanup_deferred, last: complete */
 
 	NEED_TRACEFS();
-	NEED_RULE_EVENTS();
-	t.r.cpu_timer = widen_window(_metadata, self);
-	if (t.r.cpu_timer < 0)
+	if (!rule_setup(_metadata, self, &t))
 		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
-
 	pt_hit_window(_metadata, rule2_attempt, &t, "close()");
 	rule_events_in_order(_metadata, self, t.r.tag, EV_DEFERRED, EV_COMPLETE, &ix);
 	EXPECT_STREQ("flushed", self->ev[ix.other].outcome);
