@@ -109,15 +109,39 @@ TEST_F(uring, uring_wait_fires_res0_submit_does_not_block)
 }
 
 /*
+ * The CQEs of a WAIT (user_data @wait_ud) and of its cancel (@cancel_ud), in
+ * either order and nothing else: their res into @wait_res and @cancel_res.
+ */
+static void reap_wait_and_cancel(struct __test_metadata *_metadata,
+				 struct io_uring *ring, __u64 wait_ud,
+				 int *wait_res, __u64 cancel_ud, int *cancel_res)
+{
+	__u64 ud;
+	int i, res;
+
+	*wait_res = *cancel_res = 1;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pt_reap(ring, 5000, &ud, &res)) {
+			TH_LOG("CQE %d missing (the cancel did not end the WAIT?)", i);
+		}
+		ASSERT_TRUE(ud == wait_ud || ud == cancel_ud) {
+			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
+		}
+		if (ud == wait_ud)
+			*wait_res = res;
+		else
+			*cancel_res = res;
+	}
+}
+
+/*
  * SPEC.md section 2, URING_CMD: IORING_OP_ASYNC_CANCEL of a parked WAIT: its
  * CQE -ECANCELED, interrupted +1.
  */
 TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 {
-	struct io_uring_sqe *sqe;
 	struct pendtimer_stats d;
-	int res, wait_res = 1, cancel_res = 1, i;
-	__u64 ud;
+	int wait_res, cancel_res;
 
 	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 1, 0x100);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
@@ -126,22 +150,9 @@ TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 		TH_LOG("the URING_CMD WAIT never became pending");
 	}
 
-	sqe = io_uring_get_sqe(&self->ring);
-	io_uring_prep_cancel64(sqe, 0x100, 0);
-	io_uring_sqe_set_data64(sqe, 0x200);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res)) {
-			TH_LOG("CQE %d missing (async cancel did not end the WAIT?)", i);
-		}
-		ASSERT_TRUE(ud == 0x100 || ud == 0x200) {
-			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
-		}
-		if (ud == 0x100)
-			wait_res = res;
-		else
-			cancel_res = res;
-	}
+	ASSERT_EQ(0, pt_submit_async_cancel(&self->ring, 0x100, 0, 0x200));
+	reap_wait_and_cancel(_metadata, &self->ring, 0x100, &wait_res, 0x200,
+			     &cancel_res);
 	ASSERT_EQ(-ECANCELED, wait_res);
 	ASSERT_TRUE(cancel_res == 0 || cancel_res == -EALREADY ||
 		    cancel_res == -ENOENT) {
@@ -162,7 +173,7 @@ TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
 {
 	struct pendtimer_stats d;
-	int res, wait_res = 1, cancel_res = 1, i;
+	int res, wait_res, cancel_res;
 	__u64 ud;
 
 	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 77, 1);
@@ -171,16 +182,7 @@ TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
 
 	pt_prep_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 2);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
-		ASSERT_TRUE(ud == 1 || ud == 2) {
-			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
-		}
-		if (ud == 1)
-			wait_res = res;
-		else
-			cancel_res = res;
-	}
+	reap_wait_and_cancel(_metadata, &self->ring, 1, &wait_res, 2, &cancel_res);
 	ASSERT_EQ(0, cancel_res);
 	ASSERT_EQ(-ECANCELED, wait_res);
 
