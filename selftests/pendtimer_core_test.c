@@ -19,7 +19,6 @@
 #include "pendtimer_util.h"
 
 #include <poll.h>
-#include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -65,59 +64,11 @@ FIXTURE_TEARDOWN(core)
 	pt_stats_delta((d), &__now, &self->s0);				\
 } while (0)
 
-/* The index of counter @name in pt_stat_fields[], asserted. */
-static size_t stat_index(struct __test_metadata *_metadata, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < pt_stat_fields_nr; i++)
-		if (!strcmp(pt_stat_fields[i].name, name))
-			break;
-	ASSERT_LT(i, pt_stat_fields_nr) {
-		TH_LOG("no counter '%s'", name);
-	}
-	return i;
-}
-
-/*
- * Each "counter=value" of @want (printf-style), e.g. "submitted=1
- * fired+cancelled=0" (a '+' sums counters), checked against @d.
- */
-static __attribute__((format(printf, 3, 4)))
-void expect_stats(struct __test_metadata *_metadata,
-		  const struct pendtimer_stats *d, const char *want, ...)
-{
-	char buf[256], *item, *save = NULL;
-	va_list ap;
-
-	va_start(ap, want);
-	vsnprintf(buf, sizeof(buf), want, ap);
-	va_end(ap);
-	for (item = strtok_r(buf, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
-		char names[128], *eq = strchr(item, '='), *name, *save2 = NULL;
-		unsigned long long val;
-		__u64 sum = 0;
-
-		ASSERT_NE(NULL, eq) {
-			TH_LOG("'%s' is no counter=value", item);
-		}
-		*eq = '\0';
-		snprintf(names, sizeof(names), "%s", item);
-		val = strtoull(eq + 1, NULL, 0);
-		for (name = strtok_r(item, "+", &save2); name;
-		     name = strtok_r(NULL, "+", &save2))
-			sum += pt_stat_get(d, stat_index(_metadata, name));
-		EXPECT_EQ(val, sum) {
-			TH_LOG("%s: %llu, want %llu", names, (unsigned long long)sum, val);
-		}
-	}
-}
-
-/* The stats delta since setup, checked by expect_stats() (its arguments). */
+/* The stats delta since setup, checked by pt_expect_stats() (its arguments). */
 #define EXPECT_DELTA(...) do {						\
 	struct pendtimer_stats __d;					\
 	DELTA(self->fd, &__d);						\
-	expect_stats(_metadata, &__d, __VA_ARGS__);			\
+	pt_expect_stats(_metadata, &__d, __VA_ARGS__);			\
 } while (0)
 
 /* ------------------------------------------------------------------ */

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,6 +101,55 @@
 		close(__fd);						\
 	}								\
 } while (0)
+
+/* The index of counter @name in pt_stat_fields[], asserted. */
+static inline size_t pt_stat_index(struct __test_metadata *_metadata,
+				   const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pt_stat_fields_nr; i++)
+		if (!strcmp(pt_stat_fields[i].name, name))
+			break;
+	ASSERT_LT(i, pt_stat_fields_nr) {
+		TH_LOG("no counter '%s'", name);
+	}
+	return i;
+}
+
+/*
+ * Each "counter=value" of @want (printf-style), e.g. "submitted=1
+ * fired+cancelled=0" (a '+' sums counters), checked against @d (EXPECT).
+ */
+static inline __printf(3, 4)
+void pt_expect_stats(struct __test_metadata *_metadata,
+		     const struct pendtimer_stats *d, const char *want, ...)
+{
+	char buf[256], *item, *save = NULL;
+	va_list ap;
+
+	va_start(ap, want);
+	vsnprintf(buf, sizeof(buf), want, ap);
+	va_end(ap);
+	for (item = strtok_r(buf, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
+		char names[128], *eq = strchr(item, '='), *name, *save2 = NULL;
+		unsigned long long val;
+		__u64 sum = 0;
+
+		ASSERT_NE(NULL, eq) {
+			TH_LOG("'%s' is no counter=value", item);
+		}
+		*eq = '\0';
+		snprintf(names, sizeof(names), "%s", item);
+		val = strtoull(eq + 1, NULL, 0);
+		for (name = strtok_r(item, "+", &save2); name;
+		     name = strtok_r(NULL, "+", &save2))
+			sum += pt_stat_get(d, pt_stat_index(_metadata, name));
+		EXPECT_EQ(val, sum) {
+			TH_LOG("%s: %llu, want %llu", names, (unsigned long long)sum, val);
+		}
+	}
+}
 
 /* ------------------------------------------------------------------ */
 /*
