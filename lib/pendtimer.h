@@ -13,8 +13,9 @@
  * io_uring: the pt_prep_*() helpers fill a struct io_uring_sqe (liburing's
  * or <linux/io_uring.h>'s: the same layout) in the style of liburing's
  * io_uring_prep_*() and need no liburing; the pt_ring_*(), pt_submit_*(),
- * pt_reap() and pt_peek() helpers do (link with -luring) and are absent from
- * a library built with NO_URING=1 or for 32-bit x86 (PT_HAVE_URING 0).
+ * pt_reap(), pt_peek() and pt_pender_start() helpers do (link with -luring)
+ * and are absent from a library built with NO_URING=1 or for 32-bit x86
+ * (PT_HAVE_URING 0).
  *
  * Link: -lpendtimer -lpthread [-luring].
  */
@@ -614,20 +615,23 @@ int pt_kernel_version(char *release, size_t len);
 bool pt_pend_supported(void);
 
 /* ------------------------------------------------------------------ */
-/* a WAIT on a helper thread (lib/waiter.c) */
+/* a WAIT (lib/waiter.c) or a PEND (lib/ring.c) on a helper thread */
 
 /**
- * struct pt_waiter - a WAIT issued from a helper thread.
+ * struct pt_waiter - a WAIT, or a PEND, issued from a helper thread.
  * @th: the thread.
  * @fd: the descriptor.
- * @timeout_ns: the WAIT's timeout.
- * @tag: the WAIT's tag.
+ * @timeout_ns: the request's timeout.
+ * @tag: the request's tag (a PEND's user_data too).
  * @cpu: pin to this CPU if >= 0.
- * @started: set just before the ioctl.
- * @t_start: CLOCK_MONOTONIC before the ioctl.
- * @t_end: CLOCK_MONOTONIC after it.
+ * @started: set just before the ioctl (a PEND: its submission).
+ * @submitted: a PEND: set when io_uring_submit() returned (__atomic_load_n()).
+ * @t_start: CLOCK_MONOTONIC before the ioctl (a PEND: its submission).
+ * @t_end: CLOCK_MONOTONIC after it (a PEND: after its CQE).
  * @done: set after it.
- * @ret: its result (1 until it returns: no WAIT returns 1).
+ * @ret: its result, a PEND's CQE res (1 until there is one: none is 1).
+ * @err: a PEND: 0, or the error of its ring's setup, of its submission or
+ *	of the wait for its CQE.
  */
 struct pt_waiter {
 	pthread_t th;
@@ -636,9 +640,11 @@ struct pt_waiter {
 	__u64 tag;
 	int cpu;
 	volatile int started;
+	int submitted;
 	uint64_t t_start, t_end;
 	volatile int done;
 	int ret;
+	int err;
 };
 
 /**
@@ -763,6 +769,19 @@ int pt_submit_pend(struct io_uring *ring, int fd, __u64 timeout_ns, __u64 tag,
 int pt_submit_cancel(struct io_uring *ring, int fd, __u64 tag, __u64 user_data);
 
 /**
+ * pt_submit_async_cancel() - submit one IORING_OP_ASYNC_CANCEL now.
+ * @ring: the ring.
+ * @target: the user_data of the request to cancel (any with
+ *	IORING_ASYNC_CANCEL_ANY).
+ * @flags: IORING_ASYNC_CANCEL_* flags, or 0.
+ * @user_data: the cancel's own CQE's user_data.
+ *
+ * Return: 0, -EBUSY (no free SQE) or -errno of io_uring_submit().
+ */
+int pt_submit_async_cancel(struct io_uring *ring, __u64 target,
+			   unsigned int flags, __u64 user_data);
+
+/**
  * pt_reap() - wait for one CQE (a signal does not end the wait).
  * @ring: the ring.
  * @timeout_ms: how long at most.
@@ -783,6 +802,24 @@ int pt_reap(struct io_uring *ring, unsigned int timeout_ms, __u64 *ud,
  * Return: 0, or -EAGAIN when there is none.
  */
 int pt_peek(struct io_uring *ring, __u64 *ud, int *res);
+
+/**
+ * pt_pender_start() - start a thread that issues one PEND (user_data @tag)
+ * on a ring of its own and waits for its CQE (until the due time and 10 s
+ * more); a struct pt_waiter otherwise, with @submitted and @err.
+ * @w: the waiter.
+ * @fd: the descriptor.
+ * @timeout_ns: the PEND's timeout.
+ * @tag: the PEND's tag.
+ * @cpu: pin the thread to this CPU if >= 0.
+ *
+ * Returns once the thread is about to submit (@started): no
+ * pt_waiter_wait_started() needed.
+ *
+ * Return: 0, -errno of pthread_create(), or its ring's setup error.
+ */
+int pt_pender_start(struct pt_waiter *w, int fd, __u64 timeout_ns, __u64 tag,
+		    int cpu);
 #endif /* PT_HAVE_URING */
 
 #ifdef __cplusplus

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
-/* libpendtimer: rings, one-SQE submissions and CQEs, with liburing. */
+/*
+ * libpendtimer: rings, one-SQE submissions and CQEs, a PEND issued from a
+ * helper thread, with liburing.
+ */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <liburing.h>
 
-#include "pendtimer.h"
+#include "internal.h"
+
+/* A helper thread's PEND: its CQE is waited for until its due time and this long. */
+#define PT_PENDER_GRACE_MS	10000
 
 int pt_ring_init(struct io_uring *ring, unsigned int sq, unsigned int cq)
 {
@@ -63,6 +70,18 @@ int pt_submit_cancel(struct io_uring *ring, int fd, __u64 tag, __u64 user_data)
 	return submit_one(ring);
 }
 
+int pt_submit_async_cancel(struct io_uring *ring, __u64 target,
+			   unsigned int flags, __u64 user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_cancel64(sqe, target, (int)flags);
+	io_uring_sqe_set_data64(sqe, user_data);
+	return submit_one(ring);
+}
+
 int pt_reap(struct io_uring *ring, unsigned int timeout_ms, __u64 *ud,
 	    int *res)
 {
@@ -94,4 +113,48 @@ int pt_peek(struct io_uring *ring, __u64 *ud, int *res)
 	*res = cqe->res;
 	io_uring_cqe_seen(ring, cqe);
 	return 0;
+}
+
+/*
+ * The thread of pt_pender_start(): its own ring (set up before t_start, so
+ * that the PEND goes out right after it), one PEND, its CQE.
+ */
+static void *pt_pender_fn(void *arg)
+{
+	struct pt_waiter *w = arg;
+	__u64 ms = w->timeout_ns / PT_NSEC_PER_MSEC + PT_PENDER_GRACE_MS;
+	struct io_uring ring;
+	__u64 ud;
+
+	if (w->cpu >= 0)
+		pt_pin_self(w->cpu);
+	w->err = pt_ring_init(&ring, 4, 0);
+	if (w->err) {
+		__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	w->t_start = pt_now_ns();
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	w->err = pt_submit_pend(&ring, w->fd, w->timeout_ns, w->tag, w->tag);
+	__atomic_store_n(&w->submitted, 1, __ATOMIC_RELEASE);
+	if (!w->err)
+		w->err = pt_reap(&ring, ms < UINT_MAX ? (unsigned int)ms : UINT_MAX,
+				 &ud, &w->ret);
+	w->t_end = pt_now_ns();
+	io_uring_queue_exit(&ring);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int pt_pender_start(struct pt_waiter *w, int fd, __u64 timeout_ns, __u64 tag,
+		    int cpu)
+{
+	int ret = pt_waiter_launch(w, fd, timeout_ns, tag, cpu, pt_pender_fn);
+
+	if (ret)
+		return ret;
+	pt_waiter_wait_started(w);
+	/* done already: its ring could not be set up (or the PEND is over) */
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) ? w->err : 0;
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
-/* libpendtimer: a WAIT issued from a helper thread. */
+/* libpendtimer: a WAIT issued from a helper thread (a PEND's: ring.c). */
 #include <sched.h>
 #include <string.h>
 
-#include "pendtimer.h"
+#include "internal.h"
 
 static void *pt_waiter_fn(void *arg)
 {
@@ -19,16 +19,22 @@ static void *pt_waiter_fn(void *arg)
 	return NULL;
 }
 
-int pt_waiter_start(struct pt_waiter *w, int fd, __u64 timeout_ns, __u64 tag,
-		    int cpu)
+int pt_waiter_launch(struct pt_waiter *w, int fd, __u64 timeout_ns, __u64 tag,
+		     int cpu, void *(*fn)(void *))
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
 	w->timeout_ns = timeout_ns;
 	w->tag = tag;
 	w->cpu = cpu;
-	w->ret = 1;	/* no WAIT returns 1: "did not return" */
-	return -pthread_create(&w->th, NULL, pt_waiter_fn, w);
+	w->ret = 1;	/* no WAIT or PEND returns 1: "did not return" */
+	return -pthread_create(&w->th, NULL, fn, w);
+}
+
+int pt_waiter_start(struct pt_waiter *w, int fd, __u64 timeout_ns, __u64 tag,
+		    int cpu)
+{
+	return pt_waiter_launch(w, fd, timeout_ns, tag, cpu, pt_waiter_fn);
 }
 
 void pt_waiter_wait_started(struct pt_waiter *w)

@@ -64,6 +64,13 @@ FIXTURE_TEARDOWN(core)
 	pt_stats_delta((d), &__now, &self->s0);				\
 } while (0)
 
+/* The stats delta since setup, checked by pt_expect_stats() (its arguments). */
+#define EXPECT_DELTA(...) do {						\
+	struct pendtimer_stats __d;					\
+	DELTA(self->fd, &__d);						\
+	pt_expect_stats(_metadata, &__d, __VA_ARGS__);			\
+} while (0)
+
 /* ------------------------------------------------------------------ */
 /* fire: SPEC.md section 2, "Requests and their results" (WAIT, ARM) */
 
@@ -73,7 +80,6 @@ TEST_F(core, wait_fires_0_not_before_timeout)
 	static const __u64 timeouts[] = {
 		0, 100 * NSEC_PER_USEC, 2 * NSEC_PER_MSEC, 20 * NSEC_PER_MSEC,
 	};
-	struct pendtimer_stats d;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(timeouts); i++) {
@@ -94,10 +100,8 @@ TEST_F(core, wait_fires_0_not_before_timeout)
 		/* and not absurdly late either (TCG is slow, be generous) */
 		ASSERT_GT(timeouts[i] + 5 * NSEC_PER_SEC, t1 - t0);
 	}
-	DELTA(self->fd, &d);
-	EXPECT_EQ(ARRAY_SIZE(timeouts), d.submitted);
-	EXPECT_EQ(ARRAY_SIZE(timeouts), d.fired);
-	EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=%zu fired=%zu cancelled+interrupted+flushed+removed=0",
+		     ARRAY_SIZE(timeouts), ARRAY_SIZE(timeouts));
 }
 
 /* ARM returns at once; its eventfd is signalled exactly once, not early. */
@@ -105,7 +109,6 @@ TEST_F(core, arm_signals_eventfd_exactly_once)
 {
 	const __u64 timeout = 300 * NSEC_PER_MSEC;
 	struct pollfd pfd;
-	struct pendtimer_stats d;
 	uint64_t t0, t1, t2;
 	int ret;
 
@@ -139,10 +142,7 @@ TEST_F(core, arm_signals_eventfd_exactly_once)
 	ASSERT_EQ(0, pt_eventfd_take(self->efd)) {
 		TH_LOG("eventfd signalled more than once");
 	}
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(0ULL, d.pending);
+	EXPECT_DELTA("submitted=1 fired=1 pending=0");
 }
 
 /* ------------------------------------------------------------------ */
@@ -154,7 +154,6 @@ TEST_F(core, arm_signals_eventfd_exactly_once)
  */
 TEST_F(core, cancel_blocked_wait_gives_ecanceled)
 {
-	struct pendtimer_stats d;
 	struct pt_waiter w;
 
 	ASSERT_EQ(0, pt_waiter_start(&w, self->fd, LONG_NS, 42, -1));
@@ -169,17 +168,13 @@ TEST_F(core, cancel_blocked_wait_gives_ecanceled)
 	ASSERT_GT(LONG_NS, w.t_end - w.t_start);
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 42));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(0ULL, d.fired + d.interrupted + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=1 cancelled=1 fired+interrupted+flushed+removed=0");
 }
 
 /* CANCEL of a tag that already fired, or never existed: -ENOENT. */
 TEST_F(core, cancel_after_fire_gives_enoent)
 {
 	struct pollfd pfd;
-	struct pendtimer_stats d;
 
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 12345));	/* never submitted */
 
@@ -195,17 +190,12 @@ TEST_F(core, cancel_after_fire_gives_enoent)
 	ASSERT_EQ(0, pt_wait_pending(self->fd, 0, JOIN_MS, NULL));
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 8));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(2ULL, d.submitted);
-	EXPECT_EQ(2ULL, d.fired);
-	EXPECT_EQ(0ULL, d.cancelled);
+	EXPECT_DELTA("submitted=2 fired=2 cancelled=0");
 }
 
 /* A cancelled ARM never signals its eventfd. */
 TEST_F(core, cancelled_arm_never_signals)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 	ASSERT_EQ(0, pt_arm(self->fd, 100 * NSEC_PER_MSEC, 1, self->efd));
@@ -213,17 +203,13 @@ TEST_F(core, cancelled_arm_never_signals)
 	pt_sleep_ms(400);		/* well past its due time */
 	ASSERT_EQ(0, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(0ULL, d.fired);
+	EXPECT_DELTA("submitted=1 cancelled=1 fired=0");
 }
 
 /* Tags are per open file: another file's tag is -ENOENT and left alone. */
 TEST_F(core, cancel_other_files_tag_gives_enoent)
 {
 	struct pollfd pfd;
-	struct pendtimer_stats d;
 
 	self->fd2 = pt_open();
 	ASSERT_LE(0, self->fd2);
@@ -240,10 +226,7 @@ TEST_F(core, cancel_other_files_tag_gives_enoent)
 	}
 	ASSERT_EQ(1, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(0ULL, d.cancelled);
+	EXPECT_DELTA("submitted=1 fired=1 cancelled=0");
 }
 
 /* ------------------------------------------------------------------ */
@@ -262,7 +245,6 @@ TEST_F(core, signal_sa_restart_wait_gives_eintr)
 {
 	struct sigaction sa = { .sa_handler = usr1_handler,
 				.sa_flags = SA_RESTART };
-	struct pendtimer_stats d;
 	struct pt_waiter w;
 
 	sigemptyset(&sa.sa_mask);
@@ -280,10 +262,7 @@ TEST_F(core, signal_sa_restart_wait_gives_eintr)
 	/* the request is gone: its tag is free again */
 	ASSERT_EQ(-ENOENT, pt_cancel(self->fd, 9));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.interrupted);
-	EXPECT_EQ(0ULL, d.fired + d.cancelled + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=1 interrupted=1 fired+cancelled+flushed+removed=0");
 }
 
 /* ------------------------------------------------------------------ */
@@ -292,7 +271,6 @@ TEST_F(core, signal_sa_restart_wait_gives_eintr)
 /* close() from another thread ends a blocked WAIT with -ECANCELED (flushed). */
 TEST_F(core, flush_close_ends_blocked_wait_ecanceled)
 {
-	struct pendtimer_stats d;
 	struct pt_waiter w;
 	int fd2 = pt_open();
 
@@ -305,10 +283,7 @@ TEST_F(core, flush_close_ends_blocked_wait_ecanceled)
 	}
 	ASSERT_EQ(-ECANCELED, w.ret);
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.flushed);
-	EXPECT_EQ(0ULL, d.fired + d.cancelled + d.interrupted + d.removed);
+	EXPECT_DELTA("submitted=1 flushed=1 fired+cancelled+interrupted+removed=0");
 }
 
 /* A forked child closing its inherited copy leaves the parent's requests. */
@@ -359,10 +334,49 @@ TEST_F(core, flush_forked_child_close_keeps_parent_requests)
 	}
 	ASSERT_LE(wait_ns, w.t_end - w.t_start);
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(2ULL, d.submitted);
-	EXPECT_EQ(2ULL, d.fired);
-	EXPECT_EQ(0ULL, d.flushed);
+	EXPECT_DELTA("submitted=2 fired=2 flushed=0");
+}
+
+/* What arm_then_close() saw. */
+struct armed {
+	struct pendtimer_stats before;	/* the counters before the ARMs */
+	struct pendtimer_stats after;	/* and as soon as close() returned */
+	uint64_t t0, t_armed, t_closed;	/* arming began, ended; close() returned */
+};
+
+/*
+ * @n ARMs on a second open file, tags 0..@n - 1, the i-th due after @due_ns
+ * + i * @step_ns, signalling self->efd: each accepted, then all of them
+ * pending; then close() of that file.
+ */
+static void arm_then_close(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(core) *self, int n, __u64 due_ns,
+			   __u64 step_ns, struct armed *a)
+{
+	int i, ret = 0, fd2 = pt_open();
+
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, pt_stats(self->fd, &a->before));
+	a->t0 = pt_now_ns();
+	for (i = 0; i < n; i++) {
+		ret = pt_arm(fd2, due_ns + (__u64)i * step_ns, (__u64)i, self->efd);
+		if (ret)
+			break;
+	}
+	a->t_armed = pt_now_ns();
+	ASSERT_EQ(0, ret) {
+		TH_LOG("ARM #%d failed", i);
+	}
+	ASSERT_EQ(0, pt_stats(self->fd, &a->after));
+	ASSERT_EQ(a->before.pending + n, a->after.pending) {
+		TH_LOG("arming took %llu ms (due after %llu ms)",
+		       (unsigned long long)((pt_now_ns() - a->t0) / NSEC_PER_MSEC),
+		       (unsigned long long)(due_ns / NSEC_PER_MSEC));
+	}
+
+	ASSERT_EQ(0, close(fd2));
+	a->t_closed = pt_now_ns();
+	ASSERT_EQ(0, pt_stats(self->fd, &a->after));
 }
 
 /*
@@ -373,52 +387,32 @@ TEST_F(core, flush_close_leaves_nothing_pending_no_signal)
 {
 	const int n = 1000;
 	const __u64 due = 3 * NSEC_PER_SEC;
-	struct pendtimer_stats before, after;
-	uint64_t t0, t_close;
+	struct armed a;
 	__u64 fired;
-	int i, fd2;
 
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
-	fd2 = pt_open();
-	ASSERT_LE(0, fd2);
-
-	ASSERT_EQ(0, pt_stats(self->fd, &before));
-	t0 = pt_now_ns();
-	for (i = 0; i < n; i++) {
-		ASSERT_EQ(0, pt_arm(fd2, due + (__u64)i * 1000, (__u64)i,
-				    self->efd));
-	}
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
-	ASSERT_EQ(before.pending + n, after.pending) {
-		TH_LOG("arming took %llu ms (due after %llu ms)",
-		       (unsigned long long)((pt_now_ns() - t0) / NSEC_PER_MSEC),
-		       (unsigned long long)(due / NSEC_PER_MSEC));
-	}
-
-	t_close = pt_now_ns();
-	ASSERT_EQ(0, close(fd2));
+	arm_then_close(_metadata, self, n, due, NSEC_PER_USEC, &a);
 	/* no polling: the guarantee holds when close() returns */
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
-	ASSERT_EQ(before.pending, after.pending) {
+	ASSERT_EQ(a.before.pending, a.after.pending) {
 		TH_LOG("%llu requests still pending after close()",
-		       (unsigned long long)(after.pending - before.pending));
+		       (unsigned long long)(a.after.pending - a.before.pending));
 	}
 	/*
 	 * Each ARM ended once: flushed, or fired if its timer came before
 	 * close() (a guest under a sanitizer may take longer than @due to
 	 * arm them all).
 	 */
-	fired = after.fired - before.fired;
-	ASSERT_EQ((__u64)n, after.flushed - before.flushed + fired);
+	fired = a.after.fired - a.before.fired;
+	ASSERT_EQ((__u64)n, a.after.flushed - a.before.flushed + fired);
 	ASSERT_LT(fired, (__u64)n);
 	if (fired)
 		TH_LOG("%llu ARMs fired before close() (arming took %llu ms)",
 		       (unsigned long long)fired,
-		       (unsigned long long)((t_close - t0) / NSEC_PER_MSEC));
+		       (unsigned long long)((a.t_armed - a.t0) / NSEC_PER_MSEC));
 
 	/* past every due time: only the ARMs that fired signalled */
-	pt_sleep_until(t0 + due + n * NSEC_PER_USEC + 300 * NSEC_PER_MSEC);
+	pt_sleep_until(a.t0 + due + n * NSEC_PER_USEC + 300 * NSEC_PER_MSEC);
 	ASSERT_EQ((int64_t)fired, pt_eventfd_take(self->efd)) {
 		TH_LOG("a flushed ARM signalled its eventfd");
 	}
@@ -431,7 +425,6 @@ TEST_F(core, flush_close_leaves_nothing_pending_no_signal)
 TEST_F(core, bad_ioctl_unknown_number_enotty)
 {
 	__u64 buf[16] = { 0 };
-	struct pendtimer_stats d;
 
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IO(PENDTIMER_IOC_MAGIC, 0), buf));
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IO(PENDTIMER_IOC_MAGIC, 5), buf));
@@ -444,15 +437,13 @@ TEST_F(core, bad_ioctl_unknown_number_enotty)
 						   struct pendtimer_wait), buf));
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IOW(PENDTIMER_IOC_MAGIC, 4,
 						   struct pendtimer_stats), buf));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* A known number with the wrong size: -ENOTTY, nothing submitted. */
 TEST_F(core, bad_ioctl_wrong_size_enotty)
 {
 	__u64 buf[32] = { 0 };
-	struct pendtimer_stats d;
 
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd,
 				    _IOW(PENDTIMER_IOC_MAGIC, 1, __u64), buf));
@@ -468,14 +459,12 @@ TEST_F(core, bad_ioctl_wrong_size_enotty)
 				    _IOR(PENDTIMER_IOC_MAGIC, 4, __u64), buf));
 	EXPECT_EQ(-ENOTTY, pt_ioctl(self->fd, _IOR(PENDTIMER_IOC_MAGIC, 4,
 				    __u64[sizeof(struct pendtimer_stats) / 8 + 1]), buf));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* A bad user pointer: -EFAULT for WAIT, ARM, CANCEL and STATS. */
 TEST_F(core, bad_pointer_efault)
 {
-	struct pendtimer_stats d;
 	long pagesz = sysconf(_SC_PAGESIZE);
 	void *hole;
 
@@ -504,15 +493,12 @@ TEST_F(core, bad_pointer_efault)
 	EXPECT_EQ(-EFAULT, pt_ioctl(self->fd, PENDTIMER_IOC_WAIT,
 				    (void *)0xfffff000UL));
 #endif
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* timeout_ns > MAX: -EINVAL; exactly MAX is accepted. */
 TEST_F(core, timeout_above_max_einval_max_accepted)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 
@@ -527,29 +513,23 @@ TEST_F(core, timeout_above_max_einval_max_accepted)
 	ASSERT_EQ(0, pt_cancel(self->fd, 1));
 	EXPECT_EQ(0, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_DELTA("submitted=1 cancelled=1");
 }
 
 /* ARM with flags != 0: -EINVAL. */
 TEST_F(core, arm_flags_nonzero_einval)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 	EXPECT_EQ(-EINVAL, pt_arm_flags(self->fd, 0, 1, self->efd, 1));
 	EXPECT_EQ(-EINVAL, pt_arm_flags(self->fd, 0, 1, self->efd, 0x80000000u));
 	EXPECT_EQ(-EINVAL, pt_arm_flags(self->fd, 0, 1, self->efd, ~0u));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* ARM with an eventfd that is not open: -EBADF. */
 TEST_F(core, arm_eventfd_not_open_ebadf)
 {
-	struct pendtimer_stats d;
 	int closed = dup(self->fd);
 
 	ASSERT_LE(0, closed);
@@ -557,14 +537,12 @@ TEST_F(core, arm_eventfd_not_open_ebadf)
 	EXPECT_EQ(-EBADF, pt_arm(self->fd, 0, 1, closed));
 	EXPECT_EQ(-EBADF, pt_arm(self->fd, 0, 1, -1));
 	EXPECT_EQ(-EBADF, pt_arm(self->fd, 0, 1, 0x7ffffff0));
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* ARM with an open descriptor that is not an eventfd: -EINVAL. */
 TEST_F(core, arm_eventfd_not_eventfd_einval)
 {
-	struct pendtimer_stats d;
 	int p[2];
 
 	ASSERT_EQ(0, pipe(p));
@@ -573,15 +551,12 @@ TEST_F(core, arm_eventfd_not_eventfd_einval)
 	EXPECT_EQ(-EINVAL, pt_arm(self->fd, 0, 1, self->fd));	/* the device */
 	close(p[0]);
 	close(p[1]);
-	DELTA(self->fd, &d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /* A tag already pending in this open file: -EEXIST; in another file: fine. */
 TEST_F(core, tag_pending_in_same_file_eexist)
 {
-	struct pendtimer_stats d;
-
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
 	self->fd2 = pt_open();
@@ -598,10 +573,7 @@ TEST_F(core, tag_pending_in_same_file_eexist)
 	ASSERT_EQ(0, pt_wait(self->fd, 0, 9));
 	EXPECT_EQ(0, pt_eventfd_take(self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(3ULL, d.submitted);
-	EXPECT_EQ(2ULL, d.cancelled);
-	EXPECT_EQ(1ULL, d.fired);
+	EXPECT_DELTA("submitted=3 cancelled=2 fired=1");
 }
 
 /*
@@ -610,7 +582,6 @@ TEST_F(core, tag_pending_in_same_file_eexist)
  */
 TEST_F(core, max_pending_limit_enospc)
 {
-	struct pendtimer_stats d;
 	int i;
 
 	ASSERT_EQ(0, pt_param_read("max_pending", &self->saved_max_pending));
@@ -632,10 +603,7 @@ TEST_F(core, max_pending_limit_enospc)
 	ASSERT_EQ(0, pt_arm(self->fd, LONG_NS, 8, self->efd));
 	EXPECT_EQ(-ENOSPC, pt_arm(self->fd, LONG_NS, 9, self->efd));
 
-	DELTA(self->fd, &d);
-	EXPECT_EQ(10ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(9ULL, d.pending);
+	EXPECT_DELTA("submitted=10 cancelled=1 pending=9");
 	/* teardown closes the files (flush) and restores max_pending */
 }
 
@@ -666,41 +634,19 @@ TEST_F(core, max_pending_param_out_of_range_einval)
 TEST_F_TIMEOUT(core, close_with_100k_pending_arms, 300)
 {
 	const int n = pt_scaled(100000);
-	struct pendtimer_stats before, after;
-	uint64_t t0, t1, t2;
-	int i, fd2, ret = 0;
+	struct armed a;
 
 	ASSERT_EQ(0, pt_param_read("max_pending", &self->saved_max_pending));
 	ASSERT_EQ(0, pt_param_write("max_pending", 1048576));
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
-	fd2 = pt_open();
-	ASSERT_LE(0, fd2);
-	ASSERT_EQ(0, pt_stats(self->fd, &before));
-
-	t0 = pt_now_ns();
-	for (i = 0; i < n; i++) {
-		ret = pt_arm(fd2, 600 * NSEC_PER_SEC + (__u64)i, (__u64)i,
-			     self->efd);
-		if (ret)
-			break;
-	}
-	t1 = pt_now_ns();
-	ASSERT_EQ(0, ret) {
-		TH_LOG("ARM #%d failed", i);
-	}
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
-	ASSERT_EQ(before.pending + n, after.pending);
-
-	ASSERT_EQ(0, close(fd2));
-	t2 = pt_now_ns();
-	ASSERT_EQ(0, pt_stats(self->fd, &after));
+	arm_then_close(_metadata, self, n, 600 * NSEC_PER_SEC, 1, &a);
 	TH_LOG("%d ARMs in %llu ms, close() in %llu ms", n,
-	       (unsigned long long)((t1 - t0) / NSEC_PER_MSEC),
-	       (unsigned long long)((t2 - t1) / NSEC_PER_MSEC));
-	ASSERT_EQ(before.pending, after.pending);
-	ASSERT_EQ(before.flushed + n, after.flushed);
-	ASSERT_EQ(before.submitted + n, after.submitted);
+	       (unsigned long long)((a.t_armed - a.t0) / NSEC_PER_MSEC),
+	       (unsigned long long)((a.t_closed - a.t_armed) / NSEC_PER_MSEC));
+	ASSERT_EQ(a.before.pending, a.after.pending);
+	ASSERT_EQ(a.before.flushed + n, a.after.flushed);
+	ASSERT_EQ(a.before.submitted + n, a.after.submitted);
 	EXPECT_EQ(0, pt_eventfd_take(self->efd));
 }
 

@@ -15,71 +15,27 @@
 /* ------------------------------------------------------------------ */
 /* SPEC.md section 3, rules 1 and 2, with a PEND */
 
-#define WINDOW_US	10000	/* race_delay_us for the rule tests */
-#define ATTEMPTS	40
-#define RULE2_DUE_US	1000
-
 /*
- * A thread pinned to the timer's CPU submits one PEND on its own ring (so
- * its hrtimer runs there) and waits for the CQE: the test thread checks.
+ * Each PEND comes from a thread pinned to the timer's CPU, on a ring of its
+ * own (struct pt_racer, pendtimer_util.h); the test thread acts into the
+ * window from the other CPU.
  */
-struct pender {
-	pthread_t th;
-	int fd, cpu;
-	__u64 timeout_ns, tag;
-	uint64_t t_start;
-	volatile int started;		/* t_start set, about to submit */
-	volatile int submitted;		/* io_uring_submit() returned */
-	int ret;		/* setup error, or 0 */
-	int res;		/* the PEND's CQE res; 1: none */
-};
-
-static void *pender_fn(void *arg)
-{
-	struct pender *p = arg;
-	struct io_uring ring;
-	__u64 ud;
-
-	pt_pin_self(p->cpu);
-	p->ret = io_uring_queue_init(4, &ring, 0);
-	if (p->ret) {
-		__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
-		return NULL;
-	}
-	p->t_start = pt_now_ns();
-	__atomic_store_n(&p->started, 1, __ATOMIC_RELEASE);
-	p->ret = pt_submit_pend(&ring, p->fd, p->timeout_ns, p->tag, p->tag);
-	__atomic_store_n(&p->submitted, 1, __ATOMIC_RELEASE);
-	if (!p->ret)
-		p->ret = pt_reap(&ring, JOIN_MS, &ud, &p->res);
-	io_uring_queue_exit(&ring);
-	return NULL;
-}
-
-static int pender_start(struct pender *p, int fd, int cpu, __u64 timeout_ns,
-			__u64 tag)
-{
-	memset(p, 0, sizeof(*p));
-	p->fd = fd;
-	p->cpu = cpu;
-	p->timeout_ns = timeout_ns;
-	p->tag = tag;
-	p->res = 1;
-	if (pthread_create(&p->th, NULL, pender_fn, p))
-		return -EAGAIN;
-	while (!__atomic_load_n(&p->started, __ATOMIC_ACQUIRE))
-		sched_yield();
-	return p->ret;
-}
-
 #define RACE_SETUP() do {						\
 	REQUIRE_PEND();							\
-	if (self->cpu_main < 0)						\
-		SKIP(return, "needs 2 CPUs: the window cannot be entered on one"); \
 	ASSERT_EQ(0, pt_param_read("race_delay_us", &self->saved_delay)); \
-	ASSERT_EQ(0, pt_pin_self(self->cpu_main));			\
-	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));	\
+	PT_RULE_SETUP(self->cpu_main);					\
 } while (0)
+
+/* Rule 1 with a PEND, one attempt: and nothing else ended the PEND. */
+static enum outcome rule1_pend_attempt(struct __test_metadata *_metadata,
+				       void *ctx, int attempt, unsigned int off)
+{
+	struct pt_racer *r = ctx;
+	enum outcome o = pt_rule1_attempt(_metadata, r, attempt, off);
+
+	EXPECT_EQ(0ULL, r->d.interrupted + r->d.flushed + r->d.removed);
+	return o;
+}
 
 /*
  * SPEC.md section 3, rule 1, with a PEND: a CANCEL that arrives while the
@@ -88,52 +44,11 @@ static int pender_start(struct pender *p, int fd, int cpu, __u64 timeout_ns,
  */
 TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
 {
-	unsigned int off = PT_OFFSET_START_US;
-	enum outcome o = BROKEN;
-	int attempt;
+	struct pt_racer r = { .fd = self->fd, .cpu_timer = self->cpu_timer,
+			      .pend = true };
 
 	RACE_SETUP();
-	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
-		struct pendtimer_stats b, a, d;
-		__u64 tag = 1000 + (__u64)attempt;
-		struct pender p;
-		int c, sub;
-
-		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pender_start(&p, self->fd, self->cpu_timer, 0, tag));
-		pt_spin_until(p.t_start + off * NSEC_PER_USEC);
-		c = pt_cancel(self->fd, tag);
-		sub = __atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE);
-		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
-			TH_LOG("the PEND's CQE did not come");
-		}
-		ASSERT_EQ(0, p.ret);
-		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		pt_stats_delta(&d, &a, &b);
-
-		o = pt_rule1_outcome(c, p.res, &d);
-		/*
-		 * -ENOENT before io_uring_enter() returned, at an offset inside
-		 * the window (the callback cannot claim before it ends): the
-		 * PEND was not in the file yet, the CANCEL came too early.
-		 */
-		if (o == MISS_LATE && c == -ENOENT && !sub && off < WINDOW_US)
-			o = MISS_EARLY;
-		TH_LOG("attempt %d at +%u us: CANCEL %d, PEND CQE %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
-		       attempt, off, c, p.res,
-		       (unsigned long long)d.cancelled,
-		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
-		ASSERT_NE((int)BROKEN, (int)o);
-		EXPECT_EQ(1ULL, d.submitted);
-		EXPECT_EQ(0ULL, d.interrupted + d.flushed + d.removed);
-		if (o == HIT)
-			break;
-		off = pt_next_offset(off, o == MISS_EARLY);
-	}
-	ASSERT_EQ((int)HIT, (int)o) {
-		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
-	}
+	pt_hit_window(_metadata, rule1_pend_attempt, &r, "the cancel");
 }
 
 /*
@@ -144,49 +59,11 @@ TEST_F_TIMEOUT(pend, rule1_cancel_outranks_running_timer_pend, 180)
  */
 TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_close_pend, 180)
 {
-	unsigned int off = PT_OFFSET_START_US;
-	enum outcome o = BROKEN;
-	int attempt;
+	struct pt_racer r = { .fd = self->fd, .cpu_timer = self->cpu_timer,
+			      .pend = true };
 
 	RACE_SETUP();
-	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
-		struct pendtimer_stats b, a, d;
-		struct pender p;
-		int fd2 = pt_open();
-
-		ASSERT_LE(0, fd2);
-		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pender_start(&p, fd2, self->cpu_timer,
-					  RULE2_DUE_US * NSEC_PER_USEC, 1));
-		/* close() after the submission, or the PEND would get -EBADF */
-		while (!__atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE))
-			;
-		pt_spin_until(p.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
-		ASSERT_EQ(0, close(fd2));
-		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
-			TH_LOG("the PEND's CQE did not come");
-		}
-		ASSERT_EQ(0, p.ret);
-		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		pt_stats_delta(&d, &a, &b);
-
-		o = pt_rule2_outcome(p.res, &d);
-		TH_LOG("attempt %d at due+%u us: PEND CQE %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
-		       attempt, off, p.res,
-		       (unsigned long long)d.fired,
-		       (unsigned long long)d.flushed,
-		       (unsigned long long)d.race_cleanup_deferred,
-		       pt_outcome_name(o));
-		ASSERT_NE((int)BROKEN, (int)o);
-		EXPECT_EQ(1ULL, d.submitted);
-		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.removed);
-		if (o == HIT)
-			break;
-		off = pt_next_offset(off, o == MISS_EARLY);
-	}
-	ASSERT_EQ((int)HIT, (int)o) {
-		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
-	}
+	pt_hit_window(_metadata, pt_rule2_attempt, &r, "close()");
 }
 
 /* Shared with the child of the rule 1 test with io_uring's task cancel. */
@@ -328,69 +205,68 @@ TEST_F_TIMEOUT(pend, rule1_io_uring_cancel_outranks_running_timer_pend, 180)
 }
 
 /*
+ * Rule 2 with removal, one attempt: unbind PEND_DEV_ID @off us after its
+ * PEND's due time, bind it again (its counters survive unbind).
+ */
+static enum outcome rule2_removal_attempt(struct __test_metadata *_metadata,
+					  void *ctx, int attempt, unsigned int off)
+{
+	struct pt_racer *r = ctx;
+	struct pendtimer_stats b;
+	enum outcome o;
+	int fd;
+
+	ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
+	fd = pt_open_id(PEND_DEV_ID);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pt_stats(fd, &b));
+	r->tag = 1;
+	pt_racer_go(_metadata, r, fd, RULE2_DUE_US * NSEC_PER_USEC);
+	pt_racer_wait_submitted(r);
+	pt_spin_until(r->w.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
+	ASSERT_EQ(0, pt_drv_write("unbind", PEND_DEV_ID));
+	pt_racer_join(_metadata, r);
+	close(fd);
+	ASSERT_EQ(0, pt_drv_write("bind", PEND_DEV_ID));
+	ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
+	fd = pt_open_id(PEND_DEV_ID);
+	ASSERT_LE(0, fd);
+	pt_racer_delta(_metadata, r, fd, &b);
+	close(fd);
+
+	if (r->w.ret == 0 && r->d.fired == 1 && r->d.removed == 0)
+		o = r->d.race_cleanup_deferred == 1 ? HIT :
+		    r->d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
+	else if (r->w.ret == -ENODEV && r->d.removed == 1 && r->d.fired == 0 &&
+		 r->d.race_cleanup_deferred == 0)
+		o = MISS_EARLY;
+	else
+		o = BROKEN;
+	TH_LOG("attempt %d at due+%u us: unbind; PEND CQE %d, fired +%llu removed +%llu cleanup_deferred +%llu: %s",
+	       attempt, off, r->w.ret, (unsigned long long)r->d.fired,
+	       (unsigned long long)r->d.removed,
+	       (unsigned long long)r->d.race_cleanup_deferred, pt_outcome_name(o));
+	EXPECT_EQ(1ULL, r->d.submitted);
+	EXPECT_EQ(0ULL, r->d.cancelled + r->d.interrupted + r->d.flushed);
+	return o;
+}
+
+/*
  * SPEC.md section 3, rule 2, with removal: unbind while the PEND's callback
  * runs leaves it to the callback: CQE 0, fired +1, removed 0,
  * race_cleanup_deferred +1 (the counters survive unbind).
  */
 TEST_F_TIMEOUT(pend, rule2_running_timer_outranks_removal_pend, 300)
 {
-	unsigned int off = PT_OFFSET_START_US;
-	enum outcome o = BROKEN;
-	int attempt, fd;
+	/* r.fd unused: each attempt opens PEND_DEV_ID anew */
+	struct pt_racer r = { .fd = -1, .cpu_timer = self->cpu_timer, .pend = true };
+	int fd;
 
 	RACE_SETUP();
 	fd = make_dev_open(_metadata, self);
 	ASSERT_LE(0, fd);
 	close(fd);
-	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
-		struct pendtimer_stats b, a, d;
-		struct pender p;
-
-		ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
-		fd = pt_open_id(PEND_DEV_ID);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, pt_stats(fd, &b));
-		ASSERT_EQ(0, pender_start(&p, fd, self->cpu_timer,
-					  RULE2_DUE_US * NSEC_PER_USEC, 1));
-		while (!__atomic_load_n(&p.submitted, __ATOMIC_ACQUIRE))
-			;
-		pt_spin_until(p.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
-		ASSERT_EQ(0, pt_drv_write("unbind", PEND_DEV_ID));
-		ASSERT_EQ(0, pt_join_ms(p.th, JOIN_MS)) {
-			TH_LOG("the PEND's CQE did not come");
-		}
-		ASSERT_EQ(0, p.ret);
-		close(fd);
-		ASSERT_EQ(0, pt_drv_write("bind", PEND_DEV_ID));
-		ASSERT_TRUE(pt_wait_dev_node(PEND_DEV_ID, true));
-		fd = pt_open_id(PEND_DEV_ID);
-		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, pt_settle(fd, 5000, &a));
-		close(fd);
-		pt_stats_delta(&d, &a, &b);
-
-		if (p.res == 0 && d.fired == 1 && d.removed == 0)
-			o = d.race_cleanup_deferred == 1 ? HIT :
-			    d.race_cleanup_deferred == 0 ? MISS_LATE : BROKEN;
-		else if (p.res == -ENODEV && d.removed == 1 && d.fired == 0 &&
-			 d.race_cleanup_deferred == 0)
-			o = MISS_EARLY;
-		else
-			o = BROKEN;
-		TH_LOG("attempt %d at due+%u us: unbind; PEND CQE %d, fired +%llu removed +%llu cleanup_deferred +%llu: %s",
-		       attempt, off, p.res, (unsigned long long)d.fired,
-		       (unsigned long long)d.removed,
-		       (unsigned long long)d.race_cleanup_deferred, pt_outcome_name(o));
-		ASSERT_NE((int)BROKEN, (int)o);
-		EXPECT_EQ(1ULL, d.submitted);
-		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.flushed);
-		if (o == HIT)
-			break;
-		off = pt_next_offset(off, o == MISS_EARLY);
-	}
-	ASSERT_EQ((int)HIT, (int)o) {
-		TH_LOG("the unbind never landed inside the %d us window", WINDOW_US);
-	}
+	pt_hit_window(_metadata, rule2_removal_attempt, &r, "the unbind");
 }
 
 PT_HARNESS_MAIN(1)

@@ -151,15 +151,11 @@ TEST_F(pend, cancel_by_uring_cmd_ecanceled)
  */
 TEST_F(pend, async_cancel_enoent_and_it_stays_pending)
 {
-	struct io_uring_sqe *sqe;
 	struct pendtimer_stats s, d;
 
 	REQUIRE_PEND();
 	SUBMIT_PEND(&self->ring, self->fd, LONG_NS, 9, 0x90);
-	sqe = io_uring_get_sqe(&self->ring);
-	io_uring_prep_cancel64(sqe, 0x90, 0);
-	io_uring_sqe_set_data64(sqe, 0x91);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_submit_async_cancel(&self->ring, 0x90, 0, 0x91));
 	EXPECT_CQE(&self->ring, JOIN_MS, 0x91, -ENOENT);
 	/* the PEND did not move */
 	EXPECT_NO_CQE(&self->ring, 300);
@@ -171,10 +167,8 @@ TEST_F(pend, async_cancel_enoent_and_it_stays_pending)
 	 * The same with IORING_ASYNC_CANCEL_ANY, whose CQE is the number of
 	 * requests it cancelled: 0, and the PEND still pending.
 	 */
-	sqe = io_uring_get_sqe(&self->ring);
-	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-	io_uring_sqe_set_data64(sqe, 0x92);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
+	ASSERT_EQ(0, pt_submit_async_cancel(&self->ring, 0, IORING_ASYNC_CANCEL_ANY,
+					    0x92));
 	EXPECT_CQE(&self->ring, JOIN_MS, 0x92, 0);
 	EXPECT_NO_CQE(&self->ring, 100);
 	ASSERT_EQ(0, pt_stats(self->fd, &s));
@@ -328,6 +322,26 @@ static uint64_t child_exits_with_pends(struct __test_metadata *_metadata,
 }
 
 /*
+ * child_exits_with_pends(): the child exits at once (well before its PENDs'
+ * 600 s), and soon none of them is pending; @d: the counters' delta then.
+ */
+static void exit_with_pends(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(pend) *self, int n, bool ring_only,
+			    struct pendtimer_stats *d)
+{
+	uint64_t dt = child_exits_with_pends(_metadata, self->fd, n, ring_only);
+	struct pendtimer_stats s;
+
+	ASSERT_NE(0ULL, dt);
+	EXPECT_GT(10 * NSEC_PER_SEC, dt);
+	ASSERT_EQ(0, pt_wait_pending(self->fd, 0, 5000, &s)) {
+		TH_LOG("%llu PENDs still pending after the exit",
+		       (unsigned long long)s.pending);
+	}
+	DELTA(d);
+}
+
+/*
  * SPEC.md section 2, PEND: a process that exits with PENDs parked exits at
  * once (not when its 600 s timers fire). It still has the device open, and
  * its exit closes that descriptor (exit_files) before its ring goes: the
@@ -337,18 +351,10 @@ static uint64_t child_exits_with_pends(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(pend, task_exit_ends_parked_pends_at_once, 90)
 {
 	const int n = 64;
-	struct pendtimer_stats s, d;
-	uint64_t dt;
+	struct pendtimer_stats d;
 
 	REQUIRE_PEND();
-	dt = child_exits_with_pends(_metadata, self->fd, n, false);
-	ASSERT_NE(0ULL, dt);
-	EXPECT_GT(10 * NSEC_PER_SEC, dt);
-	ASSERT_EQ(0, pt_wait_pending(self->fd, 0, 5000, &s)) {
-		TH_LOG("%llu PENDs still pending after the exit",
-		       (unsigned long long)s.pending);
-	}
-	DELTA(&d);
+	exit_with_pends(_metadata, self, n, false, &d);
 	TH_LOG("ended by the exit: %llu flushed, %llu interrupted",
 	       (unsigned long long)d.flushed, (unsigned long long)d.interrupted);
 	EXPECT_EQ((__u64)n, d.submitted);
@@ -366,18 +372,10 @@ TEST_F_TIMEOUT(pend, task_exit_ends_parked_pends_at_once, 90)
 TEST_F_TIMEOUT(pend, task_exit_ring_cancel_routine_interrupted, 90)
 {
 	const int n = 64;
-	struct pendtimer_stats s, d;
-	uint64_t dt;
+	struct pendtimer_stats d;
 
 	REQUIRE_PEND();
-	dt = child_exits_with_pends(_metadata, self->fd, n, true);
-	ASSERT_NE(0ULL, dt);
-	EXPECT_GT(10 * NSEC_PER_SEC, dt);
-	ASSERT_EQ(0, pt_wait_pending(self->fd, 0, 5000, &s)) {
-		TH_LOG("%llu PENDs still pending after the exit",
-		       (unsigned long long)s.pending);
-	}
-	DELTA(&d);
+	exit_with_pends(_metadata, self, n, true, &d);
 	EXPECT_OUTCOMES(&d, n, 0, 0, n, 0, 0);
 }
 

@@ -16,8 +16,6 @@
 #include <sys/wait.h>
 
 #define JOIN_MS		10000
-#define WINDOW_US	10000	/* race_delay_us for the rule tests */
-#define ATTEMPTS	40
 
 FIXTURE(race) {
 	int fd;

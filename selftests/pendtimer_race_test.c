@@ -30,6 +30,18 @@
 
 /* Where in the 10 ms window the test thread acts: pendtimer_util.h. */
 
+/*
+ * SPEC.md section 3, rule 1, with a WAIT: CANCEL in the window claims, the
+ * callback is late.
+ */
+TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
+{
+	struct pt_racer r = { .fd = self->fd, .cpu_timer = self->cpu_timer };
+
+	PT_RULE_SETUP(self->cpu_main);
+	pt_hit_window(_metadata, pt_rule1_attempt, &r, "the cancel");
+}
+
 /* Thread that ARMs on a pinned CPU, so the timer runs there. */
 struct armer {
 	int fd, efd, cpu;
@@ -50,53 +62,51 @@ static void *armer_fn(void *arg)
 	return NULL;
 }
 
-/*
- * SPEC.md section 3, rule 1, with a WAIT: CANCEL in the window claims, the
- * callback is late.
- */
-TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
+/* Rule 1 with an ARM, one attempt (pt_hit_window()). */
+static enum outcome rule1_arm_attempt(struct __test_metadata *_metadata,
+				      void *ctx, int attempt, unsigned int off)
 {
-	unsigned int off = PT_OFFSET_START_US;
-	enum outcome o = BROKEN;
-	int attempt;
+	FIXTURE_DATA(race) *self = ctx;
+	struct armer ar = { .fd = self->fd, .efd = self->efd,
+			    .cpu = self->cpu_timer,
+			    .tag = 2000 + (__u64)attempt, .ret = 1 };
+	struct pendtimer_stats b, a, d;
+	enum outcome o;
+	pthread_t th;
+	int64_t ev;
+	int c;
 
-	if (self->cpu_main < 0)
-		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
-	ASSERT_EQ(0, pt_pin_self(self->cpu_main));
-	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
+	ASSERT_EQ(0, pt_stats(self->fd, &b));
+	ASSERT_EQ(0, pthread_create(&th, NULL, armer_fn, &ar));
+	/*
+	 * Not join(): the armer's CPU is busy in the callback, and the
+	 * armer may not even have left the ioctl before the window ends.
+	 */
+	while (!__atomic_load_n(&ar.started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	pt_spin_until(ar.t_start + off * NSEC_PER_USEC);
+	c = pt_cancel(self->fd, ar.tag);
+	ASSERT_EQ(0, pt_join_ms(th, JOIN_MS));
+	ASSERT_EQ(0, ar.ret);
+	ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
+	pt_sleep_ms(20);
+	ev = pt_eventfd_take(self->efd);
+	pt_stats_delta(&d, &a, &b);
 
-	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
-		struct pendtimer_stats b, a, d;
-		struct pt_waiter w;
-		__u64 tag = 1000 + (__u64)attempt;
-		int c;
-
-		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pt_waiter_start(&w, self->fd, 0, tag, self->cpu_timer));
-		pt_waiter_wait_started(&w);
-		pt_spin_until(w.t_start + off * NSEC_PER_USEC);
-		c = pt_cancel(self->fd, tag);
-		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS)) {
-			TH_LOG("WAIT did not return");
-		}
-		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		pt_stats_delta(&d, &a, &b);
-
-		o = pt_rule1_outcome(c, w.ret, &d);
-		TH_LOG("attempt %d at +%u us: CANCEL %d, WAIT %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
-		       attempt, off, c, w.ret,
-		       (unsigned long long)d.cancelled,
-		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
-		ASSERT_NE((int)BROKEN, (int)o);
-		EXPECT_EQ(1ULL, d.submitted);
-		if (o == HIT)
-			break;
-		off = pt_next_offset(off, o == MISS_EARLY);
-	}
-	ASSERT_EQ((int)HIT, (int)o) {
-		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
-	}
+	if (c == 0 && ev == 0 && d.cancelled == 1 && d.fired == 0)
+		o = d.race_timer_late == 1 ? HIT :
+		    d.race_timer_late == 0 ? MISS_EARLY : BROKEN;
+	else if (c == -ENOENT && ev == 1 && d.fired == 1 &&
+		 d.cancelled == 0 && d.race_timer_late == 0)
+		o = MISS_LATE;
+	else
+		o = BROKEN;
+	TH_LOG("attempt %d at +%u us: CANCEL %d, eventfd %lld, cancelled +%llu fired +%llu timer_late +%llu: %s",
+	       attempt, off, c, (long long)ev,
+	       (unsigned long long)d.cancelled,
+	       (unsigned long long)d.fired,
+	       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
+	return o;
 }
 
 /*
@@ -105,126 +115,23 @@ TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_wait, 120)
  */
 TEST_F_TIMEOUT(race, rule1_cancel_outranks_running_timer_arm, 120)
 {
-	unsigned int off = PT_OFFSET_START_US;
-	enum outcome o = BROKEN;
-	int attempt;
-
-	if (self->cpu_main < 0)
-		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
+	PT_RULE_SETUP(self->cpu_main);
 	self->efd = pt_eventfd();
 	ASSERT_LE(0, self->efd);
-	ASSERT_EQ(0, pt_pin_self(self->cpu_main));
-	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
-
-	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
-		struct armer ar = { .fd = self->fd, .efd = self->efd,
-				    .cpu = self->cpu_timer,
-				    .tag = 2000 + (__u64)attempt, .ret = 1 };
-		struct pendtimer_stats b, a, d;
-		pthread_t th;
-		int64_t ev;
-		int c;
-
-		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pthread_create(&th, NULL, armer_fn, &ar));
-		/*
-		 * Not join(): the armer's CPU is busy in the callback, and the
-		 * armer may not even have left the ioctl before the window ends.
-		 */
-		while (!__atomic_load_n(&ar.started, __ATOMIC_ACQUIRE))
-			sched_yield();
-		pt_spin_until(ar.t_start + off * NSEC_PER_USEC);
-		c = pt_cancel(self->fd, ar.tag);
-		ASSERT_EQ(0, pt_join_ms(th, JOIN_MS));
-		ASSERT_EQ(0, ar.ret);
-		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		pt_sleep_ms(20);
-		ev = pt_eventfd_take(self->efd);
-		pt_stats_delta(&d, &a, &b);
-
-		if (c == 0 && ev == 0 && d.cancelled == 1 && d.fired == 0)
-			o = d.race_timer_late == 1 ? HIT :
-			    d.race_timer_late == 0 ? MISS_EARLY : BROKEN;
-		else if (c == -ENOENT && ev == 1 && d.fired == 1 &&
-			 d.cancelled == 0 && d.race_timer_late == 0)
-			o = MISS_LATE;
-		else
-			o = BROKEN;
-		TH_LOG("attempt %d at +%u us: CANCEL %d, eventfd %lld, cancelled +%llu fired +%llu timer_late +%llu: %s",
-		       attempt, off, c, (long long)ev,
-		       (unsigned long long)d.cancelled,
-		       (unsigned long long)d.fired,
-		       (unsigned long long)d.race_timer_late, pt_outcome_name(o));
-		ASSERT_NE((int)BROKEN, (int)o);
-		if (o == HIT)
-			break;
-		off = pt_next_offset(off, o == MISS_EARLY);
-	}
-	ASSERT_EQ((int)HIT, (int)o) {
-		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
-	}
+	pt_hit_window(_metadata, rule1_arm_attempt, self, "the cancel");
 }
 
 /*
  * SPEC.md section 3, rule 2: close() in the window leaves the WAIT to its
- * timer (0, deferred).
- *
- * The WAIT is due after RULE2_DUE_US, not at once: with timeout 0 the timer
- * interrupt can arrive while the submitting thread is still inside the
- * submission section (the irq is taken as the submitter drops its lock),
- * and flush first waits for that section to end (the per-open rundown,
- * SPEC.md section 2), i.e. until the 10 ms callback is over: close() then
- * always comes after the claim and the window cannot be hit.
+ * timer (0, deferred). The WAIT is due after RULE2_DUE_US (pendtimer_util.h
+ * says why).
  */
-#define RULE2_DUE_US	1000
-
 TEST_F_TIMEOUT(race, rule2_running_timer_outranks_close, 120)
 {
-	unsigned int off = PT_OFFSET_START_US;
-	enum outcome o = BROKEN;
-	int attempt;
+	struct pt_racer r = { .fd = self->fd, .cpu_timer = self->cpu_timer };
 
-	if (self->cpu_main < 0)
-		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
-	ASSERT_EQ(0, pt_pin_self(self->cpu_main));
-	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));
-
-	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
-		struct pendtimer_stats b, a, d;
-		struct pt_waiter w;
-		int fd2 = pt_open();
-
-		ASSERT_LE(0, fd2);
-		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pt_waiter_start(&w, fd2, RULE2_DUE_US * NSEC_PER_USEC,
-					     1, self->cpu_timer));
-		pt_waiter_wait_started(&w);
-		pt_spin_until(w.t_start + (RULE2_DUE_US + off) *
-			      NSEC_PER_USEC);
-		ASSERT_EQ(0, close(fd2));
-		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS)) {
-			TH_LOG("WAIT did not return");
-		}
-		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		pt_stats_delta(&d, &a, &b);
-
-		o = pt_rule2_outcome(w.ret, &d);
-		TH_LOG("attempt %d at due+%u us: WAIT %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
-		       attempt, off, w.ret,
-		       (unsigned long long)d.fired,
-		       (unsigned long long)d.flushed,
-		       (unsigned long long)d.race_cleanup_deferred,
-		       pt_outcome_name(o));
-		ASSERT_NE((int)BROKEN, (int)o);
-		EXPECT_EQ(1ULL, d.submitted);
-		EXPECT_EQ(0ULL, d.cancelled + d.interrupted + d.removed);
-		if (o == HIT)
-			break;
-		off = pt_next_offset(off, o == MISS_EARLY);
-	}
-	ASSERT_EQ((int)HIT, (int)o) {
-		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
-	}
+	PT_RULE_SETUP(self->cpu_main);
+	pt_hit_window(_metadata, pt_rule2_attempt, &r, "close()");
 }
 
 /* ------------------------------------------------------------------ */

@@ -45,16 +45,22 @@
 #define SHORT_NS	(1 * NSEC_PER_MSEC)
 #define JOIN_MS		10000
 #define MAX_EVENTS	1024
-#define WINDOW_US	10000	/* race_delay_us for the rule tests */
-#define ATTEMPTS	40
-#define RULE2_DUE_US	1000	/* see pendtimer_race_test.c */
 
 static const char *const tracefs_roots[] = {
 	"/sys/kernel/tracing",
 	"/sys/kernel/debug/tracing",
 };
 
-enum ev_type { EV_SUBMIT, EV_COMPLETE, EV_ENTER, EV_LATE, EV_DEFERRED };
+enum ev_type { EV_SUBMIT, EV_ENTER, EV_LATE, EV_DEFERRED, EV_COMPLETE };
+
+/* Each event's name (in the trace: "<name>: dev=... "). */
+static const char *const ev_names[] = {
+	[EV_SUBMIT] = "pendtimer_submit",
+	[EV_ENTER] = "pendtimer_timer_enter",
+	[EV_LATE] = "pendtimer_timer_late",
+	[EV_DEFERRED] = "pendtimer_cleanup_deferred",
+	[EV_COMPLETE] = "pendtimer_complete",
+};
 
 /* The events of issue 13; the first two are issue 6's. */
 static const char *const rule_events[] = {
@@ -79,7 +85,6 @@ FIXTURE(trace) {
 	int fd;
 	int efd;
 	int bus_id;			/* a device this test created, or -1 */
-	int fd2;			/* a second open file, or -1 */
 	long long saved_delay;		/* race_delay_us to put back, or -1 */
 	__u64 tag_base;
 	struct ev ev[MAX_EVENTS];
@@ -99,6 +104,48 @@ static int inst_write(struct __test_metadata *_metadata,
 	return ret;
 }
 
+/*
+ * The event a trace line records, into @e->type, and the rest of the line
+ * after its "<name>:"; NULL if it records none of ours.
+ */
+static const char *line_event(const char *line, struct ev *e)
+{
+	char key[64];
+	size_t t;
+
+	for (t = 0; t < ARRAY_SIZE(ev_names); t++) {
+		const char *p;
+
+		snprintf(key, sizeof(key), "%s: ", ev_names[t]);
+		p = strstr(line, key);
+		if (p) {
+			e->type = t;
+			return p + strlen(key) - 1;
+		}
+	}
+	return NULL;
+}
+
+/* @e's fields from @p, the rest of its line (line_event()): false if unparsed. */
+static bool parse_event(struct ev *e, const char *p)
+{
+	switch (e->type) {
+	case EV_SUBMIT:
+		return sscanf(p, " dev=%d tag=%llu kind=%15s due_ns=%lld",
+			      &e->dev, &e->tag, e->kind, &e->due_ns) == 4;
+	case EV_DEFERRED:
+		return sscanf(p, " dev=%d tag=%llu outcome=%15s",
+			      &e->dev, &e->tag, e->outcome) == 3;
+	case EV_COMPLETE:
+		return sscanf(p, " dev=%d tag=%llu kind=%15s outcome=%15s "
+			      "due_ns=%lld latency_ns=%lld",
+			      &e->dev, &e->tag, e->kind, e->outcome, &e->due_ns,
+			      &e->latency_ns) == 6;
+	default:	/* timer_enter, timer_late */
+		return sscanf(p, " dev=%d tag=%llu", &e->dev, &e->tag) == 2;
+	}
+}
+
 /* Parse the instance's trace into self->ev[]; returns the number of events. */
 static int collect(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
 {
@@ -114,62 +161,16 @@ static int collect(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self)
 	for (line = strtok_r(buf, "\n", &save); line && self->nev < MAX_EVENTS;
 	     line = strtok_r(NULL, "\n", &save)) {
 		struct ev *e = &self->ev[self->nev];
-		char *p;
+		const char *p;
 
 		memset(e, 0, sizeof(*e));
-		p = strstr(line, "pendtimer_submit: ");
-		if (p) {
-			e->type = EV_SUBMIT;
-			if (sscanf(p, "pendtimer_submit: dev=%d tag=%llu kind=%15s due_ns=%lld",
-				   &e->dev, &e->tag, e->kind, &e->due_ns) != 4) {
-				TH_LOG("unparsed: %s", line);
-				continue;
-			}
+		p = line_event(line, e);
+		if (!p)
+			continue;
+		if (parse_event(e, p))
 			self->nev++;
-			continue;
-		}
-		p = strstr(line, "pendtimer_timer_enter: ");
-		if (p) {
-			e->type = EV_ENTER;
-			if (sscanf(p, "pendtimer_timer_enter: dev=%d tag=%llu",
-				   &e->dev, &e->tag) == 2)
-				self->nev++;
-			else
-				TH_LOG("unparsed: %s", line);
-			continue;
-		}
-		p = strstr(line, "pendtimer_timer_late: ");
-		if (p) {
-			e->type = EV_LATE;
-			if (sscanf(p, "pendtimer_timer_late: dev=%d tag=%llu",
-				   &e->dev, &e->tag) == 2)
-				self->nev++;
-			else
-				TH_LOG("unparsed: %s", line);
-			continue;
-		}
-		p = strstr(line, "pendtimer_cleanup_deferred: ");
-		if (p) {
-			e->type = EV_DEFERRED;
-			if (sscanf(p, "pendtimer_cleanup_deferred: dev=%d tag=%llu outcome=%15s",
-				   &e->dev, &e->tag, e->outcome) == 3)
-				self->nev++;
-			else
-				TH_LOG("unparsed: %s", line);
-			continue;
-		}
-		p = strstr(line, "pendtimer_complete: ");
-		if (p) {
-			e->type = EV_COMPLETE;
-			if (sscanf(p, "pendtimer_complete: dev=%d tag=%llu kind=%15s "
-				   "outcome=%15s due_ns=%lld latency_ns=%lld",
-				   &e->dev, &e->tag, e->kind, e->outcome, &e->due_ns,
-				   &e->latency_ns) != 6) {
-				TH_LOG("unparsed: %s", line);
-				continue;
-			}
-			self->nev++;
-		}
+		else
+			TH_LOG("unparsed: %s", line);
 	}
 	free(buf);
 	return self->nev;
@@ -241,7 +242,7 @@ FIXTURE_SETUP(trace)
 	size_t i;
 	int ret;
 
-	self->fd = self->efd = self->bus_id = self->fd2 = -1;
+	self->fd = self->efd = self->bus_id = -1;
 	self->saved_delay = -1;
 	self->have_inst = false;
 	self->record_cmd = 0;
@@ -300,8 +301,6 @@ FIXTURE_TEARDOWN(trace)
 	/* first, so nothing below runs with a 10 ms callback */
 	if (self->saved_delay >= 0)
 		EXPECT_EQ(0, pt_param_write("race_delay_us", self->saved_delay));
-	if (self->fd2 >= 0)
-		close(self->fd2);
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->efd >= 0)
@@ -331,6 +330,30 @@ FIXTURE_TEARDOWN(trace)
 		PT_EXPECT_QUIET(5000);
 }
 
+/*
+ * @event's format file (free() it), asserted readable, and each of its
+ * @nfields @fields in it.
+ */
+static char *format_with(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(trace) *self, const char *event,
+			 const char *const *fields, size_t nfields)
+{
+	char path[256], *fmt;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/events/pendtimer/%s/format", self->root, event);
+	fmt = pt_read_file(path, NULL);
+	ASSERT_NE(NULL, fmt) {
+		TH_LOG("%s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < nfields; i++) {
+		EXPECT_NE(NULL, strstr(fmt, fields[i])) {
+			TH_LOG("%s has no '%s'", event, fields[i]);
+		}
+	}
+	return fmt;
+}
+
 /* Both events exist, with the fields the issue names. */
 TEST_F(trace, events_have_device_tag_kind_outcome_due_latency)
 {
@@ -341,33 +364,14 @@ TEST_F(trace, events_have_device_tag_kind_outcome_due_latency)
 		"field:int dev;", "field:int kind;", "field:u64 tag;", "field:int outcome;",
 		"field:s64 due_ns;", "field:s64 latency_ns;",
 	};
-	char path[256], *fmt;
-	size_t i;
+	char *fmt;
 
 	NEED_TRACEFS();
 
-	snprintf(path, sizeof(path), "%s/events/pendtimer/pendtimer_submit/format", self->root);
-	fmt = pt_read_file(path, NULL);
-	ASSERT_NE(NULL, fmt) {
-		TH_LOG("%s: %s", path, strerror(errno));
-	}
-	for (i = 0; i < ARRAY_SIZE(submit_fields); i++) {
-		EXPECT_NE(NULL, strstr(fmt, submit_fields[i])) {
-			TH_LOG("pendtimer_submit has no '%s'", submit_fields[i]);
-		}
-	}
-	free(fmt);
-
-	snprintf(path, sizeof(path), "%s/events/pendtimer/pendtimer_complete/format", self->root);
-	fmt = pt_read_file(path, NULL);
-	ASSERT_NE(NULL, fmt) {
-		TH_LOG("%s: %s", path, strerror(errno));
-	}
-	for (i = 0; i < ARRAY_SIZE(complete_fields); i++) {
-		EXPECT_NE(NULL, strstr(fmt, complete_fields[i])) {
-			TH_LOG("pendtimer_complete has no '%s'", complete_fields[i]);
-		}
-	}
+	free(format_with(_metadata, self, "pendtimer_submit", submit_fields,
+			 ARRAY_SIZE(submit_fields)));
+	fmt = format_with(_metadata, self, "pendtimer_complete", complete_fields,
+			  ARRAY_SIZE(complete_fields));
 	/* the symbolic names perf and tracefs print */
 	EXPECT_NE(NULL, strstr(fmt, "\"fired\""));
 	EXPECT_NE(NULL, strstr(fmt, "\"removed\""));
@@ -383,18 +387,13 @@ TEST_F(trace, events_have_device_tag_kind_outcome_due_latency)
 TEST_F(trace, format_decodable_in_user_space)
 {
 	static const char *const events[] = { "pendtimer_submit", "pendtimer_complete" };
-	char path[256], *fmt, *pf;
+	char *fmt, *pf;
 	size_t i;
 
 	NEED_TRACEFS();
 
 	for (i = 0; i < ARRAY_SIZE(events); i++) {
-		snprintf(path, sizeof(path), "%s/events/pendtimer/%s/format",
-			 self->root, events[i]);
-		fmt = pt_read_file(path, NULL);
-		ASSERT_NE(NULL, fmt) {
-			TH_LOG("%s: %s", path, strerror(errno));
-		}
+		fmt = format_with(_metadata, self, events[i], NULL, 0);
 		pf = strstr(fmt, "print fmt:");
 		EXPECT_NE(NULL, pf);
 		if (pf) {
@@ -560,17 +559,19 @@ TEST_F(trace, removed_names_its_device)
 /* ------------------------------------------------------------------ */
 /* issue 13: the race rules in the events */
 
-/* The only event of @type for @tag, asserted; its index. */
-#define ONE_EVENT(_type, _tag, _name) ({				\
-	int __i = -1, __n;						\
-									\
-	find1(self, (_type), (_tag), &__i, &__n);			\
-	ASSERT_EQ(1, __n) {						\
-		TH_LOG("tag %llu: %d %s events",			\
-		       (unsigned long long)(_tag), __n, (_name));	\
-	}								\
-	__i;								\
-})
+/* The index of the only event of @type for @tag, asserted. */
+static int one_event(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *self,
+		     enum ev_type type, __u64 tag)
+{
+	int i = -1, n;
+
+	find1(self, type, tag, &i, &n);
+	ASSERT_EQ(1, n) {
+		TH_LOG("tag %llu: %d %s events", (unsigned long long)tag, n,
+		       ev_names[type]);
+	}
+	return i;
+}
 
 #define NEED_RULE_EVENTS() do {						\
 	size_t __k;							\
@@ -608,22 +609,15 @@ static int widen_window(struct __test_metadata *_metadata, FIXTURE_DATA(trace) *
 TEST_F(trace, rule_events_have_device_tag_outcome)
 {
 	static const char *const fields[] = { "field:int dev;", "field:u64 tag;" };
-	char path[256], *fmt;
-	size_t i, j;
+	char *fmt;
+	size_t i;
 
 	NEED_TRACEFS();
 	NEED_RULE_EVENTS();
 
 	for (i = 0; i < ARRAY_SIZE(rule_events); i++) {
-		snprintf(path, sizeof(path), "%s/events/pendtimer/%s/format",
-			 self->root, rule_events[i]);
-		fmt = pt_read_file(path, NULL);
-		ASSERT_NE(NULL, fmt);
-		for (j = 0; j < ARRAY_SIZE(fields); j++) {
-			EXPECT_NE(NULL, strstr(fmt, fields[j])) {
-				TH_LOG("%s has no '%s'", rule_events[i], fields[j]);
-			}
-		}
+		fmt = format_with(_metadata, self, rule_events[i], fields,
+				  ARRAY_SIZE(fields));
 		if (!strcmp(rule_events[i], "pendtimer_cleanup_deferred")) {
 			EXPECT_NE(NULL, strstr(fmt, "field:int outcome;"));
 			EXPECT_NE(NULL, strstr(fmt, "\"flushed\""));
@@ -632,6 +626,86 @@ TEST_F(trace, rule_events_have_device_tag_outcome)
 		EXPECT_EQ(NULL, strstr(strstr(fmt, "print fmt:") ?: "", "PENDTIMER_"));
 		free(fmt);
 	}
+}
+
+/* A rule test's attempts (pt_hit_window()): the racer, the tags' base. */
+struct rule_try {
+	struct pt_racer r;
+	__u64 tag_base;
+};
+
+/*
+ * A rule test's start, once tracefs is there: the rule events in it, the
+ * window widened (widen_window()) for @t's requests; false with one CPU.
+ */
+static bool rule_setup(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(trace) *self, struct rule_try *t)
+{
+	NEED_RULE_EVENTS();
+	t->r.fd = self->fd;
+	t->r.cpu_timer = widen_window(_metadata, self);
+	return t->r.cpu_timer >= 0;
+}
+
+/* Rule 1, one attempt: a hit when the CANCEL claimed and the callback was late. */
+static enum outcome rule1_attempt(struct __test_metadata *_metadata,
+				  void *ctx, int attempt, unsigned int off)
+{
+	struct rule_try *t = ctx;
+	struct pt_racer *r = &t->r;
+	bool hit;
+
+	r->tag = t->tag_base + (__u64)attempt;
+	pt_race_cancel(_metadata, r, off);
+	hit = r->c == 0 && r->w.ret == -ECANCELED && r->d.race_timer_late == 1;
+	TH_LOG("attempt %d at +%u us: CANCEL %d, WAIT %d, timer_late +%llu%s",
+	       attempt, off, r->c, r->w.ret, (unsigned long long)r->d.race_timer_late,
+	       hit ? ": hit" : "");
+	return hit ? HIT : r->c == 0 ? MISS_EARLY : MISS_LATE;
+}
+
+/* Rule 2, one attempt: a hit when the WAIT fired and the flush was deferred. */
+static enum outcome rule2_attempt(struct __test_metadata *_metadata,
+				  void *ctx, int attempt, unsigned int off)
+{
+	struct rule_try *t = ctx;
+	struct pt_racer *r = &t->r;
+	bool hit;
+
+	r->tag = t->tag_base + (__u64)attempt;
+	pt_race_close(_metadata, r, off);
+	hit = r->w.ret == 0 && r->d.race_cleanup_deferred == 1;
+	TH_LOG("attempt %d at due+%u us: WAIT %d, cleanup_deferred +%llu%s",
+	       attempt, off, r->w.ret, (unsigned long long)r->d.race_cleanup_deferred,
+	       hit ? ": hit" : "");
+	return hit ? HIT : r->w.ret == -ECANCELED ? MISS_EARLY : MISS_LATE;
+}
+
+/* A rule's events: their indexes into self->ev[] (rule_events_in_order()). */
+struct rule_events {
+	int submit, enter, other, last;
+};
+
+/*
+ * Collect, then a rule's events for @tag, one of each: the submit, the
+ * callback's timer_enter, the other path's @other (the CANCEL's complete,
+ * the flush's cleanup_deferred) and @last (the callback's timer_late, its
+ * complete); the submit before timer_enter and @other, both before @last.
+ */
+static void rule_events_in_order(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(trace) *self, __u64 tag,
+				 enum ev_type other, enum ev_type last,
+				 struct rule_events *ix)
+{
+	ASSERT_LE(0, collect(_metadata, self));
+	ix->submit = one_event(_metadata, self, EV_SUBMIT, tag);
+	ix->enter = one_event(_metadata, self, EV_ENTER, tag);
+	ix->other = one_event(_metadata, self, other, tag);
+	ix->last = one_event(_metadata, self, last, tag);
+	EXPECT_LT(ix->submit, ix->enter);
+	EXPECT_LT(ix->submit, ix->other);
+	EXPECT_LT(ix->enter, ix->last);
+	EXPECT_LT(ix->other, ix->last);
 }
 
 /*
@@ -643,54 +717,18 @@ TEST_F(trace, rule_events_have_device_tag_outcome)
  */
 TEST_F_TIMEOUT(trace, rule1_timer_late_after_the_cancel_claimed, 120)
 {
-	unsigned int off = 2500;
-	__u64 tag = 0;
-	int attempt, cpu_timer, is, ie, ic, il;
-	bool hit = false;
+	struct rule_try t = { .tag_base = self->tag_base + 100 };
+	struct rule_events ix;	/* other: complete, last: timer_late */
 
 	NEED_TRACEFS();
-	NEED_RULE_EVENTS();
-	cpu_timer = widen_window(_metadata, self);
-	if (cpu_timer < 0)
+	if (!rule_setup(_metadata, self, &t))
 		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
-
-	for (attempt = 0; attempt < ATTEMPTS && !hit; attempt++) {
-		struct pendtimer_stats b, a, d;
-		struct pt_waiter w;
-		int c;
-
-		tag = self->tag_base + 100 + (__u64)attempt;
-		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pt_waiter_start(&w, self->fd, 0, tag, cpu_timer));
-		pt_waiter_wait_started(&w);
-		pt_spin_until(w.t_start + off * NSEC_PER_USEC);
-		c = pt_cancel(self->fd, tag);
-		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS));
-		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		pt_stats_delta(&d, &a, &b);
-		hit = c == 0 && w.ret == -ECANCELED && d.race_timer_late == 1;
-		TH_LOG("attempt %d at +%u us: CANCEL %d, WAIT %d, timer_late +%llu%s",
-		       attempt, off, c, w.ret, (unsigned long long)d.race_timer_late,
-		       hit ? ": hit" : "");
-		if (!hit)
-			off = pt_next_offset(off, c == 0);
-	}
-	ASSERT_TRUE(hit) {
-		TH_LOG("the cancel never landed inside the %d us window", WINDOW_US);
-	}
-	ASSERT_LE(0, collect(_metadata, self));
-	is = ONE_EVENT(EV_SUBMIT, tag, "pendtimer_submit");
-	ie = ONE_EVENT(EV_ENTER, tag, "pendtimer_timer_enter");
-	ic = ONE_EVENT(EV_COMPLETE, tag, "pendtimer_complete");
-	il = ONE_EVENT(EV_LATE, tag, "pendtimer_timer_late");
-	EXPECT_LT(is, ie);
-	EXPECT_LT(is, ic);
-	EXPECT_LT(ie, il);
-	EXPECT_LT(ic, il);
-	EXPECT_STREQ("cancelled", self->ev[ic].outcome);
-	EXPECT_STREQ("wait", self->ev[ic].kind);
-	EXPECT_EQ(0, self->ev[ie].dev);
-	EXPECT_EQ(0, self->ev[il].dev);
+	pt_hit_window(_metadata, rule1_attempt, &t, "the cancel");
+	rule_events_in_order(_metadata, self, t.r.tag, EV_COMPLETE, EV_LATE, &ix);
+	EXPECT_STREQ("cancelled", self->ev[ix.other].outcome);
+	EXPECT_STREQ("wait", self->ev[ix.other].kind);
+	EXPECT_EQ(0, self->ev[ix.enter].dev);
+	EXPECT_EQ(0, self->ev[ix.last].dev);
 }
 
 /*
@@ -701,57 +739,18 @@ TEST_F_TIMEOUT(trace, rule1_timer_late_after_the_cancel_claimed, 120)
  */
 TEST_F_TIMEOUT(trace, rule2_cleanup_deferred_before_the_callback_claims, 120)
 {
-	unsigned int off = 2500;
-	__u64 tag = 0;
-	int attempt, cpu_timer, is, ie, id, ic;
-	bool hit = false;
+	struct rule_try t = { .tag_base = self->tag_base + 200 };
+	struct rule_events ix;	/* other: cleanup_deferred, last: complete */
 
 	NEED_TRACEFS();
-	NEED_RULE_EVENTS();
-	cpu_timer = widen_window(_metadata, self);
-	if (cpu_timer < 0)
+	if (!rule_setup(_metadata, self, &t))
 		SKIP(return, "needs 2 CPUs: the window cannot be entered on one");
-
-	for (attempt = 0; attempt < ATTEMPTS && !hit; attempt++) {
-		struct pendtimer_stats b, a, d;
-		struct pt_waiter w;
-
-		tag = self->tag_base + 200 + (__u64)attempt;
-		self->fd2 = pt_open();
-		ASSERT_LE(0, self->fd2);
-		ASSERT_EQ(0, pt_stats(self->fd, &b));
-		ASSERT_EQ(0, pt_waiter_start(&w, self->fd2, RULE2_DUE_US * NSEC_PER_USEC,
-					     tag, cpu_timer));
-		pt_waiter_wait_started(&w);
-		pt_spin_until(w.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
-		ASSERT_EQ(0, close(self->fd2));
-		self->fd2 = -1;
-		ASSERT_EQ(0, pt_join_ms(w.th, JOIN_MS));
-		ASSERT_EQ(0, pt_settle(self->fd, 5000, &a));
-		pt_stats_delta(&d, &a, &b);
-		hit = w.ret == 0 && d.race_cleanup_deferred == 1;
-		TH_LOG("attempt %d at due+%u us: WAIT %d, cleanup_deferred +%llu%s",
-		       attempt, off, w.ret, (unsigned long long)d.race_cleanup_deferred,
-		       hit ? ": hit" : "");
-		if (!hit)
-			off = pt_next_offset(off, w.ret == -ECANCELED);
-	}
-	ASSERT_TRUE(hit) {
-		TH_LOG("close() never landed inside the %d us window", WINDOW_US);
-	}
-	ASSERT_LE(0, collect(_metadata, self));
-	is = ONE_EVENT(EV_SUBMIT, tag, "pendtimer_submit");
-	ie = ONE_EVENT(EV_ENTER, tag, "pendtimer_timer_enter");
-	id = ONE_EVENT(EV_DEFERRED, tag, "pendtimer_cleanup_deferred");
-	ic = ONE_EVENT(EV_COMPLETE, tag, "pendtimer_complete");
-	EXPECT_LT(is, ie);
-	EXPECT_LT(is, id);
-	EXPECT_LT(ie, ic);
-	EXPECT_LT(id, ic);
-	EXPECT_STREQ("flushed", self->ev[id].outcome);
-	EXPECT_STREQ("fired", self->ev[ic].outcome);
-	EXPECT_STREQ("wait", self->ev[ic].kind);
-	EXPECT_EQ(0, self->ev[id].dev);
+	pt_hit_window(_metadata, rule2_attempt, &t, "close()");
+	rule_events_in_order(_metadata, self, t.r.tag, EV_DEFERRED, EV_COMPLETE, &ix);
+	EXPECT_STREQ("flushed", self->ev[ix.other].outcome);
+	EXPECT_STREQ("fired", self->ev[ix.last].outcome);
+	EXPECT_STREQ("wait", self->ev[ix.last].kind);
+	EXPECT_EQ(0, self->ev[ix.other].dev);
 }
 
 PT_HARNESS_MAIN(1)

@@ -77,6 +77,13 @@ FIXTURE_TEARDOWN(uring)
 	pt_stats_delta((d), &__now, &self->s0);				\
 } while (0)
 
+/* The stats delta since setup, checked by pt_expect_stats() (its arguments). */
+#define EXPECT_DELTA(...) do {						\
+	struct pendtimer_stats __d;					\
+	DELTA(&__d);							\
+	pt_expect_stats(_metadata, &__d, __VA_ARGS__);			\
+} while (0)
+
 /*
  * SPEC.md section 2, URING_CMD: URING_CMD WAIT: CQE res 0 after the timeout;
  * io_uring_submit() returns at once.
@@ -84,7 +91,6 @@ FIXTURE_TEARDOWN(uring)
 TEST_F(uring, uring_wait_fires_res0_submit_does_not_block)
 {
 	const __u64 timeout = 200 * NSEC_PER_MSEC;
-	struct pendtimer_stats d;
 	uint64_t t0, t1, t2;
 	__u64 ud;
 	int res;
@@ -103,9 +109,33 @@ TEST_F(uring, uring_wait_fires_res0_submit_does_not_block)
 	ASSERT_EQ(0, res);
 	ASSERT_LE(timeout, t2 - t0);
 
-	DELTA(&d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
+	EXPECT_DELTA("submitted=1 fired=1");
+}
+
+/*
+ * The CQEs of a WAIT (user_data @wait_ud) and of its cancel (@cancel_ud), in
+ * either order and nothing else: their res into @wait_res and @cancel_res.
+ */
+static void reap_wait_and_cancel(struct __test_metadata *_metadata,
+				 struct io_uring *ring, __u64 wait_ud,
+				 int *wait_res, __u64 cancel_ud, int *cancel_res)
+{
+	__u64 ud;
+	int i, res;
+
+	*wait_res = *cancel_res = 1;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pt_reap(ring, 5000, &ud, &res)) {
+			TH_LOG("CQE %d missing (the cancel did not end the WAIT?)", i);
+		}
+		ASSERT_TRUE(ud == wait_ud || ud == cancel_ud) {
+			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
+		}
+		if (ud == wait_ud)
+			*wait_res = res;
+		else
+			*cancel_res = res;
+	}
 }
 
 /*
@@ -114,10 +144,7 @@ TEST_F(uring, uring_wait_fires_res0_submit_does_not_block)
  */
 TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 {
-	struct io_uring_sqe *sqe;
-	struct pendtimer_stats d;
-	int res, wait_res = 1, cancel_res = 1, i;
-	__u64 ud;
+	int wait_res, cancel_res;
 
 	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 1, 0x100);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
@@ -126,22 +153,9 @@ TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 		TH_LOG("the URING_CMD WAIT never became pending");
 	}
 
-	sqe = io_uring_get_sqe(&self->ring);
-	io_uring_prep_cancel64(sqe, 0x100, 0);
-	io_uring_sqe_set_data64(sqe, 0x200);
-	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res)) {
-			TH_LOG("CQE %d missing (async cancel did not end the WAIT?)", i);
-		}
-		ASSERT_TRUE(ud == 0x100 || ud == 0x200) {
-			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
-		}
-		if (ud == 0x100)
-			wait_res = res;
-		else
-			cancel_res = res;
-	}
+	ASSERT_EQ(0, pt_submit_async_cancel(&self->ring, 0x100, 0, 0x200));
+	reap_wait_and_cancel(_metadata, &self->ring, 0x100, &wait_res, 0x200,
+			     &cancel_res);
 	ASSERT_EQ(-ECANCELED, wait_res);
 	ASSERT_TRUE(cancel_res == 0 || cancel_res == -EALREADY ||
 		    cancel_res == -ENOENT) {
@@ -149,10 +163,7 @@ TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
 	}
 	TH_LOG("ASYNC_CANCEL's own CQE res: %d", cancel_res);
 
-	DELTA(&d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.interrupted);
-	EXPECT_EQ(0ULL, d.fired + d.cancelled + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=1 interrupted=1 fired+cancelled+flushed+removed=0");
 }
 
 /*
@@ -161,8 +172,7 @@ TEST_F(uring, async_cancel_gives_ecanceled_interrupted)
  */
 TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
 {
-	struct pendtimer_stats d;
-	int res, wait_res = 1, cancel_res = 1, i;
+	int res, wait_res, cancel_res;
 	__u64 ud;
 
 	pt_prep_wait(io_uring_get_sqe(&self->ring), self->fd, LONG_NS, 77, 1);
@@ -171,16 +181,7 @@ TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
 
 	pt_prep_cancel(io_uring_get_sqe(&self->ring), self->fd, 77, 2);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
-		ASSERT_TRUE(ud == 1 || ud == 2) {
-			TH_LOG("unexpected user_data %llx", (unsigned long long)ud);
-		}
-		if (ud == 1)
-			wait_res = res;
-		else
-			cancel_res = res;
-	}
+	reap_wait_and_cancel(_metadata, &self->ring, 1, &wait_res, 2, &cancel_res);
 	ASSERT_EQ(0, cancel_res);
 	ASSERT_EQ(-ECANCELED, wait_res);
 
@@ -190,10 +191,7 @@ TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
 	ASSERT_EQ(3ULL, ud);
 	ASSERT_EQ(-ENOENT, res);
 
-	DELTA(&d);
-	EXPECT_EQ(1ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(0ULL, d.fired + d.interrupted + d.flushed + d.removed);
+	EXPECT_DELTA("submitted=1 cancelled=1 fired+interrupted+flushed+removed=0");
 }
 
 /*
@@ -202,7 +200,6 @@ TEST_F(uring, uring_cmd_cancel_cancels_pending_wait)
  */
 TEST_F(uring, ioctl_cancel_cancels_uring_wait)
 {
-	struct pendtimer_stats d;
 	__u64 ud;
 	int res;
 
@@ -214,8 +211,7 @@ TEST_F(uring, ioctl_cancel_cancels_uring_wait)
 	ASSERT_EQ(9ULL, ud);
 	ASSERT_EQ(-ECANCELED, res);
 
-	DELTA(&d);
-	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_DELTA("cancelled=1");
 }
 
 /*
@@ -229,7 +225,7 @@ TEST_F_TIMEOUT(uring, uring_64_concurrent_waits_all_fire, 120)
 	const int n = 64;
 	const __u64 timeout = 3 * NSEC_PER_SEC;
 	unsigned int vals[2] = { (unsigned int)n, 0 };
-	struct pendtimer_stats s, d;
+	struct pendtimer_stats s;
 	__u64 max_pending = 0, ud;
 	bool seen[64] = { false };
 	uint64_t deadline;
@@ -273,9 +269,7 @@ TEST_F_TIMEOUT(uring, uring_64_concurrent_waits_all_fire, 120)
 			TH_LOG("WAIT %llu: res %d", (unsigned long long)ud, res);
 		}
 	}
-	DELTA(&d);
-	EXPECT_EQ(n, d.submitted);
-	EXPECT_EQ(n, d.fired);
+	EXPECT_DELTA("submitted=%d fired=%d", n, n);
 }
 
 /*
@@ -290,7 +284,6 @@ TEST_F(uring, unknown_cmd_op_enotty)
 		_IOW(PENDTIMER_IOC_MAGIC, 1, __u64),	/* WAIT's nr, wrong size */
 	};
 	struct pendtimer_wait w = { .timeout_ns = 0, .tag = 1 };
-	struct pendtimer_stats d;
 	__u64 ud;
 	size_t i;
 	int res;
@@ -305,8 +298,7 @@ TEST_F(uring, unknown_cmd_op_enotty)
 			TH_LOG("cmd_op %#x: res %d", ops[i], res);
 		}
 	}
-	DELTA(&d);
-	EXPECT_EQ(0ULL, d.submitted);
+	EXPECT_DELTA("submitted=0");
 }
 
 /*
@@ -317,7 +309,7 @@ TEST_F_TIMEOUT(uring, ring_exit_ends_parked_waits_promptly, 60)
 {
 	const int n = 8;
 	unsigned int vals[2] = { (unsigned int)n, 0 };
-	struct pendtimer_stats s, d;
+	struct pendtimer_stats s;
 	uint64_t t0, t1;
 	int i, ret;
 
@@ -341,11 +333,8 @@ TEST_F_TIMEOUT(uring, ring_exit_ends_parked_waits_promptly, 60)
 		TH_LOG("%llu WAITs still pending 3 s after the ring closed",
 		       (unsigned long long)s.pending);
 	}
-	DELTA(&d);
-	EXPECT_EQ(n, d.submitted);
-	EXPECT_EQ(0ULL, d.fired);
 	/* io_uring signals the workers: "the waiter was signalled" */
-	EXPECT_EQ(n, d.interrupted);
+	EXPECT_DELTA("submitted=%d fired=0 interrupted=%d", n, n);
 }
 
 /*
@@ -355,7 +344,7 @@ TEST_F_TIMEOUT(uring, ring_exit_ends_parked_waits_promptly, 60)
 TEST_F_TIMEOUT(uring, owner_exit_ends_parked_waits_promptly, 60)
 {
 	const int n = 4;
-	struct pendtimer_stats s, d;
+	struct pendtimer_stats s;
 	int status, ret;
 	uint64_t t0, t1;
 	pid_t pid;
@@ -398,11 +387,8 @@ TEST_F_TIMEOUT(uring, owner_exit_ends_parked_waits_promptly, 60)
 	       (unsigned long long)((t1 - t0) / NSEC_PER_MSEC));
 	ASSERT_EQ(0, ret);
 
-	DELTA(&d);
-	EXPECT_EQ(n, d.submitted);
-	EXPECT_EQ(0ULL, d.fired);
 	/* ring teardown (interrupted) and the exit's close (flushed) race */
-	EXPECT_EQ(n, d.interrupted + d.flushed + d.cancelled);
+	EXPECT_DELTA("submitted=%d fired=0 interrupted+flushed+cancelled=%d", n, n);
 }
 
 struct cancel_later {
@@ -434,7 +420,6 @@ TEST_F_TIMEOUT(uring, ioctl_wait_not_interrupted_by_io_uring_task_work, 60)
 	struct cancel_later c = { .fd = self->fd, .tag = 0xa1,
 				  .delay_ns = 100 * NSEC_PER_MSEC };
 	struct io_uring_cqe *cqe;
-	struct pendtimer_stats d;
 	uint64_t t0, t1;
 	pthread_t th;
 	int res;
@@ -462,11 +447,7 @@ TEST_F_TIMEOUT(uring, ioctl_wait_not_interrupted_by_io_uring_task_work, 60)
 	ASSERT_EQ(-ECANCELED, cqe->res);
 	io_uring_cqe_seen(&self->ring, cqe);
 
-	DELTA(&d);
-	EXPECT_EQ(2ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(0ULL, d.interrupted);
+	EXPECT_DELTA("submitted=2 fired=1 cancelled=1 interrupted=0");
 }
 
 /*
@@ -519,7 +500,6 @@ TEST_F_TIMEOUT(uring, ioctl_wait_runs_io_uring_task_work_on_return, 60)
 	struct async_cancel_later c = { .ring = &self->ring, .target = 0xc2 };
 	unsigned int maxw[2] = { 1, 1 };
 	struct io_uring_cqe *cqe;
-	struct pendtimer_stats d;
 	int res, b_res = 1;
 	pthread_t th;
 	__u64 ud;
@@ -552,11 +532,8 @@ TEST_F_TIMEOUT(uring, ioctl_wait_runs_io_uring_task_work_on_return, 60)
 		ASSERT_EQ(0, pt_reap(&self->ring, 5000, &ud, &res));
 	} while (ud != 0xc1);
 	ASSERT_EQ(-ECANCELED, res);
-	DELTA(&d);
-	EXPECT_EQ(2ULL, d.submitted);	/* B never reached the driver */
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(1ULL, d.cancelled);
-	EXPECT_EQ(0ULL, d.interrupted);
+	/* submitted 2: B never reached the driver */
+	EXPECT_DELTA("submitted=2 fired=1 cancelled=1 interrupted=0");
 }
 
 
@@ -624,13 +601,8 @@ static int queued_wait_res(struct __test_metadata *_metadata, int fd,
  */
 TEST_F_TIMEOUT(uring, queued_wait_reads_payload_at_submit, 60)
 {
-	struct pendtimer_stats d;
-
 	ASSERT_EQ(0, queued_wait_res(_metadata, self->fd, 0));
-	DELTA(&d);
-	EXPECT_EQ(2ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_DELTA("submitted=2 fired=1 cancelled=1");
 }
 
 /*
@@ -639,13 +611,8 @@ TEST_F_TIMEOUT(uring, queued_wait_reads_payload_at_submit, 60)
  */
 TEST_F_TIMEOUT(uring, queued_forced_async_wait_reads_its_payload, 60)
 {
-	struct pendtimer_stats d;
-
 	ASSERT_EQ(0, queued_wait_res(_metadata, self->fd, IOSQE_ASYNC));
-	DELTA(&d);
-	EXPECT_EQ(2ULL, d.submitted);
-	EXPECT_EQ(1ULL, d.fired);
-	EXPECT_EQ(1ULL, d.cancelled);
+	EXPECT_DELTA("submitted=2 fired=1 cancelled=1");
 }
 
 PT_HARNESS_MAIN(0)

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -101,6 +102,55 @@
 	}								\
 } while (0)
 
+/* The index of counter @name in pt_stat_fields[], asserted. */
+static inline size_t pt_stat_index(struct __test_metadata *_metadata,
+				   const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pt_stat_fields_nr; i++)
+		if (!strcmp(pt_stat_fields[i].name, name))
+			break;
+	ASSERT_LT(i, pt_stat_fields_nr) {
+		TH_LOG("no counter '%s'", name);
+	}
+	return i;
+}
+
+/*
+ * Each "counter=value" of @want (printf-style), e.g. "submitted=1
+ * fired+cancelled=0" (a '+' sums counters), checked against @d (EXPECT).
+ */
+static inline __printf(3, 4)
+void pt_expect_stats(struct __test_metadata *_metadata,
+		     const struct pendtimer_stats *d, const char *want, ...)
+{
+	char buf[256], *item, *save = NULL;
+	va_list ap;
+
+	va_start(ap, want);
+	vsnprintf(buf, sizeof(buf), want, ap);
+	va_end(ap);
+	for (item = strtok_r(buf, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
+		char names[128], *eq = strchr(item, '='), *name, *save2 = NULL;
+		unsigned long long val;
+		__u64 sum = 0;
+
+		ASSERT_NE(NULL, eq) {
+			TH_LOG("'%s' is no counter=value", item);
+		}
+		*eq = '\0';
+		snprintf(names, sizeof(names), "%s", item);
+		val = strtoull(eq + 1, NULL, 0);
+		for (name = strtok_r(item, "+", &save2); name;
+		     name = strtok_r(NULL, "+", &save2))
+			sum += pt_stat_get(d, pt_stat_index(_metadata, name));
+		EXPECT_EQ(val, sum) {
+			TH_LOG("%s: %llu, want %llu", names, (unsigned long long)sum, val);
+		}
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /*
  * Race windows (SPEC.md section 3): with race_delay_us = WINDOW_US the
@@ -108,9 +158,22 @@
  * offset (us after the due time) inside it.  Under TCG on a busy host a
  * vCPU can lose milliseconds, so an attempt may land before the callback
  * started (early) or after it claimed (late): move the other way and try
- * again, ATTEMPTS times at most.
+ * again, ATTEMPTS times at most (pt_hit_window()).
  */
 #define PT_OFFSET_START_US	2500
+#define WINDOW_US		10000	/* race_delay_us for the rule tests */
+#define ATTEMPTS		40
+#define PT_RACE_JOIN_MS		10000	/* a racing request's thread ends by then */
+
+/*
+ * Rule 2's requests are due after RULE2_DUE_US, not at once: with timeout 0
+ * the timer interrupt can arrive while the submitting thread is still inside
+ * the submission section (the irq is taken as the submitter drops its lock),
+ * and flush first waits for that section to end (the per-open rundown,
+ * SPEC.md section 2), i.e. until the 10 ms callback is over: close() then
+ * always comes after the claim and the window cannot be hit.
+ */
+#define RULE2_DUE_US		1000
 
 enum outcome { HIT, MISS_EARLY, MISS_LATE, BROKEN };
 
@@ -164,6 +227,213 @@ static inline enum outcome pt_rule2_outcome(int ret,
 	    d->race_cleanup_deferred == 0)
 		return MISS_EARLY;
 	return BROKEN;
+}
+
+/*
+ * A rule test's start: with one CPU it skips (the window cannot be entered
+ * from user space: the callback busy-waits in hard irq, or in the RT timer
+ * thread), else this thread runs on @_cpu_main, the timer on the other, and
+ * race_delay_us is WINDOW_US (the fixture's teardown puts it back).
+ */
+#define PT_RULE_SETUP(_cpu_main) do {					\
+	int __cpu_main = (_cpu_main);					\
+									\
+	if (__cpu_main < 0)						\
+		SKIP(return, "needs 2 CPUs: the window cannot be entered on one"); \
+	ASSERT_EQ(0, pt_pin_self(__cpu_main));				\
+	ASSERT_EQ(0, pt_param_write("race_delay_us", WINDOW_US));	\
+} while (0)
+
+/*
+ * One attempt at a rule's window, acting @off us into it (attempt @attempt
+ * of ATTEMPTS): checks what every attempt must show and returns where it
+ * landed. @ctx: the test's.
+ */
+typedef enum outcome (*pt_attempt_fn)(struct __test_metadata *_metadata,
+				      void *ctx, int attempt, unsigned int off);
+
+/*
+ * Attempt until one lands in the window (HIT), from PT_OFFSET_START_US on,
+ * moving the offset after each miss; a BROKEN attempt, or ATTEMPTS misses,
+ * fail the test. @who: what acts in the window, for the log.
+ */
+static inline void pt_hit_window(struct __test_metadata *_metadata,
+				 pt_attempt_fn attempt, void *ctx,
+				 const char *who)
+{
+	unsigned int off = PT_OFFSET_START_US;
+	enum outcome o = BROKEN;
+	int i;
+
+	for (i = 0; i < ATTEMPTS; i++) {
+		o = attempt(_metadata, ctx, i, off);
+		ASSERT_NE((int)BROKEN, (int)o);
+		if (o == HIT)
+			break;
+		off = pt_next_offset(off, o == MISS_EARLY);
+	}
+	ASSERT_EQ((int)HIT, (int)o) {
+		TH_LOG("%s never landed inside the %d us window", who, WINDOW_US);
+	}
+}
+
+/*
+ * The request of an attempt and what came of it: a WAIT, or a PEND
+ * (pt_pender_start(), its own ring), from a thread pinned to the timer's
+ * CPU, so that its hrtimer runs there; the test thread, on the other CPU,
+ * busy-waits into the window (no timer of its own, which could queue behind
+ * the busy-waiting callback) and acts.
+ */
+struct pt_racer {
+	int fd;			/* the device's file: the counters, rule 1's request */
+	int cpu_timer;		/* the request's thread's CPU */
+	bool pend;		/* a PEND, else a WAIT */
+	__u64 tag;		/* the attempt's request */
+	struct pt_waiter w;	/* its thread; w.ret: its result */
+	int c;			/* rule 1: the CANCEL's result */
+	bool sub;		/* rule 1: a PEND submitted before the CANCEL */
+	struct pendtimer_stats d;	/* the counters' delta over the attempt */
+};
+
+/* r->tag's request of @fd, due after @due_ns: its thread about to go. */
+static inline void pt_racer_go(struct __test_metadata *_metadata,
+			       struct pt_racer *r, int fd, __u64 due_ns)
+{
+	int ret = -EOPNOTSUPP;	/* a PEND without liburing (-m32) */
+
+	if (!r->pend)
+		ret = pt_waiter_start(&r->w, fd, due_ns, r->tag, r->cpu_timer);
+#if PT_HAVE_URING
+	else
+		ret = pt_pender_start(&r->w, fd, due_ns, r->tag, r->cpu_timer);
+#endif
+	ASSERT_EQ(0, ret);
+	pt_waiter_wait_started(&r->w);
+}
+
+/* A PEND: until io_uring_submit() returned (a close() before: -EBADF). */
+static inline void pt_racer_wait_submitted(struct pt_racer *r)
+{
+	while (r->pend && !__atomic_load_n(&r->w.submitted, __ATOMIC_ACQUIRE))
+		;
+}
+
+/* The request's thread back, with the request's result. */
+static inline void pt_racer_join(struct __test_metadata *_metadata,
+				 struct pt_racer *r)
+{
+	ASSERT_EQ(0, pt_join_ms(r->w.th, PT_RACE_JOIN_MS)) {
+		TH_LOG("%s", r->pend ? "the PEND's CQE did not come" :
+		       "WAIT did not return");
+	}
+	ASSERT_EQ(0, r->w.err);
+}
+
+/* r->d: the counters of @fd, once quiet, since @b. */
+static inline void pt_racer_delta(struct __test_metadata *_metadata,
+				  struct pt_racer *r, int fd,
+				  const struct pendtimer_stats *b)
+{
+	struct pendtimer_stats a;
+
+	ASSERT_EQ(0, pt_settle(fd, 5000, &a));
+	pt_stats_delta(&r->d, &a, b);
+}
+
+/*
+ * Rule 1's race, once: r->tag's request of r->fd due at once, and the test
+ * thread's CANCEL of it @off us after its thread started.
+ */
+static inline void pt_race_cancel(struct __test_metadata *_metadata,
+				  struct pt_racer *r, unsigned int off)
+{
+	struct pendtimer_stats b;
+
+	ASSERT_EQ(0, pt_stats(r->fd, &b));
+	pt_racer_go(_metadata, r, r->fd, 0);
+	pt_spin_until(r->w.t_start + off * NSEC_PER_USEC);
+	r->c = pt_cancel(r->fd, r->tag);
+	r->sub = __atomic_load_n(&r->w.submitted, __ATOMIC_ACQUIRE);
+	pt_racer_join(_metadata, r);
+	pt_racer_delta(_metadata, r, r->fd, &b);
+}
+
+/*
+ * Rule 2's race, once: r->tag's request due after RULE2_DUE_US on a file
+ * of its own, which the test thread closes @off us after the due time.
+ */
+static inline void pt_race_close(struct __test_metadata *_metadata,
+				 struct pt_racer *r, unsigned int off)
+{
+	struct pendtimer_stats b;
+	int fd2 = pt_open();
+
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, pt_stats(r->fd, &b));
+	pt_racer_go(_metadata, r, fd2, RULE2_DUE_US * NSEC_PER_USEC);
+	pt_racer_wait_submitted(r);
+	pt_spin_until(r->w.t_start + (RULE2_DUE_US + off) * NSEC_PER_USEC);
+	ASSERT_EQ(0, close(fd2));
+	pt_racer_join(_metadata, r);
+	pt_racer_delta(_metadata, r, r->fd, &b);
+}
+
+/*
+ * SPEC.md section 3, rule 1, one attempt (a pt_attempt_fn, @ctx a struct
+ * pt_racer): a CANCEL in the window claims the request from its running
+ * timer (pt_rule1_outcome()).
+ */
+static inline enum outcome pt_rule1_attempt(struct __test_metadata *_metadata,
+					    void *ctx, int attempt,
+					    unsigned int off)
+{
+	struct pt_racer *r = ctx;
+	enum outcome o;
+
+	r->tag = 1000 + (__u64)attempt;
+	pt_race_cancel(_metadata, r, off);
+	o = pt_rule1_outcome(r->c, r->w.ret, &r->d);
+	/*
+	 * A PEND: -ENOENT before io_uring_enter() returned, at an offset
+	 * inside the window (the callback cannot claim before it ends): the
+	 * PEND was not in the file yet, the CANCEL came too early.
+	 */
+	if (r->pend && o == MISS_LATE && r->c == -ENOENT && !r->sub &&
+	    off < WINDOW_US)
+		o = MISS_EARLY;
+	TH_LOG("attempt %d at +%u us: CANCEL %d, %s %d, cancelled +%llu fired +%llu timer_late +%llu: %s",
+	       attempt, off, r->c, r->pend ? "PEND CQE" : "WAIT", r->w.ret,
+	       (unsigned long long)r->d.cancelled,
+	       (unsigned long long)r->d.fired,
+	       (unsigned long long)r->d.race_timer_late, pt_outcome_name(o));
+	EXPECT_EQ(1ULL, r->d.submitted);
+	return o;
+}
+
+/*
+ * SPEC.md section 3, rule 2, one attempt (a pt_attempt_fn, @ctx a struct
+ * pt_racer): the owner's close() in the window leaves the request to its
+ * running timer (pt_rule2_outcome()).
+ */
+static inline enum outcome pt_rule2_attempt(struct __test_metadata *_metadata,
+					    void *ctx, int attempt,
+					    unsigned int off)
+{
+	struct pt_racer *r = ctx;
+	enum outcome o;
+
+	r->tag = 1;
+	pt_race_close(_metadata, r, off);
+	o = pt_rule2_outcome(r->w.ret, &r->d);
+	TH_LOG("attempt %d at due+%u us: %s %d, fired +%llu flushed +%llu cleanup_deferred +%llu: %s",
+	       attempt, off, r->pend ? "PEND CQE" : "WAIT", r->w.ret,
+	       (unsigned long long)r->d.fired,
+	       (unsigned long long)r->d.flushed,
+	       (unsigned long long)r->d.race_cleanup_deferred,
+	       pt_outcome_name(o));
+	EXPECT_EQ(1ULL, r->d.submitted);
+	EXPECT_EQ(0ULL, r->d.cancelled + r->d.interrupted + r->d.removed);
+	return o;
 }
 
 /* ------------------------------------------------------------------ */
