@@ -207,6 +207,9 @@ struct pendtimer_dev {
  *	pending set; flush takes it for write to wait for them (FileRundownLock);
  *	lock 6
  * @node: in pd->files, under pd->files_lock
+ * @spare: fired PEND requests kept for this file's next PENDs, linked
+ *	through their hnext (request.c, pendtimer_req_get())
+ * @nr_spare: requests in @spare, at most PENDTIMER_SPARE_MAX
  */
 struct pendtimer_file {
 	struct pendtimer_dev *pd;
@@ -219,6 +222,8 @@ struct pendtimer_file {
 	struct rb_root bindings;
 	struct rw_semaphore rundown;
 	struct list_head node;
+	struct pendtimer_req *spare;
+	unsigned int nr_spare;
 };
 
 /* request.c: requests and their timers */

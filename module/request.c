@@ -31,9 +31,13 @@
  * hrtimer_cancel() has waited out any callback still running; an ARM or
  * PEND request is freed by the callback that fired it (allowed: it returns
  * HRTIMER_NORESTART and touches nothing after the free), or by the claimer
- * once the timer is known stopped. A claimed PEND's command is finished
- * (pendtimer_pend_finish(): io_uring task work, then io_uring_cmd_done())
- * only after that too, since the callback reads the sink in the command.
+ * once the timer is known stopped. Instead of freeing a PEND's request, the
+ * callback may keep it under the file's lock for the file's next PEND
+ * (pendtimer_req_keep(), at most PENDTIMER_SPARE_MAX): the same last access,
+ * and the next PEND sets its timer up anew; release frees what is kept.
+ * A claimed PEND's command is finished (pendtimer_pend_finish(): io_uring
+ * task work, then io_uring_cmd_done()) only after that too, since the
+ * callback reads the sink in the command.
  *
  * So no memory is freed while a callback or waiter can touch it: a waiter
  * (and its stack) lives until its request is claimed and its callback has
@@ -57,6 +61,11 @@
 
 /* Cleanup frees requests in batches so that interrupts stay off briefly. */
 #define PENDTIMER_SWEEP_BATCH	64
+/*
+ * A file keeps up to this many fired PEND requests for its next PENDs
+ * (about 24 KiB, charged like the requests were, freed at release).
+ */
+#define PENDTIMER_SPARE_MAX	256
 /* The pending set holds at most two requests per bucket on average. */
 #define PENDTIMER_HASH_MIN_BITS	4
 #define PENDTIMER_HASH_MAX_BITS	20
@@ -480,6 +489,32 @@ static void pendtimer_req_release(struct pendtimer_req *req,
 }
 
 /*
+ * Keep a claimed PEND request for its file's next PEND instead of freeing
+ * it, while the file has fewer than PENDTIMER_SPARE_MAX: the slab round
+ * trip of every PEND was a visible part of its throughput (performance.md).
+ * Only the timer callback does this, as its last access to the request:
+ * pendtimer_req_get() sets the timer up again before it is reused.
+ * Return: the PEND to finish once the lock is dropped, or NULL when @req
+ * is not kept (the caller releases it as usual).
+ * Context: any (hard irq in the timer callback), pf->lock held.
+ */
+static struct pendtimer_pend *pendtimer_req_keep(struct pendtimer_file *pf,
+						 struct pendtimer_req *req)
+{
+	/* NULL for an ARM (cleared at its claim) */
+	struct pendtimer_sink *sink = pendtimer_req_sink(req);
+
+	lockdep_assert_held(&pf->lock);
+	if (!sink || sink->kind != PENDTIMER_KIND_PEND ||
+	    pf->nr_spare >= PENDTIMER_SPARE_MAX)
+		return NULL;
+	req->hnext = pf->spare;
+	pf->spare = req;
+	pf->nr_spare++;
+	return container_of(sink, struct pendtimer_pend, sink);
+}
+
+/*
  * The hrtimer callback (WDM: CustomTimerDPC). Context: hard irq on standard
  * kernels, the timer softirq thread on PREEMPT_RT.
  */
@@ -489,6 +524,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 	struct pendtimer_file *pf = req->pf;
 	struct pendtimer_evbind *dead = NULL;
 	unsigned int delay_us = READ_ONCE(pendtimer_race_delay_us);
+	struct pendtimer_pend *kept;
 	unsigned long flags;
 	bool on_heap;
 
@@ -515,9 +551,13 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 	pendtimer_claimed(pf, req);
 	on_heap = pendtimer_req_on_heap(req);
 	dead = pendtimer_complete(pf, req, PENDTIMER_FIRED);
+	kept = pendtimer_req_keep(pf, req);
 	spin_unlock_irqrestore(&pf->lock, flags);
 
-	if (on_heap)
+	/* A kept request may be reused from here on: touch it no more. */
+	if (kept)
+		pendtimer_pend_finish(kept);
+	else if (on_heap)
 		pendtimer_req_release(req, dead);
 	return HRTIMER_NORESTART;
 }
@@ -533,6 +573,14 @@ static void pendtimer_req_init(struct pendtimer_req *req, u64 tag,
 	req->sink = (unsigned long)sink;
 }
 
+/* A new or reused ARM or PEND request: its timer, then the rest. */
+static void pendtimer_req_setup(struct pendtimer_req *req, u64 tag)
+{
+	pendtimer_hrtimer_setup(&req->timer, pendtimer_timer_fn, CLOCK_MONOTONIC,
+				HRTIMER_MODE_ABS);
+	pendtimer_req_init(req, tag, NULL);
+}
+
 /* An ARM or PEND request. Fault injection: fail_function may make this return NULL. */
 static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 {
@@ -541,13 +589,36 @@ static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 	req = kmem_cache_alloc(pendtimer_req_cache, GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
-	pendtimer_hrtimer_setup(&req->timer, pendtimer_timer_fn, CLOCK_MONOTONIC,
-				HRTIMER_MODE_ABS);
-	pendtimer_req_init(req, tag, NULL);
+	pendtimer_req_setup(req, tag);
 	return req;
 }
 
 ALLOW_ERROR_INJECTION(pendtimer_req_alloc, NULL);
+
+/*
+ * A PEND request: one the file kept (pendtimer_req_keep()), set up again as
+ * a new one (the callback that kept it may still be returning: like a
+ * freed request's memory, the timer is not touched before the setup), or
+ * else a new one allocated with pf->lock dropped.
+ * Context: process, pf->lock held (dropped and retaken to allocate).
+ * Return: the request, or NULL when the allocation failed.
+ */
+static struct pendtimer_req *pendtimer_req_get(struct pendtimer_file *pf, u64 tag)
+{
+	struct pendtimer_req *req = pf->spare;
+
+	lockdep_assert_held(&pf->lock);
+	if (req) {
+		pf->spare = req->hnext;
+		pf->nr_spare--;
+		pendtimer_req_setup(req, tag);
+		return req;
+	}
+	spin_unlock_irq(&pf->lock);
+	req = pendtimer_req_alloc(tag);
+	spin_lock_irq(&pf->lock);
+	return req;
+}
 
 /*
  * Accept @req into the pending set and start its timer, due at @due. Starting
@@ -788,22 +859,25 @@ int pendtimer_pend(struct pendtimer_file *pf, struct pendtimer_pend *pend,
 	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS)
 		return -EINVAL;
 	due = pendtimer_due(args->timeout_ns);
-	req = pendtimer_req_alloc(args->tag);
-	if (!req)
-		return -ENOMEM;
-	req->sink = (unsigned long)&pend->sink;
 
 	table = pendtimer_set_grow_prepare(pf, &bits);
 	down_read(&pf->rundown);
 	spin_lock_irq(&pf->lock);
+	req = pendtimer_req_get(pf, args->tag);
+	if (!req) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	req->sink = (unsigned long)&pend->sink;
 	table = pendtimer_set_grow(pf, table, bits);
 	ret = pendtimer_submit(pf, req, due);
 	if (!ret)
 		pend->req = req;
+out_unlock:
 	spin_unlock_irq(&pf->lock);
 	up_read(&pf->rundown);
 	kvfree(table);
-	if (ret)
+	if (ret && req)
 		kmem_cache_free(pendtimer_req_cache, req);
 	return ret;
 }
@@ -1068,8 +1142,20 @@ ALLOW_ERROR_INJECTION(pendtimer_file_init, ERRNO);
  */
 void pendtimer_file_destroy(struct pendtimer_file *pf)
 {
+	struct pendtimer_req *req, *next;
+
 	pendtimer_sweep(pf, NULL, PENDTIMER_FLUSHED);
 	WARN_ON_ONCE(pf->nr_pending || !RB_EMPTY_ROOT(&pf->bindings));
+	/* Nothing is pending: no callback can keep a request any more. */
+	spin_lock_irq(&pf->lock);
+	req = pf->spare;
+	pf->spare = NULL;
+	pf->nr_spare = 0;
+	spin_unlock_irq(&pf->lock);
+	for (; req; req = next) {
+		next = req->hnext;
+		kmem_cache_free(pendtimer_req_cache, req);
+	}
 	kvfree(pf->buckets);
 }
 
