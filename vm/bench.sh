@@ -351,14 +351,13 @@ if [ $DOCS -eq 1 ] && [ $prc -eq 0 ]; then
 import json, os, sys
 doc, table, lane, lanes = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 s = open(doc).read()
-def put(s, tag, text):
-    b = "<!-- %s-begin -->" % tag
-    e = "<!-- %s-end -->" % tag
+def put(s, b, e, text):
+    """Replace what stands between the markers @b and @e with @text."""
     if b not in s:
         return s
     a = s.index(b) + len(b)
     return s[:a] + "\n" + text + s[s.index(e, a):]
-s = put(s, "bench-table %s" % lane, table)
+s = put(s, "<!-- bench-table-begin %s -->" % lane, "<!-- bench-table-end -->", table)
 # the goals side by side: every lane whose verdicts are in build/bench/lanes/
 names = sorted(n for n in os.listdir(lanes)
                if os.path.isfile(os.path.join(lanes, n, "verdicts.json")))
@@ -378,7 +377,8 @@ if names:
             m = [v for v in vs[n]["verdicts"] if v[0] == g]
             cells.append("%s: %s" % (m[0][1], m[0][2]) if m else "-")
         rows.append("| %s | %s |" % (g, " | ".join(cells)))
-    s = put(s, "bench-goals", "\n".join(rows) + "\n")
+    s = put(s, "<!-- bench-goals-begin -->", "<!-- bench-goals-end -->",
+            "\n".join(rows) + "\n")
 open(doc, "w").write(s)
 EOF
 		say "updated $DOC (lane $LANE, goals side by side) and docs/latency-$LANE.png"
