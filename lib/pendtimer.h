@@ -411,6 +411,30 @@ int pt_param_read(const char *name, long long *val);
 int pt_param_write(const char *name, long long val);
 
 /**
+ * pt_trace_record_cmd_off() - switch tracefs's options/record-cmd off.
+ * @root: the tracefs root (an instance has no such option).
+ * @was: set to '1' when it was on and is now off (what to put back with
+ *	pt_trace_record_cmd_restore()), else to 0.
+ *
+ * With record-cmd on, enabling any event also hooks sched_switch and
+ * sched_wakeup, which live-patches the scheduler's static branches; under
+ * QEMU TCG a vCPU has been seen to execute a stale int3 from that patching.
+ *
+ * Return: 0 (also when it was off already), -ENOENT without the option,
+ * or the write's -errno.
+ */
+int pt_trace_record_cmd_off(const char *root, char *was);
+
+/**
+ * pt_trace_record_cmd_restore() - put record-cmd back as it was.
+ * @root: the tracefs root.
+ * @was: what pt_trace_record_cmd_off() left there; 0 does nothing.
+ *
+ * Return: 0 or the write's -errno.
+ */
+int pt_trace_record_cmd_restore(const char *root, char was);
+
+/**
  * pt_slab_listed() - does /proc/slabinfo list a cache named @name?
  * @name: the cache name (PT_SLAB).
  *

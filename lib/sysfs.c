@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
-/* libpendtimer: files, sysfs (bus, driver, parameters), debugfs, slab. */
+/* libpendtimer: files, sysfs (bus, driver, parameters), debugfs, tracefs, slab. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -226,6 +226,35 @@ bool pt_bus_dev_exists(int id)
 bool pt_bus_dev_bound(int id)
 {
 	return bus_dev_has(id, "/driver");
+}
+
+int pt_trace_record_cmd_off(const char *root, char *was)
+{
+	char path[300], *val;
+	int ret = 0;
+
+	*was = 0;
+	snprintf(path, sizeof(path), "%s/options/record-cmd", root);
+	val = pt_read_file(path, NULL);
+	if (!val)
+		return -ENOENT;
+	if (val[0] == '1') {
+		ret = pt_write_str(path, "0");
+		if (!ret)
+			*was = '1';
+	}
+	free(val);
+	return ret;
+}
+
+int pt_trace_record_cmd_restore(const char *root, char was)
+{
+	char path[300], val[2] = { was, '\0' };
+
+	if (!was)
+		return 0;
+	snprintf(path, sizeof(path), "%s/options/record-cmd", root);
+	return pt_write_str(path, val);
 }
 
 bool pt_debugfs_dir_exists(int id)

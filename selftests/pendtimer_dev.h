@@ -113,30 +113,6 @@ static const char *tracefs_root(void)
 	return NULL;
 }
 
-/* The root's options/record-cmd: 0 or -errno (an instance has none). */
-static int tr_record_cmd(const char *val)
-{
-	const char *root = tracefs_root();
-	char path[300];
-
-	if (!root)
-		return -ENOENT;
-	snprintf(path, sizeof(path), "%s/options/record-cmd", root);
-	return pt_write_str(path, val);
-}
-
-/* Switch the root's record-cmd off, keeping what to put back in @t. */
-static void tr_record_cmd_off(struct trace *t, const char *root)
-{
-	char path[300], *cur;
-
-	snprintf(path, sizeof(path), "%s/options/record-cmd", root);
-	cur = pt_read_file(path, NULL);
-	if (cur && (cur[0] == '0' || cur[0] == '1') && !tr_record_cmd("0"))
-		t->record_cmd = cur[0];
-	free(cur);
-}
-
 static void tr_destroy(struct trace *t)
 {
 	if (t->up) {
@@ -145,9 +121,7 @@ static void tr_destroy(struct trace *t)
 		t->up = false;
 	}
 	if (t->record_cmd) {
-		char val[2] = { t->record_cmd, '\0' };
-
-		tr_record_cmd(val);
+		pt_trace_record_cmd_restore(tracefs_root(), t->record_cmd);
 		t->record_cmd = 0;
 	}
 	free(t->tab);
@@ -179,14 +153,8 @@ static int tr_start(struct trace *t, int id, unsigned int kb_per_cpu)
 
 	if (!root)
 		return -ENOENT;
-	/*
-	 * record-cmd off while the instance exists, as in the trace test:
-	 * with it on, enabling an event also hooks sched_switch and
-	 * sched_wakeup, which live-patches the scheduler's static branches
-	 * while every CPU runs through them (under TCG a vCPU has then been
-	 * seen to execute a stale int3: "Oops: int3" in ttwu_do_activate()).
-	 */
-	tr_record_cmd_off(t, root);
+	/* record-cmd off while the instance exists: see pt_trace_record_cmd_off() */
+	pt_trace_record_cmd_off(root, &t->record_cmd);
 	snprintf(t->dir, sizeof(t->dir), "%s/instances/" TR_INSTANCE, root);
 	if (mkdir(t->dir, 0755))
 		return -errno;

@@ -238,7 +238,7 @@ static const struct ev *find1(FIXTURE_DATA(trace) *self, enum ev_type type,
 FIXTURE_SETUP(trace)
 {
 	struct pendtimer_stats s;
-	char path[128], *val;
+	char path[128];
 	size_t i;
 	int ret;
 
@@ -265,13 +265,9 @@ FIXTURE_SETUP(trace)
 	PT_ASSERT_QUIET_START(self->fd, s);
 	self->tag_base = ((__u64)getpid() << 24) + 0x7000;
 
-	snprintf(path, sizeof(path), "%s/options/record-cmd", self->root);
-	val = pt_read_file(path, NULL);
-	if (val && (val[0] == '0' || val[0] == '1')) {
-		self->record_cmd = val[0];
-		ASSERT_EQ(0, pt_write_str(path, "0"));
-	}
-	free(val);
+	ret = pt_trace_record_cmd_off(self->root, &self->record_cmd);
+	if (ret != -ENOENT)
+		ASSERT_EQ(0, ret);
 
 	snprintf(self->inst, sizeof(self->inst), "%s/instances/pendtimer_trace_%d",
 		 self->root, getpid());
@@ -320,12 +316,7 @@ FIXTURE_TEARDOWN(trace)
 			TH_LOG("rmdir %s: %s", self->inst, strerror(errno));
 		}
 	}
-	if (self->record_cmd) {
-		char path[128], val[2] = { self->record_cmd, '\0' };
-
-		snprintf(path, sizeof(path), "%s/options/record-cmd", self->root);
-		EXPECT_EQ(0, pt_write_str(path, val));
-	}
+	EXPECT_EQ(0, pt_trace_record_cmd_restore(self->root, self->record_cmd));
 	if (self->root[0])
 		PT_EXPECT_QUIET(5000);
 }

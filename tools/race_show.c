@@ -98,26 +98,19 @@ static int inst_write(const char *rel, const char *val)
 
 static void show_cleanup(void)
 {
-	char path[320];
-
 	if (show.have_inst) {
 		inst_write("tracing_on", "0");
 		inst_write("events/enable", "0");
 		if (rmdir(show.inst) == 0)
 			show.have_inst = false;
 	}
-	if (show.record_cmd) {
-		char val[2] = { show.record_cmd, '\0' };
-
-		snprintf(path, sizeof(path), "%s/options/record-cmd", show.root);
-		if (pt_write_str(path, val) == 0)
-			show.record_cmd = 0;
-	}
+	if (pt_trace_record_cmd_restore(show.root, show.record_cmd) == 0)
+		show.record_cmd = 0;
 }
 
 int race_show_begin(void)
 {
-	char path[320], *val;
+	char path[320];
 	size_t i;
 	int ret;
 
@@ -145,11 +138,7 @@ int race_show_begin(void)
 		}
 	}
 	atexit(show_cleanup);
-	snprintf(path, sizeof(path), "%s/options/record-cmd", show.root);
-	val = pt_read_file(path, NULL);
-	if (val && val[0] == '1' && pt_write_str(path, "0") == 0)
-		show.record_cmd = '1';
-	free(val);
+	pt_trace_record_cmd_off(show.root, &show.record_cmd);
 
 	snprintf(show.inst, sizeof(show.inst), "%s/instances/pendtimer_show_%d",
 		 show.root, (int)getpid());
