@@ -686,7 +686,12 @@ static void pendtimer_interrupt(struct pendtimer_file *pf, struct pendtimer_req 
  * a signal does (-EINTR when the thread was signalled): TIF_NOTIFY_SIGNAL
  * there means task work, queued by io_uring for a ring this thread uses (a
  * completion, a new io-wq worker, a ring exit), which runs on the way back
- * to user space as after any other system call (compat.h, nosig).
+ * to user space as after any other system call (compat.h, nosig). So the
+ * ioctl decides on task_sigpending(), a real signal only: on kernels
+ * without PF_NO_NOTIFY_SIGNAL, io_uring may set the flag again between
+ * pendtimer_nosig_poll() and the check (the fuzzer's 6.12-rt seed
+ * 0x373678f9227 got -EINTR that way); the flag only keeps schedule() from
+ * sleeping, and the next pass parks it.
  * Context: process (the waiter), no locks.
  */
 static void pendtimer_wait_sleep(struct pendtimer_file *pf,
@@ -705,7 +710,7 @@ static void pendtimer_wait_sleep(struct pendtimer_file *pf,
 			break;
 		if (!worker)
 			pendtimer_nosig_poll(&ns);
-		if (signal_pending(current)) {
+		if (worker ? signal_pending(current) : task_sigpending(current)) {
 			__set_current_state(TASK_RUNNING);
 			pendtimer_interrupt(pf, req);
 			break;
