@@ -63,6 +63,7 @@ struct slabline {
 
 struct latres {
 	int64_t p50, p99, max;
+	int64_t p50_lo, p50_hi;		/* the median's 95 % interval */
 	bool ok;
 };
 
@@ -189,6 +190,7 @@ void *xcalloc(size_t n, size_t sz);
 uint64_t rnd(void);
 int cmp_i64(const void *a, const void *b);
 int64_t pct(const int64_t *v, size_t n, double p);
+void median_interval(const int64_t *v, size_t n, int64_t *lo, int64_t *hi);
 double median_dbl(double *v, size_t n);
 void kmem_read(struct kmem *m);
 long long kmem_delta_bytes(const struct kmem *a, const struct kmem *b);

@@ -235,6 +235,7 @@ void bench_latency(FILE *samples)
 				continue;
 			qsort(s[k], n, sizeof(int64_t), cmp_i64);
 			r->p50 = pct(s[k], n, 50);
+			median_interval(s[k], n, &r->p50_lo, &r->p50_hi);
 			r->p99 = pct(s[k], n, 99);
 			r->max = s[k][n - 1];
 			r->ok = true;

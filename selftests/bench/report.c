@@ -95,9 +95,11 @@ void write_json(const char *kernel)
 			fprintf(f, "%s\"%s\": ", p ? ", " : "", period_name[p]);
 			if (r->ok)
 				fprintf(f, "{\"p50_ns\": %" PRId64 ", \"p99_ns\": %" PRId64
-					", \"max_ns\": %" PRId64 "}", r->p50, r->p99, r->max);
+					", \"max_ns\": %" PRId64 ", \"p50_interval_ns\": [%"
+					PRId64 ", %" PRId64 "]}",
+					r->p50, r->p99, r->max, r->p50_lo, r->p50_hi);
 			else
-				fprintf(f, "{\"p50_ns\": null, \"p99_ns\": null, \"max_ns\": null}");
+				fprintf(f, "{\"p50_ns\": null, \"p99_ns\": null, \"max_ns\": null, \"p50_interval_ns\": null}");
 		}
 		fprintf(f, "}%s\n", i < NR_IMPL - 1 ? "," : "");
 	}

@@ -135,6 +135,25 @@ int64_t pct(const int64_t *v, size_t n, double p)
 	return v[i - 1];
 }
 
+/*
+ * The distribution-free 95 % interval of the median of sorted @v: the order
+ * statistics at ranks n/2 -/+ 0.98 sqrt(n) (the binomial's normal
+ * approximation), rounded outwards.
+ */
+void median_interval(const int64_t *v, size_t n, int64_t *lo, int64_t *hi)
+{
+	size_t r = 0, m = (n + 1) / 2 - 1;	/* pct(v, n, 50)'s index */
+
+	if (!n) {
+		*lo = *hi = 0;
+		return;
+	}
+	while ((double)r * (double)r < 0.9604 * (double)n)
+		r++;
+	*lo = v[m >= r ? m - r : 0];
+	*hi = v[m + r < n ? m + r : n - 1];
+}
+
 double median_dbl(double *v, size_t n)
 {
 	if (!n)
