@@ -94,7 +94,7 @@ void pendtimer_remove_lock_init(struct pendtimer_remove_lock *rl)
 {
 	atomic_set(&rl->count, 1);
 	atomic_set(&rl->high_watermark, 0);
-	rl->removing = false;
+	rl->removing = 0;
 	rl->initial_dropped = false;
 	init_completion(&rl->drained);
 	spin_lock_init(&rl->lock);
@@ -248,7 +248,7 @@ EXPORT_SYMBOL_IF_KUNIT(pendtimer_remove_lock_exit);
  */
 void pendtimer_remove_lock_kill(struct pendtimer_remove_lock *rl)
 {
-	WRITE_ONCE(rl->removing, true);
+	WRITE_ONCE(rl->removing, 1);
 	/* Pairs with the fully ordered increment in pendtimer_remove_lock_enter(). */
 	smp_mb();
 }

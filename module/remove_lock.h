@@ -50,7 +50,8 @@ struct pendtimer_remove_lock_holder {
  * @high_watermark: largest number of holders seen, an atomic maximum kept
  *	on every entry; lock-free
  * @removing: set once by pendtimer_remove_lock_kill(); entering fails from
- *	then on
+ *	then on. A u8, not a bool, for KCSAN (request.c, struct
+ *	pendtimer_waiter, @done)
  * @initial_dropped: pendtimer_remove_lock_drain() dropped the initial
  *	reference; under @lock
  * @drained: completed when @count drops to zero after the kill
@@ -65,7 +66,7 @@ struct pendtimer_remove_lock_holder {
 struct pendtimer_remove_lock {
 	atomic_t count;
 	atomic_t high_watermark;
-	bool removing;
+	u8 removing;
 	bool initial_dropped;
 	struct completion drained;
 	spinlock_t lock;		/* protects the tracking below */

@@ -183,7 +183,7 @@ struct pendtimer_remove_lock_test_holder {
 	struct pendtimer_remove_lock *rl;
 	struct completion entered;
 	unsigned int hold_ms;
-	bool exited;
+	u8 exited;	/* not bool, for KCSAN: request.c, pendtimer_waiter */
 };
 
 static int pendtimer_remove_lock_test_thread(void *data)
@@ -197,7 +197,7 @@ static int pendtimer_remove_lock_test_thread(void *data)
 	}
 	complete(&t->entered);
 	msleep(t->hold_ms);
-	WRITE_ONCE(t->exited, true);
+	WRITE_ONCE(t->exited, 1);
 	pendtimer_remove_lock_exit(t->rl, &h);
 	return 0;
 }

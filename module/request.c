@@ -77,12 +77,16 @@ static struct kmem_cache *pendtimer_req_cache;
  * @sink: pf, owner, kind, and WAIT's return value written by the claimer
  * @task: the sleeping thread
  * @done: set with release semantics by the claimer, as its last access;
- *	read with acquire by the waiter while the claimer may write it
+ *	read with acquire by the waiter while the claimer may write it.
+ *	Not a bool: with UBSAN_BOOL (-fsanitize=bool), GCC turns a
+ *	READ_ONCE() of a bool into a load that KCSAN instruments as a plain
+ *	access, and the kcsan lane reported this intended race as a data race
+ *	(__tsan_read1 where a u8 gets __tsan_volatile_read1; gcc 12).
  */
 struct pendtimer_waiter {
 	struct pendtimer_sink sink;
 	struct task_struct *task;
-	bool done;
+	u8 done;
 };
 
 /**
@@ -441,7 +445,7 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 		 */
 		rcu_read_lock();
 		/* Publishes result; pairs with the acquire in pendtimer_wait(). */
-		smp_store_release(&w->done, true);
+		smp_store_release(&w->done, 1);
 		wake_up_process(task);
 		rcu_read_unlock();
 		return NULL;
