@@ -104,14 +104,7 @@ static enum outcome rule1_arm_attempt(struct __test_metadata *_metadata,
 		o = MISS_LATE;
 	else
 		o = BROKEN;
-	/*
-	 * -ENOENT before the ARM was submitted, at an offset inside the
-	 * window (its callback cannot claim before the window ends): the
-	 * CANCEL came too early, not late. On the debug lane the ARM ioctl
-	 * has taken longer than 2.5 ms to submit.
-	 */
-	if (o == MISS_LATE && !sub && off < WINDOW_US)
-		o = MISS_EARLY;
+	o = pt_rule1_not_yet_submitted(o, sub, off);
 	TH_LOG("attempt %d at +%u us: %s before it, CANCEL %d, eventfd %lld, cancelled +%llu fired +%llu timer_late +%llu: %s",
 	       attempt, off, sub ? "submitted" : "not submitted", c, (long long)ev,
 	       (unsigned long long)d.cancelled,
