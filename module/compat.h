@@ -36,19 +36,6 @@ static inline void pendtimer_hrtimer_setup(struct hrtimer *timer,
 #endif
 }
 
-static inline void pendtimer_hrtimer_setup_on_stack(struct hrtimer *timer,
-						    pendtimer_timer_fn_t fn,
-						    clockid_t clock,
-						    enum hrtimer_mode mode)
-{
-#if KERNEL_VERSION(6, 13, 0) <= LINUX_VERSION_CODE
-	hrtimer_setup_on_stack(timer, fn, clock, mode);
-#else
-	hrtimer_init_on_stack(timer, clock, mode);
-	timer->function = fn;
-#endif
-}
-
 /* ---- eventfd_signal() lost its count argument in 6.8 ---- */
 
 static inline void pendtimer_eventfd_signal(struct eventfd_ctx *efd)

@@ -13,9 +13,11 @@
  *                          the remove lock and the list of open files.
  *                          (WDM: the FDO and its device extension.)
  *  struct pendtimer_file   per open file, in file->private_data: the
- *                          pending set and its lock. (WDM: FsContext.)
- *  struct pendtimer_req    one pending request and its hrtimer. (WDM: the
- *                          pended IRP plus its KTIMER and DPC.)
+ *                          pending set, its timer queue, the hrtimer
+ *                          that fires it and their lock. (WDM: FsContext.)
+ *  struct pendtimer_req    one pending request, in the set and the timer
+ *                          queue. (WDM: the pended IRP plus its KTIMER and
+ *                          DPC, which here one hrtimer per file serves.)
  */
 #ifndef _PENDTIMER_H
 #define _PENDTIMER_H
@@ -30,6 +32,7 @@
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
+#include <linux/timerqueue.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/pendtimer.h>
@@ -150,7 +153,7 @@ struct pendtimer_busdev {
  *     release, remove; inside 5 for remove) and the hrtimer callback
  *     (spin_lock_irqsave: hard irq; the softirq thread on PREEMPT_RT).
  *  8. Kernel leaf locks, only under 7: the hrtimer base lock
- *     (hrtimer_start(), hrtimer_try_to_cancel()), pf->drain_wq's lock
+ *     (hrtimer_start()), pf->drain_wq's lock
  *     (wake_up(), wait_event_lock_irq()), an eventfd's wait queue lock
  *     (eventfd_signal()), the scheduler's (wake_up_process()).
  *  9. pendtimer_remove_lock.lock (spinlock_t, process only, never in irq):
@@ -210,6 +213,13 @@ struct pendtimer_dev {
  * @spare: fired PEND requests kept for this file's next PENDs, linked
  *	through their hnext (request.c, pendtimer_req_get())
  * @nr_spare: requests in @spare, at most PENDTIMER_SPARE_MAX
+ * @due: the timer queue: every request in the pending set, by due time
+ * @firing_until: while the timer callback runs, the time it started at:
+ *	requests due by then have their timer callback running (rules 1 and
+ *	2); 0 otherwise
+ * @timer: armed for the earliest request in @due, unless the callback is
+ *	running (it arms itself before it returns); its callback fires every
+ *	request that is due (request.c)
  */
 struct pendtimer_file {
 	struct pendtimer_dev *pd;
@@ -224,6 +234,9 @@ struct pendtimer_file {
 	struct list_head node;
 	struct pendtimer_req *spare;
 	unsigned int nr_spare;
+	struct timerqueue_head due;
+	ktime_t firing_until;
+	struct hrtimer timer;
 };
 
 /* request.c: requests and their timers */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pendtimer requests and their timers: where a request is born, claimed
+ * pendtimer requests and their timer: where a request is born, claimed
  * and freed.
  *
  * Born: a WAIT request lives on its waiter's stack, like nanosleep's
@@ -8,44 +8,51 @@
  * charged to the caller's memory cgroup); an ARM request, which outlives
  * the call, comes from the pendtimer_req slab cache (SLAB_ACCOUNT), and so
  * does a PEND's, whose sink lives in its io_uring command (uring.c).
- * pendtimer_submit() puts either into its open file's pending set and
- * starts its hrtimer, both under the file's lock.
+ * pendtimer_submit() puts either into its open file's pending set and its
+ * timer queue, both under the file's lock.
  *
- * Claimed: exactly one path takes a request out of the pending set, under
- * the file's lock, and reports the outcome in the same critical section
- * (pendtimer_complete()): its timer (pendtimer_timer_fn()), a cancel
- * (pendtimer_cancel(), or the waiter itself when signalled,
- * pendtimer_interrupt()), a cleanup or a removal (pendtimer_sweep()). The
- * two priorities of SPEC.md section 3 fall out of who may claim what:
+ * Timed: each open file has one hrtimer, armed for the earliest request in
+ * its timer queue (a timerqueue ordered by due time, like the hrtimer
+ * bases' own). Its callback, pendtimer_timer_fn(), fires every request
+ * that is due and arms itself for the next one; a submission restarts it
+ * only when its request becomes the earliest. A batch of requests costs
+ * one hrtimer start and one callback, not one each (performance.md).
+ * "The timer callback of a request is running" means: the file's callback
+ * has started (pf->firing_until set) and the request is due by then.
+ *
+ * Claimed: exactly one path takes a request out of the pending set and
+ * the timer queue, under the file's lock, and reports the outcome in the
+ * same critical section (pendtimer_complete()): the timer callback, a
+ * cancel (pendtimer_cancel(), pendtimer_pend_cancel(), or the waiter
+ * itself when signalled, pendtimer_interrupt()), a cleanup or a removal
+ * (pendtimer_sweep()). The two priorities of SPEC.md section 3 fall out of
+ * who may claim what:
  *
  *  1. A cancel claims whatever is in the set, also when the timer callback
- *     is already running: the callback then finds its request gone and
- *     counts race_timer_late.
- *  2. A cleanup or removal claims a request only if hrtimer_try_to_cancel()
- *     stopped its timer. When the callback is already running (-1), the
- *     request stays in the set, marked deferred, for the callback to
- *     claim; the sweep counts race_cleanup_deferred and waits until every
- *     deferred request of the file has been claimed.
+ *     is already running for it: the callback then never sees it, and the
+ *     cancel counts race_timer_late.
+ *  2. A cleanup or removal claims a request only if its timer callback is
+ *     not running. Otherwise the request stays in the set and the queue,
+ *     marked deferred, for the callback to claim; the sweep counts
+ *     race_cleanup_deferred and waits until every deferred request of the
+ *     file has been claimed.
  *
- * Freed: a WAIT request goes with its waiter's stack frame, after
- * hrtimer_cancel() has waited out any callback still running; an ARM or
- * PEND request is freed by the callback that fired it (allowed: it returns
- * HRTIMER_NORESTART and touches nothing after the free), or by the claimer
- * once the timer is known stopped. Instead of freeing a PEND's request, the
- * callback may keep it under the file's lock for the file's next PEND
- * (pendtimer_req_keep(), at most PENDTIMER_SPARE_MAX): the same last access,
- * and the next PEND sets its timer up anew; release frees what is kept.
- * A claimed PEND's command is finished (pendtimer_pend_finish(): io_uring
- * task work, then io_uring_cmd_done()) only after that too, since the
- * callback reads the sink in the command.
+ * Freed: the callback touches a request only under the file's lock and
+ * only while it is in the timer queue, so whoever claims a request owns it
+ * as soon as the lock is dropped: a WAIT request goes with its waiter's
+ * stack frame; an ARM or PEND request is freed by its claimer after the
+ * lock. Instead of freeing a PEND's request, the callback may keep it for
+ * the file's next PEND (pendtimer_req_keep(), at most PENDTIMER_SPARE_MAX);
+ * release frees what is kept. A claimed PEND's command is finished
+ * (pendtimer_pend_finish(): io_uring task work, then io_uring_cmd_done())
+ * after the lock too, as the claimer's last access.
  *
  * So no memory is freed while a callback or waiter can touch it: a waiter
- * (and its stack) lives until its request is claimed and its callback has
- * returned; a file lives while it has requests in its set (release sweeps
- * and waits); the callback touches the file and the device only under the
- * file's lock; and the module's exit waits for an RCU grace period, which
- * covers the last lines of callbacks (hard irq, or softirq with BH
- * disabled on PREEMPT_RT).
+ * (and its stack) lives until its request is claimed; a file lives while
+ * it has requests in its set (release sweeps and waits), and its timer is
+ * cancelled, waiting out a running callback, before it is freed; and the
+ * module's exit waits for an RCU grace period, which covers the last lines
+ * of callbacks (hard irq, or softirq with BH disabled on PREEMPT_RT).
  */
 #include <linux/error-injection.h>
 #include <linux/eventfd.h>
@@ -61,6 +68,8 @@
 
 /* Cleanup frees requests in batches so that interrupts stay off briefly. */
 #define PENDTIMER_SWEEP_BATCH	64
+/* The timer callback claims at most this many per hold of the file's lock. */
+#define PENDTIMER_FIRE_BATCH	32
 /*
  * A file keeps up to this many fired PEND requests for its next PENDs
  * (about 24 KiB, charged like the requests were, freed at release).
@@ -116,32 +125,30 @@ struct pendtimer_evbind {
 
 /**
  * struct pendtimer_req - one pending request
- * @timer: completes it when it fires
+ * @node: in its file's timer queue (pf->due), keyed by its due time
+ *	(@node.expires), while it is pending; pf->lock
  * @tag: the caller's id, unique in the pending set of its file
  * @hnext: next in the pending set's bucket, or in a free batch; pf->lock
  * @sink: struct pendtimer_sink pointer, ORed with PENDTIMER_REQ_DEFERRED;
- *	the flag is changed under pf->lock; an ARM's is cleared when
- *	its claim drops its use of the eventfd binding (which may then go)
- * @pf: its open file, set at submission: the timer callback finds the lock
- *	through it without touching the sink, which another path may already
- *	have claimed (and an ARM's binding freed) when the callback starts
+ *	changed under pf->lock while pending, and after that only by its
+ *	claimer; an ARM's is cleared when its claim drops its use of the
+ *	eventfd binding (which may then go)
  */
 struct pendtimer_req {
-	struct hrtimer timer;
+	struct timerqueue_node node;
 	u64 tag;
 	struct pendtimer_req *hnext;
 	unsigned long sink;
-	struct pendtimer_file *pf;
 };
 
-/*
- * The timer callback reads the sink before it takes pf->lock, while a sweep
- * may be setting DEFERRED under it: both sides are marked, and the pointer
- * part never changes.
- */
 static struct pendtimer_sink *pendtimer_req_sink(const struct pendtimer_req *req)
 {
-	return (struct pendtimer_sink *)(READ_ONCE(req->sink) & ~PENDTIMER_REQ_DEFERRED);
+	return (struct pendtimer_sink *)(req->sink & ~PENDTIMER_REQ_DEFERRED);
+}
+
+static ktime_t pendtimer_req_due(const struct pendtimer_req *req)
+{
+	return req->node.expires;
 }
 
 /* ---- the pending set: a hash of singly linked chains, under pf->lock ---- */
@@ -391,12 +398,14 @@ static int pendtimer_result(enum pendtimer_outcome outcome, enum pendtimer_kind 
 }
 
 /*
- * Bookkeeping of a claim: @req has just left the pending set.
+ * Bookkeeping of a claim: @req has just left the pending set; it leaves
+ * the timer queue here, so that the timer callback never sees it again.
  * Context: any, pf->lock held.
  */
 static void pendtimer_claimed(struct pendtimer_file *pf, struct pendtimer_req *req)
 {
 	lockdep_assert_held(&pf->lock);
+	timerqueue_del(&pf->due, &req->node);
 	pf->nr_pending--;
 	if ((req->sink & PENDTIMER_REQ_DEFERRED) && !--pf->nr_deferred)
 		wake_up(&pf->drain_wq);
@@ -430,7 +439,7 @@ static struct pendtimer_evbind *pendtimer_complete(struct pendtimer_file *pf,
 	smp_mb__before_atomic();
 	atomic64_dec(&pf->pd->counters->pending);
 	trace_pendtimer_complete(pf->pd->busdev->dev.id, req->tag, sink->kind, outcome,
-				 hrtimer_get_expires(&req->timer));
+				 pendtimer_req_due(req));
 	sink->result = pendtimer_result(outcome, sink->kind);
 
 	switch (sink->kind) {
@@ -492,15 +501,54 @@ static void pendtimer_req_release(struct pendtimer_req *req,
 		pendtimer_pend_finish(container_of(sink, struct pendtimer_pend, sink));
 }
 
+/* What a claimer collected under pf->lock, to be freed once it is dropped. */
+struct pendtimer_free_batch {
+	struct pendtimer_req *reqs;	/* ARM and PEND requests, by hnext */
+	struct pendtimer_evbind *binds;	/* dead bindings, by next_free */
+	unsigned int n;			/* requests claimed */
+};
+
+/*
+ * Note @req, an ARM or PEND request just claimed, and @dead, a binding its
+ * claim left unused, for pendtimer_free_batch().
+ * Context: any, pf->lock held.
+ */
+static void pendtimer_free_later(struct pendtimer_free_batch *batch,
+				 struct pendtimer_req *req,
+				 struct pendtimer_evbind *dead)
+{
+	req->hnext = batch->reqs;
+	batch->reqs = req;
+	if (dead) {
+		dead->next_free = batch->binds;
+		batch->binds = dead;
+	}
+}
+
+/* Free what a batch claimed. Context: any, pf->lock dropped. */
+static void pendtimer_free_batch(struct pendtimer_free_batch *batch)
+{
+	struct pendtimer_evbind *b;
+	struct pendtimer_req *req;
+
+	while ((req = batch->reqs)) {
+		batch->reqs = req->hnext;
+		pendtimer_req_release(req, NULL);
+	}
+	while ((b = batch->binds)) {
+		batch->binds = b->next_free;
+		pendtimer_evbind_free(b);
+	}
+}
+
 /*
  * Keep a claimed PEND request for its file's next PEND instead of freeing
  * it, while the file has fewer than PENDTIMER_SPARE_MAX: the slab round
  * trip of every PEND was a visible part of its throughput (performance.md).
- * Only the timer callback does this, as its last access to the request:
- * pendtimer_req_get() sets the timer up again before it is reused.
+ * Only the timer callback does this, as its last access to the request.
  * Return: the PEND to finish once the lock is dropped, or NULL when @req
  * is not kept (the caller releases it as usual).
- * Context: any (hard irq in the timer callback), pf->lock held.
+ * Context: the timer callback, pf->lock held.
  */
 static struct pendtimer_pend *pendtimer_req_keep(struct pendtimer_file *pf,
 						 struct pendtimer_req *req)
@@ -518,71 +566,188 @@ static struct pendtimer_pend *pendtimer_req_keep(struct pendtimer_file *pf,
 	return container_of(sink, struct pendtimer_pend, sink);
 }
 
+/* ---- the file's timer ---- */
+
 /*
- * The hrtimer callback (WDM: CustomTimerDPC). Context: hard irq on standard
- * kernels, the timer softirq thread on PREEMPT_RT.
+ * Is the timer callback running for @req: started, and @req due by then,
+ * but not claimed yet? (SPEC.md section 3: what rules 1 and 2 ask.)
+ * Context: any, pf->lock held.
+ */
+static bool pendtimer_timer_running(const struct pendtimer_file *pf,
+				    const struct pendtimer_req *req)
+{
+	lockdep_assert_held(&pf->lock);
+	return pf->firing_until &&
+	       ktime_compare(pendtimer_req_due(req), pf->firing_until) <= 0;
+}
+
+/*
+ * Rule 1: a cancel has just claimed @req although the timer callback was
+ * already running for it; the callback will not see it. Counted after the
+ * completion, in the order the callback used to report it.
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_timer_late(struct pendtimer_file *pf, u64 tag)
+{
+	lockdep_assert_held(&pf->lock);
+	atomic64_inc(&pf->pd->counters->race_timer_late);
+	trace_pendtimer_timer_late(pf->pd->busdev->dev.id, tag);
+}
+
+/*
+ * Arm the file's timer for @req when it has become the earliest request,
+ * unless the callback is running: it arms the timer itself before it
+ * returns (pendtimer_timer_rearm()).
+ * Context: process, pf->lock held.
+ */
+static void pendtimer_timer_queue(struct pendtimer_file *pf,
+				  struct pendtimer_req *req)
+{
+	lockdep_assert_held(&pf->lock);
+	if (timerqueue_add(&pf->due, &req->node) && !pf->firing_until)
+		hrtimer_start(&pf->timer, pendtimer_req_due(req), HRTIMER_MODE_ABS);
+}
+
+/*
+ * The callback starts: from here on, every request due by @now counts as
+ * having its timer callback running until the callback claims it.
+ * Context: the timer callback, pf->lock held.
+ */
+static void pendtimer_timer_started(struct pendtimer_file *pf, ktime_t now)
+{
+	struct timerqueue_node *node;
+
+	lockdep_assert_held(&pf->lock);
+	pf->firing_until = now;
+	if (!trace_pendtimer_timer_enter_enabled())
+		return;
+	for (node = timerqueue_getnext(&pf->due);
+	     node && ktime_compare(node->expires, now) <= 0;
+	     node = timerqueue_iterate_next(node))
+		trace_pendtimer_timer_enter(pf->pd->busdev->dev.id,
+					    container_of(node, struct pendtimer_req,
+							 node)->tag);
+}
+
+/* What one hold of the lock in the timer callback claimed. */
+struct pendtimer_fire_batch {
+	struct pendtimer_free_batch freed;
+	struct pendtimer_pend *kept[PENDTIMER_FIRE_BATCH];
+	unsigned int nr_kept;
+};
+
+/*
+ * Claim up to PENDTIMER_FIRE_BATCH requests that were due when the callback
+ * started (WDM: CustomTimerDPC for each). Return: true if more are due.
+ * Context: the timer callback, pf->lock held.
+ */
+static bool pendtimer_timer_fire(struct pendtimer_file *pf,
+				 struct pendtimer_fire_batch *fb)
+{
+	struct timerqueue_node *node;
+	struct pendtimer_evbind *dead;
+	struct pendtimer_pend *kept;
+	struct pendtimer_req *req;
+
+	lockdep_assert_held(&pf->lock);
+	while ((node = timerqueue_getnext(&pf->due)) &&
+	       ktime_compare(node->expires, pf->firing_until) <= 0) {
+		if (fb->freed.n == PENDTIMER_FIRE_BATCH)
+			return true;
+		req = container_of(node, struct pendtimer_req, node);
+		/* In the queue while in the set: both change under pf->lock. */
+		WARN_ON_ONCE(!pendtimer_set_del(pf, req));
+		pendtimer_claimed(pf, req);
+		fb->freed.n++;
+		if (!pendtimer_req_on_heap(req)) {
+			/* the waiter frees it: hands off from here */
+			pendtimer_complete(pf, req, PENDTIMER_FIRED);
+			continue;
+		}
+		dead = pendtimer_complete(pf, req, PENDTIMER_FIRED);
+		kept = pendtimer_req_keep(pf, req);
+		if (kept)
+			fb->kept[fb->nr_kept++] = kept;
+		else
+			pendtimer_free_later(&fb->freed, req, dead);
+	}
+	return false;
+}
+
+/*
+ * The callback is done: arm the timer for the earliest request left,
+ * unless a submission has started it again meanwhile.
+ * Context: the timer callback, pf->lock held.
+ */
+static enum hrtimer_restart pendtimer_timer_rearm(struct pendtimer_file *pf)
+{
+	struct timerqueue_node *next = timerqueue_getnext(&pf->due);
+
+	lockdep_assert_held(&pf->lock);
+	pf->firing_until = 0;
+	if (!next || hrtimer_is_queued(&pf->timer))
+		return HRTIMER_NORESTART;
+	hrtimer_set_expires(&pf->timer, next->expires);
+	return HRTIMER_RESTART;
+}
+
+/* Test knob: widen "running but not yet claimed" (SPEC.md, race_delay_us). */
+static void pendtimer_race_delay(unsigned int delay_us)
+{
+	ktime_t end = ktime_add_us(ktime_get(), delay_us);
+
+	while (ktime_before(ktime_get(), end))
+		cpu_relax();
+}
+
+/*
+ * The file's hrtimer callback: fire what is due. Context: hard irq on
+ * standard kernels, the timer softirq thread on PREEMPT_RT.
  */
 static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 {
-	struct pendtimer_req *req = container_of(timer, struct pendtimer_req, timer);
-	struct pendtimer_file *pf = req->pf;
-	struct pendtimer_evbind *dead = NULL;
+	struct pendtimer_file *pf = container_of(timer, struct pendtimer_file, timer);
 	unsigned int delay_us = READ_ONCE(pendtimer_race_delay_us);
-	struct pendtimer_pend *kept;
+	enum hrtimer_restart restart = HRTIMER_NORESTART;
 	unsigned long flags;
-	bool on_heap;
-
-	trace_pendtimer_timer_enter(pf->pd->busdev->dev.id, req->tag);
-	if (unlikely(delay_us)) {
-		/* Test knob: widen "running but not yet claimed". */
-		ktime_t end = ktime_add_us(ktime_get(), delay_us);
-
-		while (ktime_before(ktime_get(), end))
-			cpu_relax();
-	}
+	bool more;
 
 	spin_lock_irqsave(&pf->lock, flags);
-	if (!pendtimer_set_del(pf, req)) {
-		/*
-		 * Rule 1: a cancel claimed it while we were starting; it waits
-		 * for this callback to return before it frees anything.
-		 */
-		atomic64_inc(&pf->pd->counters->race_timer_late);
-		trace_pendtimer_timer_late(pf->pd->busdev->dev.id, req->tag);
+	pendtimer_timer_started(pf, ktime_get());
+	if (unlikely(delay_us)) {
 		spin_unlock_irqrestore(&pf->lock, flags);
-		return HRTIMER_NORESTART;
+		pendtimer_race_delay(delay_us);
+		spin_lock_irqsave(&pf->lock, flags);
 	}
-	pendtimer_claimed(pf, req);
-	on_heap = pendtimer_req_on_heap(req);
-	dead = pendtimer_complete(pf, req, PENDTIMER_FIRED);
-	kept = pendtimer_req_keep(pf, req);
-	spin_unlock_irqrestore(&pf->lock, flags);
+	for (;;) {
+		struct pendtimer_fire_batch fb = { };
+		unsigned int i;
 
-	/* A kept request may be reused from here on: touch it no more. */
-	if (kept)
-		pendtimer_pend_finish(kept);
-	else if (on_heap)
-		pendtimer_req_release(req, dead);
-	return HRTIMER_NORESTART;
+		more = pendtimer_timer_fire(pf, &fb);
+		if (!more)
+			restart = pendtimer_timer_rearm(pf);
+		spin_unlock_irqrestore(&pf->lock, flags);
+
+		/* Kept requests may be reused from here on: touch them no more. */
+		for (i = 0; i < fb.nr_kept; i++)
+			pendtimer_pend_finish(fb.kept[i]);
+		pendtimer_free_batch(&fb.freed);
+		if (!more)
+			return restart;
+		spin_lock_irqsave(&pf->lock, flags);
+	}
 }
 
 /* ---- birth ---- */
 
-/* Everything but the hrtimer. */
+/* A new, reused or on-stack request, not yet in any set or queue. */
 static void pendtimer_req_init(struct pendtimer_req *req, u64 tag,
 			       struct pendtimer_sink *sink)
 {
+	timerqueue_init(&req->node);
 	req->tag = tag;
 	req->hnext = NULL;
 	req->sink = (unsigned long)sink;
-}
-
-/* A new or reused ARM or PEND request: its timer, then the rest. */
-static void pendtimer_req_setup(struct pendtimer_req *req, u64 tag)
-{
-	pendtimer_hrtimer_setup(&req->timer, pendtimer_timer_fn, CLOCK_MONOTONIC,
-				HRTIMER_MODE_ABS);
-	pendtimer_req_init(req, tag, NULL);
 }
 
 /* An ARM or PEND request. Fault injection: fail_function may make this return NULL. */
@@ -593,7 +758,7 @@ static noinline struct pendtimer_req *pendtimer_req_alloc(u64 tag)
 	req = kmem_cache_alloc(pendtimer_req_cache, GFP_KERNEL_ACCOUNT);
 	if (!req)
 		return NULL;
-	pendtimer_req_setup(req, tag);
+	pendtimer_req_init(req, tag, NULL);
 	return req;
 }
 
@@ -601,9 +766,7 @@ ALLOW_ERROR_INJECTION(pendtimer_req_alloc, NULL);
 
 /*
  * A PEND request: one the file kept (pendtimer_req_keep()), set up again as
- * a new one (the callback that kept it may still be returning: like a
- * freed request's memory, the timer is not touched before the setup), or
- * else a new one allocated with pf->lock dropped.
+ * a new one, or else a new one allocated with pf->lock dropped.
  * Context: process, pf->lock held (dropped and retaken to allocate).
  * Return: the request, or NULL when the allocation failed.
  */
@@ -615,7 +778,7 @@ static struct pendtimer_req *pendtimer_req_get(struct pendtimer_file *pf, u64 ta
 	if (req) {
 		pf->spare = req->hnext;
 		pf->nr_spare--;
-		pendtimer_req_setup(req, tag);
+		pendtimer_req_init(req, tag, NULL);
 		return req;
 	}
 	spin_unlock_irq(&pf->lock);
@@ -625,9 +788,8 @@ static struct pendtimer_req *pendtimer_req_get(struct pendtimer_file *pf, u64 ta
 }
 
 /*
- * Accept @req into the pending set and start its timer, due at @due. Starting
- * the timer under the lock keeps "in the set" equal to "timer queued or
- * running".
+ * Accept @req into the pending set and the file's timer queue, due at @due.
+ * Both under the lock: "in the set" equals "in the timer queue".
  * Context: process, pf->lock held, pf->rundown held for read.
  */
 static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req,
@@ -644,21 +806,20 @@ static int pendtimer_submit(struct pendtimer_file *pf, struct pendtimer_req *req
 		return -ENOSPC;
 	if (pendtimer_set_find(pf, req->tag))
 		return -EEXIST;
-	req->pf = pf;
 	pendtimer_set_add(pf, req);
 	atomic64_inc(&c->submitted);
 	atomic64_inc(&c->pending);
-	hrtimer_start(&req->timer, due, HRTIMER_MODE_ABS);
+	req->node.expires = due;
+	pendtimer_timer_queue(pf, req);
 	trace_pendtimer_submit(pf->pd->busdev->dev.id, req->tag,
-			       pendtimer_req_sink(req)->kind,
-			       hrtimer_get_expires(&req->timer));
+			       pendtimer_req_sink(req)->kind, due);
 	return 0;
 }
 
 /*
  * The due time is fixed when the call enters, so that allocation, locking
- * and the eventfd lookup do not push it back (the timer then starts with
- * HRTIMER_MODE_ABS and reads no clock).
+ * and the eventfd lookup do not push it back (the file's timer runs with
+ * HRTIMER_MODE_ABS and reads no clock to start).
  */
 static ktime_t pendtimer_due(u64 timeout_ns)
 {
@@ -672,12 +833,15 @@ static ktime_t pendtimer_due(u64 timeout_ns)
  */
 static void pendtimer_interrupt(struct pendtimer_file *pf, struct pendtimer_req *req)
 {
+	bool running;
+
 	spin_lock_irq(&pf->lock);
 	if (pendtimer_set_del(pf, req)) {
+		running = pendtimer_timer_running(pf, req);
 		pendtimer_claimed(pf, req);
-		/* -1: the callback runs and will count race_timer_late. */
-		hrtimer_try_to_cancel(&req->timer);
 		pendtimer_complete(pf, req, PENDTIMER_INTERRUPTED);
+		if (running)
+			pendtimer_timer_late(pf, req->tag);
 	}
 	spin_unlock_irq(&pf->lock);
 }
@@ -756,8 +920,6 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 	if (args->timeout_ns > PENDTIMER_MAX_TIMEOUT_NS)
 		return -EINVAL;
 	due = pendtimer_due(args->timeout_ns);
-	pendtimer_hrtimer_setup_on_stack(&req.timer, pendtimer_timer_fn,
-					 CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
 	pendtimer_req_init(&req, args->tag, &w.sink);
 
 	table = pendtimer_set_grow_prepare(pf, &bits);
@@ -769,18 +931,15 @@ int pendtimer_wait(struct pendtimer_file *pf, const struct pendtimer_wait *args)
 	up_read(&pf->rundown);
 	kvfree(table);
 	if (ret)
-		goto out_destroy_timer;
+		return ret;
 
 	pendtimer_wait_sleep(pf, &w, &req);
-	/* Claimed by now, by us or under the lock we took after the claimer. */
+	/*
+	 * Claimed by now, by us or under the lock we took after the claimer;
+	 * the callback no longer sees the request, which may go with the frame.
+	 */
 	WARN_ON_ONCE(!smp_load_acquire(&w.done));
-
-	/* The claimer may have beaten a running callback: let it return. */
-	hrtimer_cancel(&req.timer);
-	ret = w.sink.result;
-out_destroy_timer:
-	destroy_hrtimer_on_stack(&req.timer);
-	return ret;
+	return w.sink.result;
 }
 
 /**
@@ -898,8 +1057,7 @@ out_unlock:
  *
  * Claims the request as interrupted unless another path claimed it first,
  * also when its timer callback is already running (rule 1: the callback
- * then finds nothing to do); waits for such a callback before it frees
- * the request.
+ * then never sees it), and frees it.
  *
  * Context: process (io_uring's cancel, under the ring's lock); never fails.
  * Return: true if this call claimed it: the caller completes the command
@@ -921,13 +1079,13 @@ bool pendtimer_pend_cancel(struct pendtimer_pend *pend)
 	claimed = pendtimer_set_del(pf, req);
 	/* In the set while pend->req is set: both change under pf->lock. */
 	WARN_ON_ONCE(!claimed);
+	running = pendtimer_timer_running(pf, req);
 	pendtimer_claimed(pf, req);
-	running = hrtimer_try_to_cancel(&req->timer) < 0;
 	pendtimer_complete(pf, req, PENDTIMER_INTERRUPTED);
+	if (running)
+		pendtimer_timer_late(pf, req->tag);
 	spin_unlock_irq(&pf->lock);
 
-	if (running)
-		hrtimer_cancel(&req->timer);
 	kmem_cache_free(pendtimer_req_cache, req);
 	return true;
 }
@@ -938,11 +1096,10 @@ bool pendtimer_pend_cancel(struct pendtimer_pend *pend)
  * @tag: the request's tag
  *
  * Claims the request even if its timer callback is already running
- * (rule 1); an ARM or PEND request is then freed, and a PEND's command
- * finished, only after that callback returned.
+ * (rule 1: the callback then never sees it); an ARM or PEND request is
+ * freed, and a PEND's command finished, once the lock is dropped.
  *
- * Context: process (system call, or io_uring issue without blocking except
- * for the rule-1 wait on a running callback).
+ * Context: process (system call, or io_uring issue); does not block.
  * Return: 0 cancelled, -ENOENT no such pending request.
  */
 int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
@@ -957,30 +1114,22 @@ int pendtimer_cancel(struct pendtimer_file *pf, u64 tag)
 		spin_unlock_irq(&pf->lock);
 		return -ENOENT;
 	}
+	running = pendtimer_timer_running(pf, req);
 	pendtimer_claimed(pf, req);
-	running = hrtimer_try_to_cancel(&req->timer) < 0;
 	on_heap = pendtimer_req_on_heap(req);
 	dead = pendtimer_complete(pf, req, PENDTIMER_CANCELLED);
+	if (running)
+		pendtimer_timer_late(pf, tag);
 	spin_unlock_irq(&pf->lock);
 
-	if (on_heap) {
-		if (running)
-			hrtimer_cancel(&req->timer);
+	if (on_heap)
 		pendtimer_req_release(req, dead);
-	}
 	return 0;
 }
 
-/* What a sweep batch claimed, to be freed once pf->lock is dropped. */
-struct pendtimer_sweep_batch {
-	struct pendtimer_req *reqs;	/* ARM and PEND requests, by hnext */
-	struct pendtimer_evbind *binds;	/* dead bindings, by next_free */
-	unsigned int n;			/* requests claimed */
-};
-
 /*
  * Rule 2: @req's timer callback is already running; leave the request to
- * it (the callback may be reading req->sink now) and count the deferral.
+ * it (it claims the request once it takes the lock) and count the deferral.
  * Context: process, pf->lock held.
  */
 static void pendtimer_sweep_defer(struct pendtimer_file *pf,
@@ -988,7 +1137,7 @@ static void pendtimer_sweep_defer(struct pendtimer_file *pf,
 				  enum pendtimer_outcome outcome)
 {
 	lockdep_assert_held(&pf->lock);
-	WRITE_ONCE(req->sink, req->sink | PENDTIMER_REQ_DEFERRED);
+	req->sink |= PENDTIMER_REQ_DEFERRED;
 	pf->nr_deferred++;
 	atomic64_inc(&pf->pd->counters->race_cleanup_deferred);
 	trace_pendtimer_cleanup_deferred(pf->pd->busdev->dev.id, req->tag,
@@ -996,17 +1145,17 @@ static void pendtimer_sweep_defer(struct pendtimer_file *pf,
 }
 
 /*
- * Complete @req, just taken out of the set with its timer stopped. A
- * waiter's request is handed off here; ARM and PEND requests and dead
- * bindings join @batch, to be freed after the lock.
+ * Complete @req, just taken out of the set, its timer callback not running
+ * for it. A waiter's request is handed off here; ARM and PEND requests and
+ * dead bindings join @batch, to be freed after the lock.
  * Context: process, pf->lock held.
  */
 static void pendtimer_sweep_complete(struct pendtimer_file *pf,
 				     struct pendtimer_req *req,
 				     enum pendtimer_outcome outcome,
-				     struct pendtimer_sweep_batch *batch)
+				     struct pendtimer_free_batch *batch)
 {
-	struct pendtimer_evbind *b;
+	struct pendtimer_evbind *dead;
 
 	lockdep_assert_held(&pf->lock);
 	pendtimer_claimed(pf, req);
@@ -1016,13 +1165,8 @@ static void pendtimer_sweep_complete(struct pendtimer_file *pf,
 		pendtimer_complete(pf, req, outcome);
 		return;
 	}
-	b = pendtimer_complete(pf, req, outcome);
-	req->hnext = batch->reqs;
-	batch->reqs = req;
-	if (b) {
-		b->next_free = batch->binds;
-		batch->binds = b;
-	}
+	dead = pendtimer_complete(pf, req, outcome);
+	pendtimer_free_later(batch, req, dead);
 }
 
 /*
@@ -1033,7 +1177,7 @@ static void pendtimer_sweep_complete(struct pendtimer_file *pf,
 static void pendtimer_sweep_bucket(struct pendtimer_file *pf,
 				   struct pendtimer_req **pp, fl_owner_t owner,
 				   enum pendtimer_outcome outcome,
-				   struct pendtimer_sweep_batch *batch)
+				   struct pendtimer_free_batch *batch)
 {
 	struct pendtimer_req *req;
 
@@ -1046,29 +1190,13 @@ static void pendtimer_sweep_bucket(struct pendtimer_file *pf,
 			pp = &req->hnext;
 			continue;
 		}
-		if (hrtimer_try_to_cancel(&req->timer) < 0) {
+		if (pendtimer_timer_running(pf, req)) {
 			pendtimer_sweep_defer(pf, req, outcome);
 			pp = &req->hnext;
 			continue;
 		}
 		*pp = req->hnext;
 		pendtimer_sweep_complete(pf, req, outcome, batch);
-	}
-}
-
-/* Free what a batch claimed. Context: process, pf->lock dropped. */
-static void pendtimer_sweep_free(struct pendtimer_sweep_batch *batch)
-{
-	struct pendtimer_evbind *b;
-	struct pendtimer_req *req;
-
-	while ((req = batch->reqs)) {
-		batch->reqs = req->hnext;
-		pendtimer_req_release(req, NULL);
-	}
-	while ((b = batch->binds)) {
-		batch->binds = b->next_free;
-		pendtimer_evbind_free(b);
 	}
 }
 
@@ -1092,7 +1220,7 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 	bool more = true;
 
 	while (more) {
-		struct pendtimer_sweep_batch batch = { };
+		struct pendtimer_free_batch batch = { };
 
 		spin_lock_irq(&pf->lock);
 		if (bits != pf->hash_bits) {
@@ -1106,7 +1234,7 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 		more = i < (1U << bits);
 		spin_unlock_irq(&pf->lock);
 
-		pendtimer_sweep_free(&batch);
+		pendtimer_free_batch(&batch);
 		if (more)
 			cond_resched();
 	}
@@ -1134,6 +1262,9 @@ noinline int pendtimer_file_init(struct pendtimer_file *pf, struct pendtimer_dev
 	pf->hash_bits = PENDTIMER_HASH_MIN_BITS;
 	pf->pd = pd;
 	spin_lock_init(&pf->lock);
+	timerqueue_init_head(&pf->due);
+	pendtimer_hrtimer_setup(&pf->timer, pendtimer_timer_fn, CLOCK_MONOTONIC,
+				HRTIMER_MODE_ABS);
 	init_waitqueue_head(&pf->drain_wq);
 	pf->bindings = RB_ROOT;
 	init_rwsem(&pf->rundown);
@@ -1155,7 +1286,11 @@ void pendtimer_file_destroy(struct pendtimer_file *pf)
 
 	pendtimer_sweep(pf, NULL, PENDTIMER_FLUSHED);
 	WARN_ON_ONCE(pf->nr_pending || !RB_EMPTY_ROOT(&pf->bindings));
-	/* Nothing is pending: no callback can keep a request any more. */
+	/*
+	 * Nothing is pending, so the callback does not arm the timer again;
+	 * wait for one still returning (it may be keeping a request).
+	 */
+	hrtimer_cancel(&pf->timer);
 	spin_lock_irq(&pf->lock);
 	req = pf->spare;
 	pf->spare = NULL;

@@ -3,16 +3,18 @@
  * pendtimer tracepoints, each in the context of the path that hits it:
  *
  *  pendtimer_submit            a request joins its file's pending set
- *  pendtimer_timer_enter       its timer callback starts (before the
- *                              race_delay_us window and the lock)
- *  pendtimer_timer_late        the callback found its request claimed by a
- *                              cancel (rule 1; race_timer_late)
+ *  pendtimer_timer_enter       the file's timer callback starts with the
+ *                              request due (before the race_delay_us
+ *                              window and the claim)
+ *  pendtimer_timer_late        a cancel claimed the request while its
+ *                              timer callback was running (rule 1;
+ *                              race_timer_late), after its complete event
  *  pendtimer_cleanup_deferred  flush, release or removal left the request
  *                              to its running callback (rule 2;
  *                              race_cleanup_deferred)
  *  pendtimer_complete          a path claimed it (the claimer's context)
  *
- * All but timer_enter fire under the file's lock.
+ * All fire under the file's lock.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM pendtimer

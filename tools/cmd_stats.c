@@ -19,14 +19,14 @@
 
 /* What each counter of pt_stat_fields[] counts, in its order. */
 static const char *const stat_what[] = {
-	"requests accepted (WAIT, URING_CMD WAIT, ARM)",
+	"requests accepted (WAIT, URING_CMD WAIT, ARM, PEND)",
 	"completed by their timer",
 	"completed by PENDTIMER_IOC_CANCEL",
 	"waiter signalled (incl. io_uring async-cancel)",
 	"completed by close-time flush or release",
 	"completed because the device was removed",
 	"accepted and not yet completed",
-	"timer callback found its request claimed by a cancel",
+	"a cancel claimed a request while its timer callback ran",
 	"cleanup left a request to its running timer",
 };
 

@@ -10,13 +10,14 @@
  *
  *   pendtimer_submit            dev=%d tag=%llu kind=%s due_ns=%lld
  *   pendtimer_timer_enter       dev=%d tag=%llu          (callback started)
- *   pendtimer_timer_late        dev=%d tag=%llu          (rule 1: claimed)
+ *   pendtimer_timer_late        dev=%d tag=%llu          (rule 1: a cancel won)
  *   pendtimer_cleanup_deferred  dev=%d tag=%llu outcome=%s   (rule 2)
  *   pendtimer_complete          dev=%d tag=%llu kind=%s outcome=%s ...
  *
  * Rule 1 (SPEC section 3; seed 000 case T2): timer_enter, then a CANCEL or
- * a signalled waiter claims (complete: cancelled or interrupted), then the
- * callback finds nothing (timer_late). Rule 2 (case C1): timer_enter, then
+ * a signalled waiter claims (complete: cancelled or interrupted) and sees
+ * the callback running (timer_late); the callback then finds nothing to
+ * claim. Rule 2 (case C1): timer_enter, then
  * flush/release or removal finds the callback running and leaves the
  * request to it (cleanup_deferred), then the callback claims (complete:
  * fired).
