@@ -193,6 +193,7 @@ int64_t pct(const int64_t *v, size_t n, double p);
 void median_interval(const int64_t *v, size_t n, int64_t *lo, int64_t *hi);
 double median_dbl(double *v, size_t n);
 void kmem_read(struct kmem *m);
+void kmem_settle(void);
 long long kmem_delta_bytes(const struct kmem *a, const struct kmem *b);
 int slab_read(const char *name, struct slabline *s);
 long long slab_bytes(const struct slabline *s);

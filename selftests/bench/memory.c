@@ -45,6 +45,7 @@ static int pt_mem_close(size_t n, double *bytes, double *close_ns, bool verbose)
 		fail("open: %s", strerror(errno));
 		return -1;
 	}
+	kmem_settle();
 	usleep(50000);
 	slab_read("pendtimer_req", &s0);
 	kmem_read(&m0);
@@ -92,6 +93,7 @@ static int ur_mem_close(size_t n, double *bytes, double *close_ns, double *freed
 
 	if (ring_init(&ring, 4096, 0))
 		return -1;
+	kmem_settle();
 	usleep(50000);
 	slab_read("io_kiocb", &s0);
 	kmem_read(&m0);
@@ -178,6 +180,7 @@ static int pend_mem_close(size_t n, double *bytes, double *own, double *close_ns
 		close(fd);
 		return -1;
 	}
+	kmem_settle();
 	usleep(50000);
 	slab_sum(&s0);
 	kmem_read(&m0);

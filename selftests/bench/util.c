@@ -187,6 +187,30 @@ void kmem_read(struct kmem *m)
 	fclose(f);
 }
 
+/*
+ * Release the empty slabs of every cache (SLUB's shrink) before a memory
+ * measurement, so that what it allocates grows the caches instead of
+ * refilling objects that earlier sections freed and the caches kept: on
+ * 7.3 the growth had counted 29.7 bytes for each 56-byte pendtimer_req.
+ * Both sides of a comparison start from this state. Best effort.
+ */
+void kmem_settle(void)
+{
+	DIR *d = opendir("/sys/kernel/slab");
+	char path[PATH_MAX];
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", e->d_name);
+		pt_write_str(path, "1");
+	}
+	closedir(d);
+}
+
 long long kmem_delta_bytes(const struct kmem *a, const struct kmem *b)
 {
 	return ((b->slab_kb - a->slab_kb) + (b->vmalloc_kb - a->vmalloc_kb) +
