@@ -482,8 +482,8 @@ static bool pendtimer_req_on_heap(const struct pendtimer_req *req)
 }
 
 /*
- * After the claim of an ARM or PEND request, with pf->lock dropped and the
- * timer known stopped (or this being its callback): free the request and a
+ * After the claim of an ARM or PEND request, with pf->lock dropped (the
+ * timer callback no longer sees a claimed request): free the request and a
  * dead eventfd binding, then finish a PEND's command. The command goes
  * last: once finished, io_uring may free the sink with it.
  * Context: any (hard irq in the timer callback).
@@ -1346,9 +1346,10 @@ int pendtimer_reqs_init(void)
 /**
  * pendtimer_reqs_exit() - destroy the request cache
  *
- * Every request is freed by now, but the last callbacks may still be
- * returning from kmem_cache_free(): wait for them (they run with interrupts
- * or bottom halves disabled, which RCU waits out).
+ * Every request is freed by now, and each file's timer was cancelled at
+ * its release, which waits for a callback still returning. The grace
+ * period is a cheap guard on top: code of ours that runs with interrupts
+ * or bottom halves disabled has returned once it ends.
  *
  * Context: module exit.
  */
