@@ -15,8 +15,9 @@
  * its timer queue (a timerqueue ordered by due time, like the hrtimer
  * bases' own). Its callback, pendtimer_timer_fn(), fires every request
  * that is due and arms itself for the next one; a submission restarts it
- * only when its request becomes the earliest. A batch of requests costs
- * one hrtimer start and one callback, not one each (performance.md).
+ * only when its request becomes the earliest. Requests that join a queue
+ * with an earlier one cost no hrtimer start, and one callback fires all
+ * that are due when it runs (performance.md: what that bought).
  * "The timer callback of a request is running" means: the file's callback
  * has started (pf->firing_until set) and the request is due by then.
  *
@@ -510,7 +511,7 @@ struct pendtimer_free_batch {
 
 /*
  * Note @req, an ARM or PEND request just claimed, and @dead, a binding its
- * claim left unused, for pendtimer_free_batch().
+ * claim left unused, for pendtimer_batch_free().
  * Context: any, pf->lock held.
  */
 static void pendtimer_free_later(struct pendtimer_free_batch *batch,
@@ -526,7 +527,7 @@ static void pendtimer_free_later(struct pendtimer_free_batch *batch,
 }
 
 /* Free what a batch claimed. Context: any, pf->lock dropped. */
-static void pendtimer_free_batch(struct pendtimer_free_batch *batch)
+static void pendtimer_batch_free(struct pendtimer_free_batch *batch)
 {
 	struct pendtimer_evbind *b;
 	struct pendtimer_req *req;
@@ -731,7 +732,7 @@ static enum hrtimer_restart pendtimer_timer_fn(struct hrtimer *timer)
 		/* Kept requests may be reused from here on: touch them no more. */
 		for (i = 0; i < fb.nr_kept; i++)
 			pendtimer_pend_finish(fb.kept[i]);
-		pendtimer_free_batch(&fb.freed);
+		pendtimer_batch_free(&fb.freed);
 		if (!more)
 			return restart;
 		spin_lock_irqsave(&pf->lock, flags);
@@ -1234,7 +1235,7 @@ void pendtimer_sweep(struct pendtimer_file *pf, fl_owner_t owner,
 		more = i < (1U << bits);
 		spin_unlock_irq(&pf->lock);
 
-		pendtimer_free_batch(&batch);
+		pendtimer_batch_free(&batch);
 		if (more)
 			cond_resched();
 	}
